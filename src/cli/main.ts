@@ -1,0 +1,185 @@
+/**
+ * `aura-lab`: the command line. Every command that runs the engine starts it in its own
+ * process through the engine supervisor, exactly as the desktop app and browser mode do.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { AuraError, formatIssue } from '../core/kernel/errors.ts';
+import { appVersion } from '../node/app-info.ts';
+import { EngineSupervisor } from '../host/engine-supervisor.ts';
+import { packageRoot } from '../node/runtime.ts';
+import { readScenarioFile } from '../node/scenario-loader.ts';
+import { CliError, dataDir, scenariosDir } from './context.ts';
+import { runCommand } from './run.ts';
+import { startBrowserServer } from './serve.ts';
+
+const usage = `AURA Lab ${appVersion}: a local-first simulation lab for event-sourced multi-agent systems
+
+Usage:
+  aura-lab run <scenario> [--seed N] [--out DIR] [--speed X|max] [--json]
+      Run a scenario headless; writes DIR (the event log and a manifest) and prints a summary.
+  aura-lab serve [--port P]
+      Browser mode: serve the UI and the engine API on 127.0.0.1 (port 4770 by default, or
+      any free port when it is taken; 0 for any) and print the URL with this launch's secret.
+  aura-lab validate <scenario>
+      Check a scenario file and list every problem (file:line:column: field: message).
+  aura-lab help | --help
+  aura-lab version | --version
+
+Environment:
+  AURA_LAB_HOME   where runs are kept (default ~/.aura-lab)
+
+Exit codes: 0 success, 1 failure, 2 bad input.`;
+
+function parseSeed(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new CliError(`--seed: expected a non-negative integer, got ${JSON.stringify(value)}`, 2);
+  return Number(value);
+}
+
+function parseSpeed(value: string | undefined): number | 'max' {
+  if (value === undefined || value === 'max') return 'max';
+  const speed = Number(value);
+  if (!Number.isFinite(speed) || speed < 0.01 || speed > 10_000) throw new CliError(`--speed: expected max or a factor between 0.01 and 10000, got ${JSON.stringify(value)}`, 2);
+  return speed;
+}
+
+/** The default browser-mode port; when it is taken, another free one is used. */
+const defaultPort = 4770;
+
+function parsePort(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port: expected a port number 0-65535, got ${JSON.stringify(value)}`, 2);
+  return port;
+}
+
+function one(positionals: string[], what: string, command: string): string {
+  if (positionals.length !== 1 || positionals[0] === undefined) throw new CliError(`${command}: expected one ${what}; see aura-lab --help`, 2);
+  return positionals[0];
+}
+
+async function serveCommand(port: number | undefined): Promise<number> {
+  const rendererDir = join(packageRoot(), 'out', 'renderer');
+  if (!existsSync(join(rendererDir, 'index.html'))) {
+    throw new CliError(`the UI is not built (${rendererDir} is missing): run npm run build`, 1);
+  }
+  warnIfStale(rendererDir);
+  const supervisor = new EngineSupervisor({
+    dataDir: dataDir(),
+    scenariosDir: scenariosDir(),
+    log: (line) => process.stderr.write(`aura-lab: ${line}\n`),
+  });
+  await supervisor.start();
+  let server;
+  try {
+    server = await startBrowserServer({ port: port ?? defaultPort, rendererDir, supervisor });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    if (port !== undefined) {
+      await supervisor.stop();
+      throw new CliError(`--port ${port}: the port is already in use`, 1);
+    }
+    server = await startBrowserServer({ port: 0, rendererDir, supervisor });
+  }
+  process.stdout.write(`AURA Lab is running in browser mode. Open this URL (it carries this session's secret):\n${server.url}\n`);
+  await new Promise<void>((resolveStop) => {
+    const stop = (): void => resolveStop();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await server.close();
+  await supervisor.stop();
+  return 0;
+}
+
+/** Source files newer than the build mean the UI shown is not the code in the tree. */
+function warnIfStale(rendererDir: string): void {
+  const builtMs = statSync(join(rendererDir, 'index.html')).mtimeMs;
+  const newest = (dir: string): number => {
+    let latest = 0;
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      latest = Math.max(latest, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs);
+    }
+    return latest;
+  };
+  const sources = join(packageRoot(), 'src');
+  if (existsSync(sources) && newest(sources) > builtMs) {
+    process.stderr.write('aura-lab: warning: the UI build is older than the sources; run npm run build to see current changes\n');
+  }
+}
+
+function validateCommand(file: string): number {
+  try {
+    const { scenario } = readScenarioFile(resolve(file));
+    process.stdout.write(`${file}: valid scenario ${scenario.name} (${scenario.workload.length} generator${scenario.workload.length === 1 ? '' : 's'})\n`);
+    return 0;
+  } catch (error) {
+    if (!(error instanceof AuraError)) throw error;
+    const lines = error.issues.length > 0 ? error.issues.map(formatIssue) : [error.message];
+    process.stderr.write(`${lines.join('\n')}\n`);
+    return 2;
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(`${usage}\n`);
+      return command === undefined ? 2 : 0;
+    case 'version':
+    case '--version':
+      process.stdout.write(`${appVersion}\n`);
+      return 0;
+    case 'run': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: { seed: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean', default: false }, speed: { type: 'string' } },
+      });
+      const seed = parseSeed(values.seed);
+      return runCommand({
+        scenario: one(positionals, 'scenario file', 'run'),
+        json: values.json,
+        speed: parseSpeed(values.speed),
+        ...(seed === undefined ? {} : { seed }),
+        ...(values.out === undefined ? {} : { out: values.out }),
+      });
+    }
+    case 'serve': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { port: { type: 'string' } } });
+      if (positionals.length > 0) throw new CliError(`serve: unexpected argument ${positionals[0]}`, 2);
+      return serveCommand(parsePort(values.port));
+    }
+    case 'validate': {
+      const { positionals } = parseArgs({ args: rest, allowPositionals: true, options: {} });
+      return validateCommand(one(positionals, 'scenario file', 'validate'));
+    }
+    default:
+      throw new CliError(`unknown command ${JSON.stringify(command)}; see aura-lab --help`, 2);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof CliError) {
+      process.stderr.write(`aura-lab: ${error.message}\n`);
+      process.exitCode = error.exitCode;
+    } else if (error instanceof TypeError && (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`aura-lab: ${error.message}\n`);
+      process.exitCode = 2;
+    } else {
+      process.stderr.write(`aura-lab: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

@@ -1,0 +1,105 @@
+/**
+ * The scenario model: what a scenario file may say, validated with exact field paths.
+ * Parsing text (YAML/JSON, with line numbers) happens in the node layer; this module only sees
+ * the parsed document.
+ */
+import { AuraError } from '../kernel/errors.ts';
+import { limits } from '../kernel/limits.ts';
+import { fail, parseWith, s, type Infer } from '../kernel/schema.ts';
+import { projectionNames } from '../projections/registry.ts';
+import { parseDurationUs } from './duration.ts';
+
+export const scenarioFormatVersion = 1;
+
+const slug = s.string({ minLength: 1, maxLength: 64, pattern: /^[a-z0-9][a-z0-9-]*$/, patternHint: 'lowercase letters, digits and dashes (a slug)' });
+const eventTypeName = s.string({ minLength: 1, maxLength: 64, pattern: /^[A-Z][A-Za-z0-9]*$/, patternHint: 'a PascalCase event type name' });
+
+const duration = s.transform(
+  s.string({ description: 'a duration such as 500ms, 30s, 10m or 1h30m' }),
+  (text) => {
+    const parsed = parseDurationUs(text);
+    if (typeof parsed !== 'number') return fail(parsed.error);
+    if (parsed > limits.runDurationUsMax) return fail(`expected at most 24h, got ${text}`);
+    return parsed;
+  },
+);
+
+const scalar = s.either(s.string({ maxLength: 256 }), s.number(), 'a string or a number');
+
+const payloadField = s.keyed({
+  int: s.transform(s.array(s.number({ integer: true }), { min: 2, max: 2 }), (pair) => {
+    const [min, max] = pair as [number, number];
+    if (min > max) return fail(`expected [min, max] with min <= max, got [${min}, ${max}]`);
+    if (max - min >= 4294967296) return fail('expected a range narrower than 2^32');
+    return { min, max };
+  }),
+  oneOf: s.array(scalar, { min: 1, max: 256 }),
+  const: scalar,
+  text: s.object({ length: s.number({ integer: true, min: 1, max: 1024 }) }),
+  sequence: s.object({ start: s.optional(s.number({ integer: true }), 1) }),
+});
+
+const eventSpec = s.object({
+  type: eventTypeName,
+  weight: s.optional(s.number({ integer: true, min: 1, max: 1_000_000 }), 1),
+  schemaVersion: s.optional(s.number({ integer: true, min: 1, max: 1000 }), 1),
+  payload: s.optional(s.record(payloadField, { keyPattern: /^[A-Za-z_][A-Za-z0-9_]*$/, keyHint: 'an identifier', maxKeys: limits.payloadFieldsMax }), {}),
+});
+
+const rate = s.tagged('profile', {
+  constant: s.object({ perSecond: s.number({ greaterThan: 0, max: limits.ratePerSecondMax }) }),
+});
+
+const generator = s.object({
+  name: slug,
+  streams: s.object({
+    prefix: s.string({ minLength: 1, maxLength: 64, pattern: /^[A-Za-z0-9][A-Za-z0-9._:-]*$/, patternHint: 'a stream prefix (letters, digits, . _ : -)' }),
+    count: s.number({ integer: true, min: 1, max: limits.streamsPerGeneratorMax }),
+  }),
+  rate,
+  events: s.array(eventSpec, { min: 1, max: limits.eventTypesPerGeneratorMax }),
+});
+
+export const scenarioSchema = s.object(
+  {
+    version: s.literal(scenarioFormatVersion),
+    name: slug,
+    description: s.optional(s.string({ maxLength: 2000 }), ''),
+    seed: s.optional(s.number({ integer: true, min: 0, max: Number.MAX_SAFE_INTEGER }), 1),
+    duration,
+    workload: s.array(generator, { min: 1, max: limits.generatorsMax }),
+    projections: s.optional(s.array(s.oneOf(projectionNames), { max: 16 }), [...projectionNames]),
+  },
+  { description: 'An AURA Lab scenario' },
+);
+
+export type Scenario = Infer<typeof scenarioSchema>;
+export type WorkloadGenerator = Scenario['workload'][number];
+export type PayloadField = Infer<typeof payloadField>;
+
+/** Validates a parsed scenario document. Throws AuraError('validation') listing every issue. */
+export function validateScenario(document: unknown): Scenario {
+  const result = parseWith(scenarioSchema, document);
+  if (!result.ok) throw new AuraError('validation', 'invalid scenario', result.issues);
+  const scenario = result.value;
+  const names = new Set<string>();
+  scenario.workload.forEach((item, index) => {
+    if (names.has(item.name)) {
+      throw new AuraError('validation', 'invalid scenario', [{ path: ['workload', index, 'name'], message: `duplicate generator name ${JSON.stringify(item.name)}` }]);
+    }
+    names.add(item.name);
+  });
+  return scenario;
+}
+
+/** Total events a scenario's workload will generate (before lifecycle events). */
+export function expectedWorkloadEvents(scenario: Scenario): number {
+  let total = 0;
+  for (const item of scenario.workload) total += eventsForRate(item.rate.perSecond, scenario.duration);
+  return total;
+}
+
+/** Events of a constant-rate generator strictly before `durationUs`: k with k/rate < duration. */
+export function eventsForRate(perSecond: number, durationUs: number): number {
+  return Math.ceil((durationUs * perSecond) / 1_000_000);
+}

@@ -1,0 +1,177 @@
+/**
+ * The engine: owns the runs, their stores and the projection pool, and answers the API
+ * contract. Every incoming message is validated here; a malformed one gets a typed error reply.
+ */
+import { readdirSync } from 'node:fs';
+import { basename, isAbsolute, join, resolve } from 'node:path';
+import type { z } from 'zod';
+import { AuraError } from '../core/kernel/errors.ts';
+import { limits } from '../core/kernel/limits.ts';
+import type { Clock } from '../core/ports/clock.ts';
+import { appVersion } from '../node/app-info.ts';
+import { isAbsentOrEmptyDir } from '../node/files.ts';
+import { ProjectionPool } from '../node/projection-pool.ts';
+import { readScenarioFile } from '../node/scenario-loader.ts';
+import {
+  errorResponse,
+  isMethodName,
+  methods,
+  requestEnvelopeSchema,
+  type ApiError,
+  type MethodName,
+  type PushEnvelope,
+  type ResponseEnvelope,
+  type ResultOf,
+  type ScenarioEntry,
+} from '../shared/api.ts';
+import { RunController } from './run-controller.ts';
+import Database from 'better-sqlite3';
+
+export interface EngineOptions {
+  readonly dataDir: string;
+  readonly scenariosDir: string;
+  readonly clock: Clock;
+  readonly push: (message: PushEnvelope) => void;
+  readonly projectionThreads?: number;
+}
+
+type Handler<M extends MethodName> = (params: z.infer<(typeof methods)[M]['params']>) => Promise<ResultOf<M>> | ResultOf<M>;
+
+const scenarioExtensions = ['.yaml', '.yml', '.json'];
+
+export class Engine {
+  private pool: ProjectionPool | undefined;
+  private readonly runs = new Map<string, RunController>();
+  private runCounter = 0;
+  private readonly handlers: { [M in MethodName]: Handler<M> };
+
+  constructor(private readonly options: EngineOptions) {
+    this.handlers = {
+      'engine.info': () => ({
+        pid: process.pid,
+        version: appVersion,
+        nodeVersion: process.version,
+        sqliteVersion: sqliteVersion(),
+        dataDir: this.options.dataDir,
+        scenariosDir: this.options.scenariosDir,
+        projectionThreads: this.projectionPool().threads,
+      }),
+      'scenarios.list': () => ({ scenarios: this.listScenarios() }),
+      'run.start': (params) => this.startRun(params),
+      'run.stop': async (params) => this.findRun(params.runId).stop(),
+      'run.get': (params) => this.findRun(params.runId).summary(),
+      'run.list': () => ({ runs: [...this.runs.values()].map((run) => run.summary()) }),
+      'store.count': (params) => this.findRun(params.runId).storeStatistics(),
+    };
+  }
+
+  /** Handles one raw message; always resolves to a response, never throws. */
+  async handle(raw: unknown): Promise<ResponseEnvelope> {
+    const envelope = requestEnvelopeSchema.safeParse(raw);
+    if (!envelope.success) {
+      const id = typeof raw === 'object' && raw !== null && 'id' in raw && (typeof raw.id === 'number' || typeof raw.id === 'string') ? raw.id : null;
+      return errorResponse(id, { code: 'validation', message: 'malformed message: expected {type: "request", id, method, params}', issues: zodIssues(envelope.error) });
+    }
+    const { id, method } = envelope.data;
+    if (!isMethodName(method)) {
+      return errorResponse(id, { code: 'not_found', message: `unknown method ${JSON.stringify(method)}; expected one of ${Object.keys(methods).join(', ')}`, issues: [] });
+    }
+    const params = methods[method].params.safeParse(envelope.data.params ?? {});
+    if (!params.success) {
+      return errorResponse(id, { code: 'validation', message: `${method}: invalid params`, issues: zodIssues(params.error) });
+    }
+    try {
+      const handler = this.handlers[method] as Handler<MethodName>;
+      const result = await handler(params.data as never);
+      return { type: 'response', id, ok: true, result };
+    } catch (error) {
+      return errorResponse(id, toApiError(error));
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.runs.values()].filter((run) => run.running).map((run) => run.stop()));
+    await this.pool?.close();
+  }
+
+  private projectionPool(): ProjectionPool {
+    this.pool ??= new ProjectionPool(this.options.projectionThreads === undefined ? {} : { threads: this.options.projectionThreads });
+    return this.pool;
+  }
+
+  private listScenarios(): ScenarioEntry[] {
+    let files: string[];
+    try {
+      files = readdirSync(this.options.scenariosDir).filter((file) => scenarioExtensions.some((extension) => file.endsWith(extension)));
+    } catch {
+      throw new AuraError('not_found', `scenarios directory ${this.options.scenariosDir} cannot be read`);
+    }
+    return files.sort().map((file) => {
+      try {
+        const { scenario } = readScenarioFile(join(this.options.scenariosDir, file));
+        return {
+          file,
+          name: scenario.name,
+          description: scenario.description ?? '',
+          durationUs: scenario.duration,
+          seed: scenario.seed ?? 1,
+          projections: scenario.projections ?? [],
+        };
+      } catch (error) {
+        return { file, name: basename(file).replace(/\.[^.]+$/, ''), description: '', durationUs: 0, seed: 0, projections: [], error: (error as Error).message };
+      }
+    });
+  }
+
+  private startRun(params: z.infer<(typeof methods)['run.start']['params']>): ResultOf<'run.start'> {
+    const file = isAbsolute(params.scenario) ? params.scenario : resolve(this.options.scenariosDir, params.scenario);
+    const loaded = readScenarioFile(file);
+    const active = [...this.runs.values()].filter((run) => run.running).length;
+    if (active >= limits.concurrentRunsMax) {
+      throw new AuraError('limit', `${active} runs are already running; the limit is ${limits.concurrentRunsMax}`);
+    }
+    const seed = params.seed ?? loaded.scenario.seed ?? 1;
+    this.runCounter += 1;
+    const stamp = new Date(this.options.clock.epochMs()).toISOString().replace(/[-:]/g, '').replace(/\..*$/, '');
+    const runId = `${loaded.scenario.name}-s${seed}-${stamp}-${process.pid}-${this.runCounter}`;
+    const outDir = params.outDir === undefined ? join(this.options.dataDir, 'runs', runId) : resolve(params.outDir);
+    if (!isAbsentOrEmptyDir(outDir)) {
+      throw new AuraError('conflict', `output directory ${outDir} is not empty; a run never overwrites another`);
+    }
+    const run = new RunController(
+      { runId, scenario: loaded.scenario, scenarioText: loaded.text, scenarioFile: loaded.file, seed, speed: params.speed, outDir },
+      this.projectionPool(),
+      this.options.clock,
+      this.options.push,
+    );
+    this.runs.set(runId, run);
+    return { runId, outDir, seed, scenario: loaded.scenario.name, durationUs: loaded.scenario.duration };
+  }
+
+  private findRun(runId: string): RunController {
+    const run = this.runs.get(runId);
+    if (run === undefined) throw new AuraError('not_found', `no run ${runId} in this engine`);
+    return run;
+  }
+}
+
+let cachedSqliteVersion: string | undefined;
+function sqliteVersion(): string {
+  if (cachedSqliteVersion === undefined) {
+    const db = new Database(':memory:');
+    cachedSqliteVersion = (db.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;
+    db.close();
+  }
+  return cachedSqliteVersion;
+}
+
+function zodIssues(error: z.ZodError): ApiError['issues'] {
+  return error.issues.map((issue) => ({ path: issue.path.map((part) => (typeof part === 'symbol' ? String(part) : part)), message: issue.message }));
+}
+
+export function toApiError(error: unknown): ApiError {
+  if (error instanceof AuraError) {
+    return { code: error.code, message: error.message, issues: error.issues.map((issue) => ({ ...issue, path: [...issue.path] })) };
+  }
+  return { code: 'internal', message: error instanceof Error ? `internal error: ${error.message}` : 'internal error', issues: [] };
+}

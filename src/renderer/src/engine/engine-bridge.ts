@@ -1,0 +1,83 @@
+/** Wires the engine connection to the store, and turns UI intents into API requests. */
+import type { RunSummary } from '../../../shared/api.ts';
+import { ApiRequestError, type ApiClient } from '../../../shared/client.ts';
+import { labActions, labStore } from '../state/lab-store.ts';
+import type { EngineConnection } from './connection.ts';
+
+export interface EngineCommands {
+  refreshScenarios(): Promise<void>;
+  startRun(): Promise<void>;
+  stopRun(runId: string): Promise<void>;
+}
+
+function describe(error: unknown): string {
+  if (error instanceof ApiRequestError) {
+    const issue = error.issues[0];
+    return issue ? `${error.message}: ${issue.path.join('.')} ${issue.message}` : error.message;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+export function bindEngine(connection: EngineConnection): EngineCommands {
+  const client: ApiClient = connection.client;
+  const commands: EngineCommands = {
+    async refreshScenarios() {
+      try {
+        const { scenarios } = await client.request('scenarios.list', {});
+        labActions.setScenarios(scenarios);
+      } catch (error) {
+        labActions.setScenariosError(describe(error));
+      }
+    },
+    async startRun() {
+      const { selectedScenario, seed, speed } = labStore.getState();
+      if (selectedScenario === undefined) return;
+      try {
+        const seedValue = seed.trim() === '' ? undefined : Number(seed);
+        if (seedValue !== undefined && (!Number.isSafeInteger(seedValue) || seedValue < 0)) {
+          labActions.setError(`seed must be a non-negative integer, got ${JSON.stringify(seed)}`);
+          return;
+        }
+        const started = await client.request('run.start', {
+          scenario: selectedScenario,
+          speed: speed === 'max' ? 'max' : Number(speed),
+          ...(seedValue === undefined ? {} : { seed: seedValue }),
+        });
+        const initial: RunSummary = {
+          runId: started.runId,
+          scenario: started.scenario,
+          seed: started.seed,
+          status: 'running',
+          outDir: started.outDir,
+          events: 0,
+          storeCount: null,
+          headPosition: 0,
+          headHash: '',
+          virtualTimeUs: 0,
+          durationUs: started.durationUs,
+          wallMs: 0,
+        };
+        labActions.runStarted(labStore.getState().runs[started.runId] ?? initial);
+      } catch (error) {
+        labActions.setError(describe(error));
+      }
+    },
+    async stopRun(runId: string) {
+      try {
+        labActions.runUpdated(await client.request('run.stop', { runId }));
+      } catch (error) {
+        labActions.setError(describe(error));
+      }
+    },
+  };
+
+  client.on('engine.status', (status) => {
+    labActions.setEngineStatus(status);
+    if (status.state === 'ready') void commands.refreshScenarios();
+  });
+  client.on('run.progress', (summary) => labActions.runUpdated(summary));
+  client.on('run.finished', (summary) => labActions.runUpdated(summary));
+  client.on('projection.updated', (update) => labActions.projectionUpdated(update));
+  connection.onState((state) => labActions.setLink(state));
+  return commands;
+}

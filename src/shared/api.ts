@@ -1,0 +1,174 @@
+/**
+ * The one API contract between the UI (or the CLI) and the engine: requests with their
+ * results, and the updates the engine pushes. The engine validates every incoming message
+ * against these schemas; a malformed one gets a typed error reply, never a crash.
+ */
+import { z } from 'zod';
+
+export const errorCodes = ['validation', 'not_found', 'conflict', 'concurrency', 'limit', 'unavailable', 'internal'] as const;
+
+export const apiErrorSchema = z.object({
+  code: z.enum(errorCodes),
+  message: z.string(),
+  issues: z
+    .array(
+      z.object({
+        path: z.array(z.union([z.string(), z.number()])),
+        message: z.string(),
+        file: z.string().optional(),
+        line: z.number().optional(),
+        column: z.number().optional(),
+      }),
+    )
+    .default([]),
+});
+export type ApiError = z.infer<typeof apiErrorSchema>;
+
+const runId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'a run id');
+const seed = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+export const runStatuses = ['running', 'completed', 'stopped', 'failed', 'interrupted'] as const;
+export type RunStatus = (typeof runStatuses)[number];
+
+export const runSummarySchema = z.object({
+  runId,
+  scenario: z.string(),
+  seed,
+  status: z.enum(runStatuses),
+  outDir: z.string(),
+  /** Events appended so far (lifecycle events included). */
+  events: z.number().int(),
+  /** Events counted in the store by SQL when the run ended; null while it runs. */
+  storeCount: z.number().int().nullable(),
+  headPosition: z.number().int(),
+  /** SHA-256 of the last event in the hash chain, hex. */
+  headHash: z.string(),
+  virtualTimeUs: z.number(),
+  durationUs: z.number(),
+  wallMs: z.number(),
+  error: z.string().optional(),
+});
+export type RunSummary = z.infer<typeof runSummarySchema>;
+
+export const scenarioEntrySchema = z.object({
+  file: z.string(),
+  name: z.string(),
+  description: z.string(),
+  durationUs: z.number(),
+  seed,
+  projections: z.array(z.string()),
+  error: z.string().optional(),
+});
+export type ScenarioEntry = z.infer<typeof scenarioEntrySchema>;
+
+/** speed: a real-time factor (1 = real time, 10 = ten virtual seconds per second) or 'max'. */
+const speed = z.union([z.literal('max'), z.number().min(0.01).max(10_000)]);
+
+export const methods = {
+  'engine.info': {
+    params: z.object({}).strict(),
+    result: z.object({
+      pid: z.number().int(),
+      version: z.string(),
+      nodeVersion: z.string(),
+      sqliteVersion: z.string(),
+      dataDir: z.string(),
+      scenariosDir: z.string(),
+      projectionThreads: z.number().int(),
+    }),
+  },
+  'scenarios.list': {
+    params: z.object({}).strict(),
+    result: z.object({ scenarios: z.array(scenarioEntrySchema) }),
+  },
+  'run.start': {
+    params: z
+      .object({
+        /** A scenario file: relative to the engine's scenarios directory, or absolute. */
+        scenario: z.string().min(1).max(4096),
+        seed: seed.optional(),
+        speed: speed.default('max'),
+        /** Where to write the run; defaults to a new directory under the data directory. */
+        outDir: z.string().min(1).max(4096).optional(),
+      })
+      .strict(),
+    result: z.object({ runId, outDir: z.string(), seed, scenario: z.string(), durationUs: z.number() }),
+  },
+  'run.stop': {
+    params: z.object({ runId }).strict(),
+    result: runSummarySchema,
+  },
+  'run.get': {
+    params: z.object({ runId }).strict(),
+    result: runSummarySchema,
+  },
+  'run.list': {
+    params: z.object({}).strict(),
+    result: z.object({ runs: z.array(runSummarySchema) }),
+  },
+  'store.count': {
+    params: z.object({ runId }).strict(),
+    result: z.object({ count: z.number().int(), headPosition: z.number().int() }),
+  },
+} as const;
+
+export type Methods = typeof methods;
+export type MethodName = keyof Methods;
+export type ParamsOf<M extends MethodName> = z.input<Methods[M]['params']>;
+export type ResultOf<M extends MethodName> = z.infer<Methods[M]['result']>;
+
+export const engineStates = ['starting', 'ready', 'restarting', 'stopped'] as const;
+export type EngineState = (typeof engineStates)[number];
+
+export const pushes = {
+  /** Sent by the engine supervisor, not the engine: the engine process's lifecycle. */
+  'engine.status': z.object({
+    state: z.enum(engineStates),
+    pid: z.number().int().nullable(),
+    restarts: z.number().int(),
+    reason: z.string().optional(),
+  }),
+  'run.progress': runSummarySchema,
+  'run.finished': runSummarySchema,
+  'projection.updated': z.object({
+    runId,
+    projection: z.string(),
+    checkpoint: z.number().int(),
+    status: z.enum(['idle', 'running', 'failed']),
+    error: z.string().optional(),
+    /** The projection's state, as JSON. */
+    state: z.unknown(),
+  }),
+} as const;
+
+export type Pushes = typeof pushes;
+export type PushTopic = keyof Pushes;
+export type PushOf<T extends PushTopic> = z.infer<Pushes[T]>;
+
+/** Envelopes. Request ids are chosen by the client and echoed in the response. */
+export const requestEnvelopeSchema = z
+  .object({
+    type: z.literal('request'),
+    id: z.union([z.number().int(), z.string().max(64)]),
+    method: z.string().max(64),
+    params: z.unknown().optional(),
+  })
+  .strict();
+export type RequestEnvelope = z.infer<typeof requestEnvelopeSchema>;
+
+export type ResponseEnvelope =
+  | { type: 'response'; id: number | string | null; ok: true; result: unknown }
+  | { type: 'response'; id: number | string | null; ok: false; error: ApiError };
+
+export type PushEnvelope = { [T in PushTopic]: { type: 'push'; topic: T; data: PushOf<T> } }[PushTopic];
+
+export type ServerMessage = ResponseEnvelope | PushEnvelope;
+
+export function isMethodName(name: string): name is MethodName {
+  return Object.prototype.hasOwnProperty.call(methods, name);
+}
+
+/** A typed error reply. */
+export function errorResponse(id: number | string | null, error: ApiError): ResponseEnvelope {
+  return { type: 'response', id, ok: false, error };
+}

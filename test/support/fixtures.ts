@@ -1,0 +1,42 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const repoRoot = resolve(import.meta.dirname, '../..');
+export const helloScenarioPath = join(repoRoot, 'scenarios', 'hello.yaml');
+export const helloScenarioText = readFileSync(helloScenarioPath, 'utf8');
+
+/** A temporary directory removed after the test (pass the returned cleanup to onTestFinished/afterEach). */
+export function temporaryDirectory(prefix = 'aura-lab-test-'): { path: string; remove: () => void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** A small scenario for fast tests. */
+export function tinyScenarioText(options: { name?: string; seconds?: number; perSecond?: number; seed?: number } = {}): string {
+  return `version: 1
+name: ${options.name ?? 'tiny'}
+seed: ${options.seed ?? 7}
+duration: ${options.seconds ?? 5}s
+workload:
+  - name: orders
+    streams: { prefix: "order-", count: 3 }
+    rate: { profile: constant, perSecond: ${options.perSecond ?? 20} }
+    events:
+      - type: OrderPlaced
+        weight: 2
+        payload:
+          amount: { int: [1, 100] }
+          note: { text: { length: 4 } }
+      - type: OrderShipped
+        payload:
+          carrier: { oneOf: [post, courier] }
+  - name: payments
+    streams: { prefix: "payment-", count: 1 }
+    rate: { profile: constant, perSecond: 7 }
+    events:
+      - type: PaymentCaptured
+        payload:
+          sequence: { sequence: { start: 1 } }
+`;
+}

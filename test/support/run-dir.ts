@@ -1,0 +1,40 @@
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { canonicalJson, type JsonValue } from '../../src/core/kernel/canonical.ts';
+import { foldEvents } from '../../src/core/projections/projection.ts';
+import { findProjection } from '../../src/core/projections/registry.ts';
+import { readAllEvents } from '../../src/node/sqlite-event-store.ts';
+
+/** Everything in a run's events table, as rows, for byte-for-byte comparison. */
+export function dumpEvents(runDir: string): unknown[] {
+  const db = new Database(join(runDir, 'events.sqlite'), { readonly: true });
+  try {
+    return db.prepare('SELECT e.position, s.name, e.version, e.id, e.type, e.schema_version, e.payload, e.metadata, hex(e.hash) AS hash FROM events e JOIN streams s USING (stream_id) ORDER BY e.position').all();
+  } finally {
+    db.close();
+  }
+}
+
+export function countEvents(runDir: string): number {
+  const db = new Database(join(runDir, 'events.sqlite'), { readonly: true });
+  try {
+    return (db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
+/** The stored projection state and checkpoint next to a single-threaded replay from scratch. */
+export function projectionAgainstReplay(runDir: string, name: string): { stored: string; checkpoint: number; replayed: string; head: number } {
+  const db = new Database(join(runDir, 'events.sqlite'), { readonly: true });
+  try {
+    const row = db.prepare('SELECT checkpoint, state FROM projections WHERE name = ?').get(name) as { checkpoint: number; state: string };
+    const definition = findProjection(name);
+    if (definition === undefined) throw new Error(`no projection ${name}`);
+    const events = readAllEvents(db);
+    const replayed = canonicalJson(foldEvents(definition, definition.initial(), events) as JsonValue);
+    return { stored: row.state, checkpoint: row.checkpoint, replayed, head: events.length };
+  } finally {
+    db.close();
+  }
+}
