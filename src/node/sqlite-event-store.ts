@@ -1,207 +1,373 @@
 /**
  * The SQLite event store: one file, WAL, one writer connection. Positions are SQLite rowids
  * assigned inside the writer's transaction, so they are gap-free and ordered by construction.
- * Every event carries a SHA-256 chained over the previous event's hash and its own canonical
- * encoding.
+ * Every event carries a SHA-256 chained over the previous event's hash and its own framing
+ * (core/events/encoding.ts).
+ *
+ * Appends take one of two paths:
+ * - appendBatch: several streams in one transaction, all or nothing (the simulation's path);
+ * - append: one stream, queued; appends that arrive in the same turn of the event loop share
+ *   one transaction (group commit), and each succeeds or fails on its own (a savepoint each).
  */
-import { createHash } from 'node:crypto';
-import Database from 'better-sqlite3';
+import { hash } from 'node:crypto';
+import type Database from 'better-sqlite3';
 import { checkExpectedVersion } from '../core/events/append-rules.ts';
-import { encodeRecordedEvent, eventContentKey } from '../core/events/encoding.ts';
-import type { EventMetadata, RecordedEvent } from '../core/events/event.ts';
+import { eventContentKey, genesisHashHex, hashFraming } from '../core/events/encoding.ts';
+import { streamCategory, type NewEvent, type RecordedEvent } from '../core/events/event.ts';
+import type { UpcasterRegistry } from '../core/events/upcasting.ts';
+import { checkEventSize, checkNewEvent, checkStreamName, normalizeEventId } from '../core/events/validation.ts';
 import { AuraError } from '../core/kernel/errors.ts';
-import { asEventId, asStreamName, type EventId, type StreamName } from '../core/kernel/ids.ts';
+import type { EventId, StreamName } from '../core/kernel/ids.ts';
 import { limits } from '../core/kernel/limits.ts';
-import type { AppendResult, EventStore, StreamAppend } from '../core/ports/event-store.ts';
+import type { AppendResult, EventStore, ExpectedVersion, ReadDirection, ReadFilter, StreamAppend } from '../core/ports/event-store.ts';
+import { EventReader } from './event-reader.ts';
+import { checkSchema, createSchema, openDatabase, type OpenOptions, type RawEventRow, type RawEventRowWithHash } from './sqlite-schema.ts';
+import { StreamIndex } from './stream-index.ts';
+import { WalCheckpointer } from './wal-checkpointer.ts';
 
-export type Durability = 'normal' | 'full';
+export type { Durability } from './sqlite-schema.ts';
 
-export interface SqliteEventStoreOptions {
-  /** normal: WAL + synchronous=NORMAL (survives a process crash; the last commits may be lost on power failure). full: synchronous=FULL (survives power failure). */
-  readonly durability?: Durability;
-  readonly readonly?: boolean;
+export interface SqliteEventStoreOptions extends OpenOptions {
+  readonly upcasters?: UpcasterRegistry;
+  /** Events whose chain is checked at open (default limits.tailCheckEvents). */
+  readonly tailCheckEvents?: number;
+  /** Pending stream-index entries that trigger a flush to stream_chunks. */
+  readonly streamIndexFlushEvents?: number;
 }
 
-const schemaVersion = 1;
-const genesisHash = Buffer.alloc(32);
+/** SHA-256 of the previous hash (hex) and an event's framing, as hex. */
+export function chainHash(previousHex: string, framing: string): string {
+  return hash('sha256', `${previousHex}\n${framing}`, 'hex');
+}
 
-export interface EventRow {
-  position: number;
-  stream: string;
+interface StreamState {
+  readonly id: number;
   version: number;
-  id: string;
-  type: string;
-  schema_version: number;
-  payload: string;
-  metadata: string;
 }
 
-export function openDatabase(path: string, options: SqliteEventStoreOptions = {}): Database.Database {
-  const db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
-  db.pragma('busy_timeout = 5000');
-  if (!options.readonly) {
-    db.pragma('journal_mode = WAL');
-    db.pragma(`synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
-  }
-  return db;
+interface Queued {
+  readonly append: StreamAppend;
+  readonly resolve: (result: AppendResult) => void;
+  readonly reject: (error: Error) => void;
 }
 
-export function createSchema(db: Database.Database): void {
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
-    CREATE TABLE IF NOT EXISTS streams (
-      stream_id INTEGER PRIMARY KEY,
-      name TEXT NOT NULL UNIQUE,
-      version INTEGER NOT NULL
-    ) STRICT;
-    CREATE TABLE IF NOT EXISTS events (
-      position INTEGER PRIMARY KEY,
-      stream_id INTEGER NOT NULL,
-      version INTEGER NOT NULL,
-      id TEXT NOT NULL,
-      type TEXT NOT NULL,
-      schema_version INTEGER NOT NULL,
-      payload TEXT NOT NULL,
-      metadata TEXT NOT NULL,
-      hash BLOB NOT NULL
-    ) STRICT;
-    CREATE UNIQUE INDEX IF NOT EXISTS events_by_stream_version ON events (stream_id, version);
-    CREATE UNIQUE INDEX IF NOT EXISTS events_by_id ON events (id);
-    CREATE TABLE IF NOT EXISTS projections (
-      name TEXT PRIMARY KEY,
-      version INTEGER NOT NULL,
-      checkpoint INTEGER NOT NULL,
-      state TEXT NOT NULL
-    ) STRICT;
-  `);
-  db.prepare(`INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)`).run(String(schemaVersion));
+/** What an append changed in the writer's caches, to undo when its transaction rolls back. */
+class UndoLog {
+  readonly streams = new Map<string, StreamState | undefined>();
+  readonly types: string[] = [];
+  constructor(
+    readonly head: number,
+    readonly hash: string,
+    readonly indexMark: number,
+  ) {}
 }
-
-export function rowToEvent(row: EventRow): RecordedEvent {
-  return {
-    position: row.position,
-    stream: asStreamName(row.stream),
-    version: row.version,
-    id: asEventId(row.id),
-    type: row.type,
-    schemaVersion: row.schema_version,
-    payload: JSON.parse(row.payload) as RecordedEvent['payload'],
-    metadata: JSON.parse(row.metadata) as EventMetadata,
-  };
-}
-
-export const selectEventsSql = `
-  SELECT e.position, s.name AS stream, e.version, e.id, e.type, e.schema_version, e.payload, e.metadata
-  FROM events e JOIN streams s ON s.stream_id = e.stream_id`;
 
 export class SqliteEventStore implements EventStore {
   readonly db: Database.Database;
+  private readonly reader: EventReader;
+  private readonly streamIndex: StreamIndex;
+  private readonly checkpointer: WalCheckpointer | undefined;
   private readonly statements;
-  private lastHash: Buffer;
-  private head: number;
-  private readonly streamIds = new Map<string, { id: number; version: number }>();
+  private head = 0;
+  private lastHash = genesisHashHex;
+  private readonly streams = new Map<string, StreamState>();
+  private readonly types = new Map<string, number>();
+  private readonly listeners = new Set<(head: number) => void>();
+  private queue: Queued[] = [];
+  private flushScheduled = false;
+  /** Streams whose version changed in the open transaction; written once, at its end. */
+  private readonly dirtyStreams = new Set<StreamState>();
 
   constructor(
     readonly path: string,
     options: SqliteEventStoreOptions = {},
   ) {
     this.db = openDatabase(path, options);
-    if (!options.readonly) createSchema(this.db);
-    this.statements = {
-      insertEvent: this.db.prepare(
-        'INSERT INTO events (position, stream_id, version, id, type, schema_version, payload, metadata, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      ),
-      insertStream: this.db.prepare('INSERT INTO streams (name, version) VALUES (?, 0)'),
-      updateStream: this.db.prepare('UPDATE streams SET version = ? WHERE stream_id = ?'),
-      findStream: this.db.prepare<[string], { stream_id: number; version: number }>('SELECT stream_id, version FROM streams WHERE name = ?'),
-      readAll: this.db.prepare<[number, number], EventRow>(`${selectEventsSql} WHERE e.position >= ? ORDER BY e.position LIMIT ?`),
-      readStream: this.db.prepare<[string, number, number], EventRow>(`${selectEventsSql} WHERE s.name = ? AND e.version >= ? ORDER BY e.version LIMIT ?`),
-      findById: this.db.prepare<[string], EventRow>(`${selectEventsSql} WHERE e.id = ?`),
-      head: this.db.prepare<[], { position: number; hash: Buffer } | undefined>('SELECT position, hash FROM events ORDER BY position DESC LIMIT 1'),
-      count: this.db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM events'),
-    };
-    const head = this.statements.head.get();
-    this.head = head?.position ?? 0;
-    this.lastHash = head?.hash ?? genesisHash;
-  }
-
-  appendBatch(appends: readonly StreamAppend[]): AppendResult[] {
-    const startHead = this.head;
-    const startHash = this.lastHash;
-    const touched = new Map<string, { id: number; version: number } | undefined>();
     try {
-      return this.db.transaction(() => appends.map((append) => this.appendOne(append, touched)))();
+      if (!options.readonly) createSchema(this.db);
+      checkSchema(this.db, path);
+      this.streamIndex = new StreamIndex(this.db, options.streamIndexFlushEvents);
+      this.reader = new EventReader(this.db, options.upcasters, this.streamIndex);
+      this.statements = {
+        insertEvent: this.db.prepare('INSERT INTO events VALUES (?, ?, ?, unhex(?), ?, ?, ?, ?, unhex(?), ?, unhex(?))'),
+        insertStream: this.db.prepare<[string, string]>('INSERT INTO streams (name, category, version) VALUES (?, ?, 0)'),
+        insertType: this.db.prepare<[string]>('INSERT INTO event_types (name) VALUES (?)'),
+        updateStream: this.db.prepare<[number, number]>('UPDATE streams SET version = ? WHERE stream_id = ?'),
+        findStream: this.db.prepare<[string], { stream_id: number; version: number }>('SELECT stream_id, version FROM streams WHERE name = ?'),
+        findType: this.db.prepare<[string], { type_id: number }>('SELECT type_id FROM event_types WHERE name = ?'),
+        positionOfId: this.db.prepare<[string], { position: number }>('SELECT position FROM events WHERE id = unhex(?)'),
+        head: this.db.prepare<[], { position: number; hash: string }>('SELECT position, lower(hex(hash)) AS hash FROM events ORDER BY position DESC LIMIT 1'),
+        count: this.db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM events'),
+      };
+      const head = this.statements.head.get();
+      this.head = head?.position ?? 0;
+      this.lastHash = head?.hash ?? genesisHashHex;
+      this.checkTail(options.tailCheckEvents ?? limits.tailCheckEvents);
+      this.checkpointer = options.backgroundCheckpoints && !options.readonly ? new WalCheckpointer(path) : undefined;
     } catch (error) {
-      // The transaction rolled back: restore the cached view of the log.
-      this.head = startHead;
-      this.lastHash = startHash;
-      for (const [name, before] of touched) {
-        if (before === undefined) this.streamIds.delete(name);
-        else this.streamIds.set(name, before);
-      }
+      this.db.close();
       throw error;
     }
   }
 
-  private appendOne(append: StreamAppend, touched: Map<string, { id: number; version: number } | undefined>): AppendResult {
-    const duplicate = this.duplicateResult(append);
-    if (duplicate) return duplicate;
-    const stream = this.streamFor(append.stream, touched);
-    checkExpectedVersion(append.stream, append.expected, stream.version);
-    const first = this.head + 1;
-    for (const event of append.events) {
-      const payload = JSON.stringify(event.payload);
-      const metadata = JSON.stringify(event.metadata);
-      if (payload === undefined) throw new AuraError('validation', `event ${event.id}: payload is not JSON`);
-      if (payload.length + metadata.length > limits.eventBytesMax) {
-        throw new AuraError('limit', `event ${event.id} is ${payload.length + metadata.length} bytes; the limit is ${limits.eventBytesMax}`);
+  // ---- appends ------------------------------------------------------------------------------
+
+  appendBatch(appends: readonly StreamAppend[]): AppendResult[] {
+    const headBefore = this.head;
+    const hashBefore = this.lastHash;
+    let afterCommit: (() => void) | undefined;
+    const run = (checkDuplicates: boolean): AppendResult[] =>
+      this.db.transaction(() => {
+        const out = new Array<AppendResult>(appends.length);
+        for (let index = 0; index < appends.length; index++) out[index] = this.appendOne(appends[index] as StreamAppend, checkDuplicates, undefined);
+        afterCommit = this.endTransaction();
+        return out;
+      })();
+    let results: AppendResult[];
+    try {
+      // Fast path: no duplicate lookups; the unique index on ids catches a re-appended id.
+      results = run(false);
+    } catch (error) {
+      this.resetCaches(headBefore, hashBefore);
+      if (!isIdConflict(error)) throw error;
+      try {
+        results = run(true);
+      } catch (retryError) {
+        this.resetCaches(headBefore, hashBefore);
+        if (isIdConflict(retryError)) throw new AuraError('conflict', 'an event id appears twice in one batch with different content');
+        throw retryError;
       }
+    }
+    afterCommit?.();
+    this.notify(headBefore);
+    return results;
+  }
+
+  append(stream: StreamName, events: readonly NewEvent[], expected: ExpectedVersion): Promise<AppendResult> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ append: { stream, events, expected }, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Commits every queued append: one transaction, one savepoint per append. */
+  private flush(): void {
+    this.flushScheduled = false;
+    while (this.queue.length > 0) {
+      const group: Queued[] = [];
+      let events = 0;
+      while (this.queue.length > 0 && events < limits.groupCommitEventsMax) {
+        const next = this.queue.shift() as Queued;
+        group.push(next);
+        events += next.append.events.length;
+      }
+      const outcomes: ({ ok: true; result: AppendResult } | { ok: false; error: Error })[] = [];
+      const headBefore = this.head;
+      const hashBefore = this.lastHash;
+      let afterCommit: (() => void) | undefined;
+      try {
+        this.db.transaction(() => {
+          for (const item of group) {
+            const undo = this.undoLog();
+            try {
+              const result = this.db.transaction(() => this.appendOne(item.append, true, undo))();
+              outcomes.push({ ok: true, result });
+            } catch (error) {
+              this.rollbackCaches(undo);
+              outcomes.push({ ok: false, error: error instanceof Error ? error : new Error(String(error)) });
+            }
+          }
+          afterCommit = this.endTransaction();
+        })();
+      } catch (error) {
+        // The commit itself failed (a full disk, an I/O error): nothing in the group was stored.
+        this.resetCaches(headBefore, hashBefore);
+        for (const item of group) item.reject(error instanceof Error ? error : new Error(String(error)));
+        continue;
+      }
+      afterCommit?.();
+      this.notify(headBefore);
+      group.forEach((item, index) => {
+        const outcome = outcomes[index];
+        if (outcome?.ok) item.resolve(outcome.result);
+        else item.reject(outcome?.error ?? new Error('append lost its outcome'));
+      });
+    }
+  }
+
+  /** Appends inside the open transaction. `undo` tracks cache changes when a savepoint may roll back alone. */
+  private appendOne(append: StreamAppend, checkDuplicates: boolean, undo: UndoLog | undefined): AppendResult {
+    checkStreamName(append.stream);
+    const count = append.events.length;
+    if (count === 0) {
+      checkExpectedVersion(append.stream, append.expected, this.streamVersion(append.stream));
+      return { firstPosition: this.head + 1, lastPosition: this.head, streamVersion: this.streamVersion(append.stream) };
+    }
+    const ids = count === 1 ? [checkNewEvent(append.events[0] as NewEvent)] : append.events.map((event) => checkNewEvent(event));
+    if (count > 1 && new Set(ids).size !== count) throw new AuraError('conflict', `an event id appears twice in one append to ${append.stream}`);
+    if (checkDuplicates) {
+      const duplicate = this.duplicateResult(append, ids);
+      if (duplicate) return duplicate;
+    }
+    const stream = this.streamFor(append.stream, undo);
+    try {
+      checkExpectedVersion(append.stream, append.expected, stream.version);
+    } catch (error) {
+      // A retried append whose events are already stored succeeds, whatever the version is now.
+      const duplicate = checkDuplicates ? undefined : this.duplicateResult(append, ids);
+      if (duplicate) return duplicate;
+      throw error;
+    }
+    const first = this.head + 1;
+    for (let index = 0; index < count; index++) {
+      const event = append.events[index] as NewEvent;
+      const id = ids[index] as string;
+      const payloadText = JSON.stringify(event.payload);
+      checkEventSize(id, payloadText);
+      const typeId = this.typeFor(event.type, undo);
       const position = this.head + 1;
       const version = stream.version + 1;
-      const recorded: RecordedEvent = { ...event, position, stream: append.stream, version };
-      const hash = createHash('sha256').update(this.lastHash).update(encodeRecordedEvent(recorded)).digest();
-      this.statements.insertEvent.run(position, stream.id, version, event.id, event.type, event.schemaVersion, payload, metadata, hash);
+      const metadata = event.metadata;
+      const causation = metadata.causationId === undefined ? undefined : normalizeEventId(metadata.causationId);
+      const correlation = metadata.correlationId;
+      const hashHex = chainHash(this.lastHash, hashFraming(position, append.stream, version, id, event.type, event.schemaVersion, metadata.virtualTimeUs, causation, correlation, payloadText));
+      this.statements.insertEvent.run(position, stream.id, version, id, typeId, event.schemaVersion, payloadText, metadata.virtualTimeUs, causation ?? null, correlation ?? null, hashHex);
+      this.streamIndex.add(stream.id, version, position);
       this.head = position;
-      this.lastHash = hash;
+      this.lastHash = hashHex;
       stream.version = version;
     }
-    this.statements.updateStream.run(stream.version, stream.id);
+    this.dirtyStreams.add(stream);
     return { firstPosition: first, lastPosition: this.head, streamVersion: stream.version };
   }
 
-  private streamFor(name: string, touched: Map<string, { id: number; version: number } | undefined>): { id: number; version: number } {
-    let stream = this.streamIds.get(name);
-    if (!touched.has(name)) touched.set(name, stream ? { ...stream } : undefined);
+  /** Inside the transaction, after its appends: stream versions and, when due, the stream index. */
+  private endTransaction(): () => void {
+    for (const stream of this.dirtyStreams) this.statements.updateStream.run(stream.version, stream.id);
+    this.dirtyStreams.clear();
+    return this.streamIndex.beforeCommit(this.head);
+  }
+
+  private duplicateResult(append: StreamAppend, ids: readonly string[]): AppendResult | undefined {
+    const positions = ids.map((id) => this.statements.positionOfId.get(id)?.position);
+    if (positions.every((position) => position === undefined)) return undefined;
+    append.events.forEach((event, index) => {
+      const position = positions[index];
+      const incoming = eventContentKey(append.stream, { ...event, metadata: compactMetadata(event.metadata) });
+      if (position === undefined || this.storedContentKey(position) !== incoming) {
+        throw new AuraError('conflict', `event id ${ids[index]} was already appended with different content`);
+      }
+    });
+    const known = positions as number[];
+    return { firstPosition: Math.min(...known), lastPosition: Math.max(...known), streamVersion: this.streamVersion(append.stream) };
+  }
+
+  /** The content key of a stored event as written (not upcast). */
+  private storedContentKey(position: number): string {
+    const row = this.reader.rawAt(position) as RawEventRow;
+    return eventContentKey(this.reader.streamName(row[1]), {
+      type: this.reader.typeName(row[4]),
+      schemaVersion: row[5],
+      payload: JSON.parse(row[6]) as RecordedEvent['payload'],
+      metadata: {
+        virtualTimeUs: row[7],
+        ...(row[8] === '' ? {} : { causationId: row[8] as EventId }),
+        ...(row[9] === null ? {} : { correlationId: row[9] }),
+      },
+    });
+  }
+
+  private streamFor(name: string, undo: UndoLog | undefined): StreamState {
+    let stream = this.streams.get(name);
     if (stream === undefined) {
       const row = this.statements.findStream.get(name);
-      if (row) stream = { id: row.stream_id, version: row.version };
-      else stream = { id: Number(this.statements.insertStream.run(name).lastInsertRowid), version: 0 };
-      this.streamIds.set(name, stream);
+      stream = row ? { id: row.stream_id, version: row.version } : { id: Number(this.statements.insertStream.run(name, streamCategory(name)).lastInsertRowid), version: 0 };
+      if (!row) this.reader.remember('stream', stream.id, name);
+      this.streams.set(name, stream);
+      if (undo !== undefined && !undo.streams.has(name)) undo.streams.set(name, row ? { ...stream } : undefined);
+    } else if (undo !== undefined && !undo.streams.has(name)) {
+      undo.streams.set(name, { id: stream.id, version: stream.version });
     }
     return stream;
   }
 
-  private duplicateResult(append: StreamAppend): AppendResult | undefined {
-    const first = append.events[0];
-    if (first === undefined || this.statements.findById.get(first.id) === undefined) return undefined;
-    const originals = append.events.map((event) => this.statements.findById.get(event.id));
-    append.events.forEach((event, index) => {
-      const original = originals[index];
-      if (original === undefined || eventContentKey(original.stream, rowToEvent(original)) !== eventContentKey(append.stream, event)) {
-        throw new AuraError('conflict', `event id ${event.id} was already appended with different content`);
+  private typeFor(name: string, undo: UndoLog | undefined): number {
+    let id = this.types.get(name);
+    if (id === undefined) {
+      id = this.statements.findType.get(name)?.type_id;
+      if (id === undefined) {
+        id = Number(this.statements.insertType.run(name).lastInsertRowid);
+        this.reader.remember('type', id, name);
+        undo?.types.push(name);
       }
-    });
-    const positions = originals.map((row) => row?.position ?? 0);
-    const stream = this.statements.findStream.get(append.stream);
-    return { firstPosition: Math.min(...positions), lastPosition: Math.max(...positions), streamVersion: stream?.version ?? 0 };
+      this.types.set(name, id);
+    }
+    return id;
   }
 
-  readAll(fromPosition: number, maxCount: number): RecordedEvent[] {
-    return this.statements.readAll.all(fromPosition, maxCount).map(rowToEvent);
+  private undoLog(): UndoLog {
+    return new UndoLog(this.head, this.lastHash, this.streamIndex.transaction.length);
   }
 
-  readStream(stream: StreamName, fromVersion: number, maxCount: number): RecordedEvent[] {
-    return this.statements.readStream.all(stream, fromVersion, maxCount).map(rowToEvent);
+  /** A whole transaction rolled back: forget every cached stream and type; they reload from the database. */
+  private resetCaches(head: number, hash: string): void {
+    this.head = head;
+    this.lastHash = hash;
+    this.streams.clear();
+    this.types.clear();
+    this.dirtyStreams.clear();
+    this.reader.forgetAll();
+    this.streamIndex.afterRollback();
+  }
+
+  /** One savepoint rolled back: undo exactly what its append changed. */
+  private rollbackCaches(undo: UndoLog): void {
+    this.head = undo.head;
+    this.lastHash = undo.hash;
+    this.streamIndex.truncate(undo.indexMark);
+    for (const [name, before] of undo.streams) {
+      const current = this.streams.get(name);
+      if (before === undefined) {
+        this.streams.delete(name);
+        if (current) {
+          this.reader.forget('stream', current.id);
+          this.dirtyStreams.delete(current);
+        }
+      } else if (current) current.version = before.version;
+    }
+    for (const name of undo.types) {
+      const id = this.types.get(name);
+      this.types.delete(name);
+      if (id !== undefined) this.reader.forget('type', id);
+    }
+  }
+
+  private notify(previousHead: number): void {
+    if (this.head === previousHead) return;
+    for (const listener of this.listeners) listener(this.head);
+  }
+
+  // ---- reads --------------------------------------------------------------------------------
+
+  readAll(fromPosition: number, maxCount: number, filter?: ReadFilter): RecordedEvent[] {
+    return this.reader.readAll(fromPosition, Math.min(maxCount, limits.readEventsMax), filter);
+  }
+
+  readRange(fromPosition: number, toPosition: number): Iterable<RecordedEvent> {
+    return this.reader.readRange(fromPosition, toPosition);
+  }
+
+  readStream(stream: StreamName, fromVersion: number, maxCount: number, direction: ReadDirection = 'forward'): RecordedEvent[] {
+    return this.reader.readStream(stream, fromVersion, Math.min(maxCount, limits.readEventsMax), direction);
+  }
+
+  streamVersion(stream: StreamName | string): number {
+    const cached = this.streams.get(stream);
+    if (cached) return cached.version;
+    return this.statements.findStream.get(stream)?.version ?? 0;
   }
 
   headPosition(): number {
@@ -210,7 +376,7 @@ export class SqliteEventStore implements EventStore {
 
   /** Hash of the last event, hex; 64 zeros for an empty log. */
   headHash(): string {
-    return this.lastHash.toString('hex');
+    return this.lastHash;
   }
 
   count(): number {
@@ -218,12 +384,59 @@ export class SqliteEventStore implements EventStore {
   }
 
   findById(id: EventId): RecordedEvent | undefined {
-    const row = this.statements.findById.get(id);
-    return row ? rowToEvent(row) : undefined;
+    return this.reader.findById(normalizeEventId(id));
+  }
+
+  onAppended(listener: (headPosition: number) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  // ---- integrity and lifecycle --------------------------------------------------------------
+
+  /** Checks the hash chain of the last `events` events; throws AuraError('damaged') naming the first bad position. */
+  private checkTail(events: number): void {
+    if (this.head === 0 || events <= 0) return;
+    const from = Math.max(1, this.head - events);
+    let previous = from === 1 ? genesisHashHex : undefined;
+    let expected = from;
+    for (const row of this.reader.rawRange(from, this.head)) {
+      if (row[0] !== expected) throw new AuraError('damaged', `${this.path}: position ${expected} is missing from the log`);
+      const stored = row[10];
+      if (previous !== undefined && chainHash(previous, framingOfRow(this.reader, row)) !== stored) {
+        throw new AuraError('damaged', `${this.path}: the hash chain breaks at position ${row[0]}`);
+      }
+      previous = stored;
+      expected += 1;
+    }
+    if (expected !== this.head + 1) throw new AuraError('damaged', `${this.path}: the log ends at ${expected - 1}, expected ${this.head}`);
+  }
+
+  /** An online backup (SQLite's backup API) to `destination`; the log stays writable meanwhile. */
+  async backup(destination: string, onProgress?: (fraction: number) => void): Promise<void> {
+    await this.db.backup(destination, {
+      progress: ({ totalPages, remainingPages }) => {
+        onProgress?.(totalPages === 0 ? 1 : 1 - remainingPages / totalPages);
+        return 256;
+      },
+    });
+  }
+
+  /** Writes the pending stream index now (a clean close needs no tail re-read at the next open). */
+  private flushStreamIndex(): void {
+    if (!this.db.open || this.db.readonly) return;
+    let afterCommit: (() => void) | undefined;
+    this.db.transaction(() => {
+      afterCommit = this.streamIndex.beforeCommit(this.head, true);
+    })();
+    afterCommit?.();
   }
 
   close(): void {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    this.checkpointer?.stop();
+    this.flushStreamIndex();
+    this.db.close();
   }
 
   /**
@@ -233,7 +446,9 @@ export class SqliteEventStore implements EventStore {
    */
   closeFinished(): void {
     if (!this.db.open) return;
+    this.checkpointer?.stop();
     try {
+      this.flushStreamIndex();
       this.db.pragma('wal_checkpoint(TRUNCATE)');
       this.db.pragma('journal_mode = DELETE');
     } finally {
@@ -242,10 +457,19 @@ export class SqliteEventStore implements EventStore {
   }
 }
 
-/** Every event of a database, in position order (for replays and checks). */
-export function readAllEvents(db: Database.Database): RecordedEvent[] {
-  return db
-    .prepare<[], EventRow>(`${selectEventsSql} ORDER BY e.position`)
-    .all()
-    .map(rowToEvent);
+/** The framing of a stored row, for recomputing its chain hash. */
+export function framingOfRow(reader: EventReader, row: RawEventRow | RawEventRowWithHash): string {
+  return hashFraming(row[0], reader.streamName(row[1]), row[2], row[3], reader.typeName(row[4]), row[5], row[7], row[8] === '' ? undefined : row[8], row[9] ?? undefined, row[6]);
+}
+
+function compactMetadata(metadata: NewEvent['metadata']): NewEvent['metadata'] {
+  return {
+    virtualTimeUs: metadata.virtualTimeUs,
+    ...(metadata.causationId === undefined ? {} : { causationId: normalizeEventId(metadata.causationId) }),
+    ...(metadata.correlationId === undefined ? {} : { correlationId: metadata.correlationId }),
+  };
+}
+
+function isIdConflict(error: unknown): boolean {
+  return error instanceof Error && (error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' && error.message.includes('events.id');
 }

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 
-export const errorCodes = ['validation', 'not_found', 'conflict', 'concurrency', 'limit', 'unavailable', 'internal'] as const;
+export const errorCodes = ['validation', 'not_found', 'conflict', 'concurrency', 'limit', 'unavailable', 'damaged', 'internal'] as const;
 
 export const apiErrorSchema = z.object({
   code: z.enum(errorCodes),

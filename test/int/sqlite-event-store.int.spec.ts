@@ -7,9 +7,9 @@ import { SqliteEventStore } from '../../src/node/sqlite-event-store.ts';
 import { eventStoreContract, newEvent } from '../contract/event-store.contract.ts';
 import { temporaryDirectory } from '../support/fixtures.ts';
 
-eventStoreContract('SQLite', () => {
+eventStoreContract('SQLite', (options) => {
   const dir = temporaryDirectory();
-  const store = new SqliteEventStore(join(dir.path, 'events.sqlite'));
+  const store = new SqliteEventStore(join(dir.path, 'events.sqlite'), options?.upcasters === undefined ? {} : { upcasters: options.upcasters });
   return {
     store,
     close: () => {

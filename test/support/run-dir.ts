@@ -3,13 +3,17 @@ import Database from 'better-sqlite3';
 import { canonicalJson, type JsonValue } from '../../src/core/kernel/canonical.ts';
 import { foldEvents } from '../../src/core/projections/projection.ts';
 import { findProjection } from '../../src/core/projections/registry.ts';
-import { readAllEvents } from '../../src/node/sqlite-event-store.ts';
+import { EventReader } from '../../src/node/event-reader.ts';
 
 /** Everything in a run's events table, as rows, for byte-for-byte comparison. */
 export function dumpEvents(runDir: string): unknown[] {
   const db = new Database(join(runDir, 'events.sqlite'), { readonly: true });
   try {
-    return db.prepare('SELECT e.position, s.name, e.version, e.id, e.type, e.schema_version, e.payload, e.metadata, hex(e.hash) AS hash FROM events e JOIN streams s USING (stream_id) ORDER BY e.position').all();
+    return db
+      .prepare(
+        'SELECT e.position, s.name AS stream, e.version, hex(e.id) AS id, t.name AS type, e.schema_version, e.payload, e.virtual_time_us, hex(e.causation_id) AS causation, e.correlation_id, hex(e.hash) AS hash FROM events e JOIN streams s USING (stream_id) JOIN event_types t USING (type_id) ORDER BY e.position',
+      )
+      .all();
   } finally {
     db.close();
   }
@@ -31,7 +35,7 @@ export function projectionAgainstReplay(runDir: string, name: string): { stored:
     const row = db.prepare('SELECT checkpoint, state FROM projections WHERE name = ?').get(name) as { checkpoint: number; state: string };
     const definition = findProjection(name);
     if (definition === undefined) throw new Error(`no projection ${name}`);
-    const events = readAllEvents(db);
+    const events = [...new EventReader(db).readRange(1, Number.MAX_SAFE_INTEGER)];
     const replayed = canonicalJson(foldEvents(definition, definition.initial(), events) as JsonValue);
     return { stored: row.state, checkpoint: row.checkpoint, replayed, head: events.length };
   } finally {

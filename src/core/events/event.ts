@@ -8,12 +8,14 @@ import type { EventId, StreamName } from '../kernel/ids.ts';
 export interface EventMetadata {
   /** Virtual time of the event, in microseconds since the start of the run. */
   readonly virtualTimeUs: number;
+  /** The event that caused this one. */
   readonly causationId?: EventId;
+  /** The conversation, debate or drill this event belongs to. */
   readonly correlationId?: string;
 }
 
 export interface NewEvent {
-  /** Idempotency key; derived from the run's seeded PRNG, never a random UUID. */
+  /** Idempotency key: 128 bits as 32 hex digits (a UUID is accepted and normalised). */
   readonly id: EventId;
   readonly type: string;
   readonly schemaVersion: number;
@@ -33,3 +35,23 @@ export interface RecordedEvent extends NewEvent {
 export const isSystemStream = (stream: string): boolean => stream.startsWith('$');
 
 export const runStream = '$run' as StreamName;
+
+/** A stream's category: its name up to the first dash (`order-17` is in category `order`). */
+export function streamCategory(stream: string): string {
+  const dash = stream.indexOf('-');
+  return dash < 0 ? stream : stream.slice(0, dash);
+}
+
+/** A plain-object copy of a recorded event, field by field (stored events may carry more fields). */
+export function toPlainEvent(event: RecordedEvent, changes: Partial<Pick<RecordedEvent, 'schemaVersion' | 'payload'>> = {}): RecordedEvent {
+  return {
+    position: event.position,
+    stream: event.stream,
+    version: event.version,
+    id: event.id,
+    type: event.type,
+    schemaVersion: changes.schemaVersion ?? event.schemaVersion,
+    payload: changes.payload === undefined ? event.payload : changes.payload,
+    metadata: event.metadata,
+  };
+}

@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'concurrency' // an expected stream version did not match
   | 'limit' // a documented limit was exceeded
   | 'unavailable' // the engine is restarting or stopped
+  | 'damaged' // stored data failed an integrity check
   | 'internal'; // a bug: an invariant failed
 
 export interface ErrorIssue {

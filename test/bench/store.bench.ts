@@ -1,0 +1,230 @@
+/**
+ * `npm run bench -- store [--events N] [--rounds R]`: the event store, side by side with a plain
+ * better-sqlite3 prepared-insert loop writing the same rows, in the same run.
+ *
+ * Measures (medians over rounds, alternating ours and the baseline):
+ * - batched appends (appendBatch, 5,000 events per call, one event per append, 1,000 streams);
+ * - one-event appends through group commit (64 concurrent writers), with latency percentiles;
+ * - read all (pages of 5,000) and full chain verification.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { genesisHashHex, hashFraming } from '../../src/core/events/encoding.ts';
+import type { NewEvent } from '../../src/core/events/event.ts';
+import { asEventId, asStreamName, type StreamName } from '../../src/core/kernel/ids.ts';
+import { createRandom } from '../../src/core/kernel/random.ts';
+import { anyVersion, type StreamAppend } from '../../src/core/ports/event-store.ts';
+import { chainHash, SqliteEventStore } from '../../src/node/sqlite-event-store.ts';
+import { createSchema, openDatabase } from '../../src/node/sqlite-schema.ts';
+import { verifyEventLog } from '../../src/node/verify.ts';
+import { WalCheckpointer } from '../../src/node/wal-checkpointer.ts';
+import { median, percentile, progress, report, round, target } from './harness.ts';
+
+const { values } = parseArgs({ options: { events: { type: 'string', default: '300000' }, rounds: { type: 'string', default: '3' }, 'group-events': { type: 'string', default: '100000' } } });
+const eventsPerRound = Number(values.events);
+const rounds = Number(values.rounds);
+const groupEvents = Number(values['group-events']);
+const streamCount = 1_000;
+const batchEvents = 5_000;
+const dir = mkdtempSync(join(tmpdir(), 'aura-bench-store-'));
+
+/** ~300-byte order events, deterministic, with increasing ids like the run kernel's. */
+function makeEvents(count: number, seed: number): { stream: StreamName; event: NewEvent }[] {
+  const random = createRandom(seed);
+  const out: { stream: StreamName; event: NewEvent }[] = [];
+  for (let index = 0; index < count; index++) {
+    const id = index.toString(16).padStart(16, '0') + random.nextUint32().toString(16).padStart(8, '0') + random.nextUint32().toString(16).padStart(8, '0');
+    out.push({
+      stream: asStreamName(`order-${random.int(0, streamCount - 1)}`),
+      event: {
+        id: asEventId(id),
+        type: index % 3 === 0 ? 'OrderShipped' : 'OrderPlaced',
+        schemaVersion: 1,
+        payload: {
+          orderNumber: 100_000 + index,
+          customer: { id: `customer-${random.int(1, 50_000)}`, tier: ['gold', 'silver', 'bronze'][random.int(0, 2)] as string, region: 'eu-west' },
+          items: [
+            { sku: `sku-${random.int(1000, 9999)}`, quantity: random.int(1, 5), priceCents: random.int(100, 20_000) },
+            { sku: `sku-${random.int(1000, 9999)}`, quantity: random.int(1, 5), priceCents: random.int(100, 20_000) },
+          ],
+          currency: 'EUR',
+          channel: 'web',
+          note: 'deliver between 9:00 and 17:00, ring twice',
+        },
+        metadata: { virtualTimeUs: index * 60 },
+      },
+    });
+  }
+  return out;
+}
+
+function fresh(name: string): string {
+  const path = join(dir, name);
+  for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
+  return path;
+}
+
+/** Ours: appendBatch, 5,000 one-event appends per call. Returns events/s. */
+function appendBatched(events: { stream: StreamName; event: NewEvent }[], path: string): number {
+  const store = new SqliteEventStore(path, { backgroundCheckpoints: true });
+  const started = performance.now();
+  for (let start = 0; start < events.length; start += batchEvents) {
+    const appends: StreamAppend[] = [];
+    for (let index = start; index < Math.min(events.length, start + batchEvents); index++) {
+      const item = events[index]!;
+      appends.push({ stream: item.stream, events: [item.event], expected: anyVersion });
+    }
+    store.appendBatch(appends);
+  }
+  const rate = events.length / ((performance.now() - started) / 1000);
+  store.close();
+  return rate;
+}
+
+/** The baseline: the same rows, pre-encoded, through one prepared INSERT in 5,000-row transactions. */
+function baselineInsertLoop(events: { stream: StreamName; event: NewEvent }[], path: string): number {
+  const db = openDatabase(path, { backgroundCheckpoints: true });
+  createSchema(db);
+  const checkpointer = new WalCheckpointer(path);
+  const streamIds = new Map<string, number>();
+  const versions = new Map<string, number>();
+  const insertStream = db.prepare('INSERT INTO streams (name, category, version) VALUES (?, ?, 0)');
+  db.prepare("INSERT INTO event_types (type_id, name) VALUES (1, 'OrderPlaced'), (2, 'OrderShipped')").run();
+  let previous = genesisHashHex;
+  const rows = events.map((item, index) => {
+    let streamId = streamIds.get(item.stream);
+    if (streamId === undefined) {
+      streamId = Number(insertStream.run(item.stream, 'order').lastInsertRowid);
+      streamIds.set(item.stream, streamId);
+    }
+    const version = (versions.get(item.stream) ?? 0) + 1;
+    versions.set(item.stream, version);
+    const payload = JSON.stringify(item.event.payload);
+    const hashHex = chainHash(previous, hashFraming(index + 1, item.stream, version, item.event.id, item.event.type, 1, item.event.metadata.virtualTimeUs, undefined, undefined, payload));
+    previous = hashHex;
+    return [index + 1, streamId, version, Buffer.from(item.event.id, 'hex'), item.event.type === 'OrderPlaced' ? 1 : 2, 1, payload, item.event.metadata.virtualTimeUs, null, null, Buffer.from(hashHex, 'hex')] as const;
+  });
+  // The plainest loop: pre-encoded rows, blobs bound as Buffers, one prepared INSERT.
+  const insert = db.prepare('INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+  const started = performance.now();
+  for (let start = 0; start < rows.length; start += batchEvents) {
+    db.transaction(() => {
+      for (let index = start; index < Math.min(rows.length, start + batchEvents); index++) insert.run(...rows[index]!);
+    })();
+  }
+  const rate = rows.length / ((performance.now() - started) / 1000);
+  checkpointer.stop();
+  db.close();
+  return rate;
+}
+
+/** One-event appends from 64 concurrent writers through group commit. */
+async function groupCommit(events: { stream: StreamName; event: NewEvent }[], path: string): Promise<{ rate: number; p50Ms: number; p99Ms: number; maxMs: number }> {
+  const store = new SqliteEventStore(path, { backgroundCheckpoints: true });
+  const latencies = new Float64Array(events.length);
+  let next = 0;
+  const writers = 64;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: writers }, async () => {
+      while (next < events.length) {
+        const index = next++;
+        const item = events[index]!;
+        const begin = performance.now();
+        await store.append(item.stream, [item.event], anyVersion);
+        latencies[index] = performance.now() - begin;
+      }
+    }),
+  );
+  const rate = events.length / ((performance.now() - started) / 1000);
+  store.close();
+  latencies.sort();
+  return { rate, p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99), maxMs: latencies[latencies.length - 1] ?? 0 };
+}
+
+function readAll(path: string): number {
+  const store = new SqliteEventStore(path);
+  const started = performance.now();
+  let position = 1;
+  let count = 0;
+  for (;;) {
+    const page = store.readAll(position, batchEvents);
+    if (page.length === 0) break;
+    count += page.length;
+    position = page[page.length - 1]!.position + 1;
+  }
+  const rate = count / ((performance.now() - started) / 1000);
+  store.close();
+  return rate;
+}
+
+function verify(path: string): number {
+  const result = verifyEventLog(path);
+  if (!result.ok) throw new Error(`benchmark log failed verification: ${JSON.stringify(result.problems[0])}`);
+  return result.events / (result.wallMs / 1000);
+}
+
+async function main(): Promise<void> {
+  const events = makeEvents(eventsPerRound, 1);
+  const bytes = events.slice(0, 1000).reduce((sum, item) => sum + JSON.stringify(item.event.payload).length, 0) / 1000;
+  const ours: number[] = [];
+  const baseline: number[] = [];
+  const reads: number[] = [];
+  const verifies: number[] = [];
+  const groups: Awaited<ReturnType<typeof groupCommit>>[] = [];
+  const tick = progress('store benchmark');
+  const steps = rounds * 5;
+  let done = 0;
+  for (let round_ = 0; round_ < rounds; round_++) {
+    // Alternate which goes first, so that neither always runs on a warmer machine.
+    if (round_ % 2 === 0) {
+      ours.push(appendBatched(events, fresh('ours.sqlite')));
+      tick(++done, steps);
+      baseline.push(baselineInsertLoop(events, fresh('baseline.sqlite')));
+      tick(++done, steps);
+    } else {
+      baseline.push(baselineInsertLoop(events, fresh('baseline.sqlite')));
+      tick(++done, steps);
+      ours.push(appendBatched(events, fresh('ours.sqlite')));
+      tick(++done, steps);
+    }
+    reads.push(readAll(join(dir, 'ours.sqlite')));
+    tick(++done, steps);
+    verifies.push(verify(join(dir, 'ours.sqlite')));
+    tick(++done, steps);
+    groups.push(await groupCommit(events.slice(0, groupEvents), fresh('group.sqlite')));
+    tick(++done, steps);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  const batched = median(ours);
+  const plain = median(baseline);
+  const group = { rate: median(groups.map((g) => g.rate)), p50Ms: median(groups.map((g) => g.p50Ms)), p99Ms: median(groups.map((g) => g.p99Ms)), maxMs: median(groups.map((g) => g.maxMs)) };
+  report(
+    'store',
+    {
+      parameters: { eventsPerRound, rounds, groupCommitEvents: groupEvents, streams: streamCount, batchEvents, payloadBytesMean: round(bytes), concurrentWriters: 64 },
+      results: {
+        batchedAppendsPerSecond: round(batched),
+        baselineInsertLoopPerSecond: round(plain),
+        batchedToBaselineRatio: round(batched / plain, 2),
+        groupCommitAppendsPerSecond: round(group.rate),
+        groupCommitLatencyMs: { p50: round(group.p50Ms, 3), p99: round(group.p99Ms, 3), max: round(group.maxMs, 3) },
+        readAllEventsPerSecond: round(median(reads)),
+        verifyEventsPerSecond: round(median(verifies)),
+        rounds: { batched: ours.map((value) => round(value)), baseline: baseline.map((value) => round(value)), readAll: reads.map((value) => round(value)), verify: verifies.map((value) => round(value)) },
+      },
+    },
+    [
+      target('batched appends', round(batched), '>=', 150_000, 'events/s'),
+      target('batched appends / baseline insert loop', round(batched / plain, 2), '>=', 0.6, 'ratio'),
+      target('one-event appends through group commit', round(group.rate), '>=', 20_000, 'events/s'),
+      target('group commit p99 latency', round(group.p99Ms, 3), '<=', 2, 'ms'),
+      target('read all', round(median(reads)), '>=', 500_000, 'events/s'),
+      target('full chain verification', round(median(verifies)), '>=', 500_000, 'events/s'),
+    ],
+  );
+}
+
+await main();
