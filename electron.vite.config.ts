@@ -19,6 +19,7 @@ export default defineConfig({
           index: resolve('src/main/index.ts'),
           host: resolve('src/host/main.ts'),
           'projection-worker': resolve('src/workers/projection-worker.ts'),
+          'chain-worker': resolve('src/workers/chain-worker.ts'),
         },
         output: {
           entryFileNames: '[name].js',

@@ -3,24 +3,14 @@
 // then starts Electron. Where the Electron binary is not installed and cannot be fetched (no
 // network), it says so in one line and starts browser mode instead.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { buildIsCurrent, root } from './sources.mjs';
 import { join } from 'node:path';
 
-const root = join(import.meta.dirname, '..');
 const electronDir = join(root, 'node_modules', 'electron');
 
-function newestMs(dir) {
-  let latest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    latest = Math.max(latest, entry.isDirectory() ? newestMs(path) : statSync(path).mtimeMs);
-  }
-  return latest;
-}
-
 function ensureBuilt() {
-  const marker = join(root, 'out', 'renderer', 'index.html');
-  if (existsSync(marker) && existsSync(join(root, 'out', 'main', 'index.js')) && statSync(marker).mtimeMs >= newestMs(join(root, 'src'))) return;
+  if (buildIsCurrent(['out/renderer/index.html', 'out/main/index.js'])) return;
   process.stdout.write('Building AURA Lab…\n');
   const result = spawnSync(join(root, 'node_modules', '.bin', 'electron-vite'), ['build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
   if (result.status !== 0) process.exit(result.status ?? 1);

@@ -2,17 +2,18 @@
  * `aura-lab`: the command line. Every command that runs the engine starts it in its own
  * process through the engine supervisor, exactly as the desktop app and browser mode do.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AuraError, formatIssue } from '../core/kernel/errors.ts';
 import { appVersion } from '../node/app-info.ts';
 import { EngineSupervisor } from '../host/engine-supervisor.ts';
-import { packageRoot } from '../node/runtime.ts';
+import { newestSourceMs, packageRoot } from '../node/runtime.ts';
 import { readScenarioFile } from '../node/scenario-loader.ts';
 import { CliError, dataDir, scenariosDir } from './context.ts';
 import { runCommand } from './run.ts';
 import { startBrowserServer } from './serve.ts';
+import { backupCommand, repairCommand, verifyCommand } from './store-commands.ts';
 
 const usage = `AURA Lab ${appVersion}: a local-first simulation lab for event-sourced multi-agent systems
 
@@ -24,6 +25,17 @@ Usage:
       any free port when it is taken; 0 for any) and print the URL with this launch's secret.
   aura-lab validate <scenario>
       Check a scenario file and list every problem (file:line:column: field: message).
+  aura-lab verify <run> [--json]
+      Check a run's event log: the database, every event's hash chain link, positions and
+      stream versions. Exit 0 intact, 1 damaged (names the first bad position), 2 unusable.
+  aura-lab backup <run> [--json]
+      Online backup of a run's event log into <run>/backups (the newest 3 are kept).
+  aura-lab repair <run> [--json] [--force]
+      Repair a damaged log from its newest good backup plus every later event that still
+      verifies; the damaged file is kept, and every lost position is named.
+  aura-lab restore <run> [--from BACKUP] [--json]
+      Put a backup back in place (the newest good one by default), then replay every later
+      event of the current log that verifies.
   aura-lab help | --help
   aura-lab version | --version
 
@@ -97,16 +109,7 @@ async function serveCommand(port: number | undefined): Promise<number> {
 /** Source files newer than the build mean the UI shown is not the code in the tree. */
 function warnIfStale(rendererDir: string): void {
   const builtMs = statSync(join(rendererDir, 'index.html')).mtimeMs;
-  const newest = (dir: string): number => {
-    let latest = 0;
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      latest = Math.max(latest, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs);
-    }
-    return latest;
-  };
-  const sources = join(packageRoot(), 'src');
-  if (existsSync(sources) && newest(sources) > builtMs) {
+  if (newestSourceMs() > builtMs) {
     process.stderr.write('aura-lab: warning: the UI build is older than the sources; run npm run build to see current changes\n');
   }
 }
@@ -160,6 +163,22 @@ export async function main(argv: string[]): Promise<number> {
     case 'validate': {
       const { positionals } = parseArgs({ args: rest, allowPositionals: true, options: {} });
       return validateCommand(one(positionals, 'scenario file', 'validate'));
+    }
+    case 'verify': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'boolean', default: false } } });
+      return verifyCommand(one(positionals, 'run directory', 'verify'), values.json);
+    }
+    case 'backup': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'boolean', default: false } } });
+      return backupCommand(one(positionals, 'run directory', 'backup'), values.json);
+    }
+    case 'repair': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'boolean', default: false }, force: { type: 'boolean', default: false } } });
+      return repairCommand(one(positionals, 'run directory', 'repair'), { json: values.json, force: values.force });
+    }
+    case 'restore': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'boolean', default: false }, from: { type: 'string' } } });
+      return repairCommand(one(positionals, 'run directory', 'restore'), { json: values.json, force: true, ...(values.from === undefined ? {} : { backupFile: values.from }) });
     }
     default:
       throw new CliError(`unknown command ${JSON.stringify(command)}; see aura-lab --help`, 2);

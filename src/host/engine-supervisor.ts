@@ -17,6 +17,8 @@ export interface EngineSupervisorOptions {
   /** Restart the host when it dies (default true). The CLI turns this off and fails instead. */
   readonly restart?: boolean;
   readonly projectionThreads?: number;
+  /** Online backup interval of every run, in events (default: limits.backupEveryEvents). */
+  readonly backupEveryEvents?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -106,6 +108,7 @@ export class EngineSupervisor {
       AURA_LAB_DATA_DIR: this.options.dataDir,
       AURA_LAB_SCENARIOS_DIR: this.options.scenariosDir,
       ...(this.options.projectionThreads === undefined ? {} : { AURA_LAB_PROJECTION_THREADS: String(this.options.projectionThreads) }),
+      ...(this.options.backupEveryEvents === undefined ? {} : { AURA_LAB_BACKUP_EVERY_EVENTS: String(this.options.backupEveryEvents) }),
     };
     delete env.ELECTRON_RUN_AS_NODE;
     const child = fork(entryPath('host'), [], {

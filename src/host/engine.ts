@@ -24,7 +24,8 @@ import {
   type ResultOf,
   type ScenarioEntry,
 } from '../shared/api.ts';
-import { RunController } from './run-controller.ts';
+import { EventBrowser } from './event-browser.ts';
+import { defaultRunOptions, RunController, type RunOptions } from './run-controller.ts';
 import Database from 'better-sqlite3';
 
 export interface EngineOptions {
@@ -33,6 +34,8 @@ export interface EngineOptions {
   readonly clock: Clock;
   readonly push: (message: PushEnvelope) => void;
   readonly projectionThreads?: number;
+  /** Options of every run (backup interval); defaults to defaultRunOptions. */
+  readonly runOptions?: RunOptions;
 }
 
 type Handler<M extends MethodName> = (params: z.infer<(typeof methods)[M]['params']>) => Promise<ResultOf<M>> | ResultOf<M>;
@@ -44,8 +47,10 @@ export class Engine {
   private readonly runs = new Map<string, RunController>();
   private runCounter = 0;
   private readonly handlers: { [M in MethodName]: Handler<M> };
+  private readonly browser: EventBrowser;
 
   constructor(private readonly options: EngineOptions) {
+    this.browser = new EventBrowser({ dataDir: options.dataDir, clock: options.clock, push: options.push, sessionRuns: () => this.runs.values() });
     this.handlers = {
       'engine.info': () => ({
         pid: process.pid,
@@ -60,8 +65,13 @@ export class Engine {
       'run.start': (params) => this.startRun(params),
       'run.stop': async (params) => this.findRun(params.runId).stop(),
       'run.get': (params) => this.findRun(params.runId).summary(),
+      'run.backup': async (params) => ({ backup: (await this.findRun(params.runId).backup()) ?? null }),
       'run.list': () => ({ runs: [...this.runs.values()].map((run) => run.summary()) }),
       'store.count': (params) => this.findRun(params.runId).storeStatistics(),
+      'runs.history': () => this.browser.history(),
+      'events.read': (params) => this.browser.read(params),
+      'events.facets': (params) => this.browser.facets(params),
+      'events.verify': (params) => this.browser.verify(params),
     };
   }
 
@@ -91,6 +101,7 @@ export class Engine {
 
   async close(): Promise<void> {
     await Promise.all([...this.runs.values()].filter((run) => run.running).map((run) => run.stop()));
+    await this.browser.close();
     await this.pool?.close();
   }
 
@@ -143,6 +154,7 @@ export class Engine {
       this.projectionPool(),
       this.options.clock,
       this.options.push,
+      this.options.runOptions ?? defaultRunOptions,
     );
     this.runs.set(runId, run);
     return { runId, outDir, seed, scenario: loaded.scenario.name, durationUs: loaded.scenario.duration };

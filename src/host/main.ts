@@ -8,6 +8,7 @@ import { homedir } from 'node:os';
 import { systemClock } from '../node/system-clock.ts';
 import { packageRoot } from '../node/runtime.ts';
 import { Engine } from './engine.ts';
+import { defaultRunOptions } from './run-controller.ts';
 import type { ServerMessage } from '../shared/api.ts';
 
 function send(message: ServerMessage | { type: 'ready'; pid: number }): void {
@@ -20,12 +21,14 @@ if (process.send === undefined) {
 }
 
 const threads = process.env.AURA_LAB_PROJECTION_THREADS;
+const backupEvery = process.env.AURA_LAB_BACKUP_EVERY_EVENTS;
 const engine = new Engine({
   dataDir: process.env.AURA_LAB_DATA_DIR ?? join(homedir(), '.aura-lab'),
   scenariosDir: process.env.AURA_LAB_SCENARIOS_DIR ?? join(packageRoot(), 'scenarios'),
   clock: systemClock,
   push: send,
   ...(threads === undefined ? {} : { projectionThreads: Number(threads) }),
+  ...(backupEvery === undefined ? {} : { runOptions: { ...defaultRunOptions, backupEveryEvents: Number(backupEvery) } }),
 });
 
 process.on('message', (raw: unknown) => {

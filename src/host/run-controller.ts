@@ -4,7 +4,6 @@
  * reports progress. Everything non-deterministic (pacing, wall time) stays here, outside the log.
  */
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { PlannedEvent } from '../core/sim/kernel.ts';
 import { RunKernel } from '../core/sim/kernel.ts';
@@ -17,8 +16,19 @@ import { writeFileAtomic } from '../node/files.ts';
 import type { ProjectionPool } from '../node/projection-pool.ts';
 import { ProjectionRunner, type ProjectionProgress } from '../node/projection-runner.ts';
 import { SqliteEventStore } from '../node/sqlite-event-store.ts';
+import { createBackup, type BackupInfo } from '../node/backups.ts';
+import { runFiles } from '../node/run-files.ts';
 import type { PushEnvelope, RunStatus, RunSummary } from '../shared/api.ts';
 import { appVersion } from '../node/app-info.ts';
+
+export interface RunOptions {
+  /** Take an online backup of the log every this many events (0: never). */
+  readonly backupEveryEvents: number;
+  /** Backups kept per run, newest first. */
+  readonly backupsKept: number;
+}
+
+export const defaultRunOptions: RunOptions = { backupEveryEvents: limits.backupEveryEvents, backupsKept: 2 };
 
 export interface RunSpec {
   readonly runId: string;
@@ -48,6 +58,9 @@ export class RunController {
   private projectionFlushTimer: ReturnType<typeof setTimeout> | undefined;
   private headPosition = 0;
   private headHash = '0'.repeat(64);
+  private nextBackupAt: number;
+  private backupInFlight: Promise<BackupInfo | undefined> | undefined;
+  private lastBackup: BackupInfo | undefined;
   private readonly sqliteVersion: string;
   readonly done: Promise<RunSummary>;
 
@@ -56,9 +69,11 @@ export class RunController {
     pool: ProjectionPool,
     private readonly clock: Clock,
     private readonly push: (message: PushEnvelope) => void,
+    private readonly options: RunOptions = defaultRunOptions,
   ) {
     mkdirSync(spec.outDir, { recursive: true });
-    this.store = new SqliteEventStore(join(spec.outDir, 'events.sqlite'));
+    this.store = new SqliteEventStore(runFiles.eventLog(spec.outDir), { backgroundCheckpoints: true, headRecordPath: runFiles.headRecord(spec.outDir) });
+    this.nextBackupAt = options.backupEveryEvents > 0 ? options.backupEveryEvents : Number.POSITIVE_INFINITY;
     this.kernel = new RunKernel(spec.scenario, spec.seed);
     this.projections = new ProjectionRunner(this.store, pool, spec.scenario.projections ?? [], (progress) => this.queueProjectionPush(progress));
     this.startedMs = clock.monotonicMs();
@@ -100,6 +115,30 @@ export class RunController {
     };
   }
 
+  /**
+   * An online backup of the log into <run>/backups, while the run goes on. One at a time; a
+   * request during a backup gets that backup's result.
+   */
+  backup(): Promise<BackupInfo | undefined> {
+    if (!this.store.db.open) return Promise.resolve(this.lastBackup);
+    this.backupInFlight ??= createBackup(this.store, runFiles.backups(this.spec.outDir), this.clock.epochMs(), this.options.backupsKept)
+      .then(
+        (info) => {
+          this.lastBackup = info;
+          return info;
+        },
+        (error: unknown) => {
+          // A failed backup does not stop the run; the next one is tried at the next interval.
+          process.stderr.write(`aura-lab: backup of ${this.spec.runId} failed: ${(error as Error).message}\n`);
+          return undefined;
+        },
+      )
+      .finally(() => {
+        this.backupInFlight = undefined;
+      });
+    return this.backupInFlight;
+  }
+
   storeStatistics(): { count: number; headPosition: number } {
     if (!this.store.db.open) return { count: this.storeCount ?? 0, headPosition: this.headPosition };
     return { count: this.store.count(), headPosition: this.store.headPosition() };
@@ -119,6 +158,7 @@ export class RunController {
     }
     this.flushProjectionPushes();
     this.projections.close();
+    await this.backupInFlight;
     this.storeCount = this.store.count();
     this.headPosition = this.store.headPosition();
     this.headHash = this.store.headHash();
@@ -166,6 +206,10 @@ export class RunController {
     this.store.appendBatch(appends);
     this.headPosition = this.store.headPosition();
     this.headHash = this.store.headHash();
+    if (this.headPosition >= this.nextBackupAt && this.backupInFlight === undefined) {
+      this.nextBackupAt = this.headPosition + this.options.backupEveryEvents;
+      void this.backup();
+    }
     this.projections.notify();
     const now = this.clock.monotonicMs();
     if (now - this.lastProgressMs >= progressIntervalMs || this.kernel.status === 'completed') {
@@ -212,6 +256,6 @@ export class RunController {
       projections: this.projections.progress().map((projection) => ({ name: projection.name, checkpoint: projection.checkpoint, status: projection.status })),
       ...(this.error === undefined ? {} : { error: this.error }),
     };
-    writeFileAtomic(join(this.spec.outDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    writeFileAtomic(runFiles.manifest(this.spec.outDir), `${JSON.stringify(manifest, null, 2)}\n`);
   }
 }

@@ -29,6 +29,7 @@ export class EventReader {
       range: db.prepare(`SELECT ${eventColumns} FROM events WHERE position >= ? AND position <= ? ORDER BY position`).raw(true),
       rangeWithHash: db.prepare(`SELECT ${eventColumnsWithHash} FROM events WHERE position >= ? AND position <= ? ORDER BY position`).raw(true),
       at: db.prepare(`SELECT ${eventColumns} FROM events WHERE position = ?`).raw(true),
+      nextPosition: db.prepare('SELECT position FROM events WHERE position >= ? ORDER BY position LIMIT 1'),
       streamScanForward: db.prepare(`SELECT ${eventColumns} FROM events WHERE stream_id = ? AND version >= ? ORDER BY position LIMIT ?`).raw(true),
       streamScanBackward: db.prepare(`SELECT ${eventColumns} FROM events WHERE stream_id = ? AND version <= ? ORDER BY position DESC LIMIT ?`).raw(true),
       byId: db.prepare(`SELECT ${eventColumns} FROM events WHERE id = unhex(?)`).raw(true),
@@ -103,6 +104,19 @@ export class EventReader {
     return this.statements.rangeWithHash.iterate(fromPosition, toPosition) as Iterable<RawEventRowWithHash>;
   }
 
+  /** Raw rows with their stored hash, read in pages (faster than one cursor over millions of rows). */
+  *pagedRawRange(fromPosition: number, toPosition: number, pageEvents = 4_096): Generator<RawEventRowWithHash> {
+    for (let from = fromPosition; from <= toPosition; from += pageEvents) {
+      const rows = this.statements.rangeWithHash.all(from, Math.min(toPosition, from + pageEvents - 1)) as RawEventRowWithHash[];
+      for (let index = 0; index < rows.length; index++) yield rows[index] as RawEventRowWithHash;
+      if (rows.length === 0) {
+        const next = this.statements.nextPosition.get(from) as { position: number } | undefined;
+        if (next === undefined) return;
+        from = Math.max(from, next.position - pageEvents);
+      }
+    }
+  }
+
   rawAt(position: number): RawEventRow | undefined {
     return this.statements.at.get(position) as RawEventRow | undefined;
   }
@@ -127,36 +141,54 @@ export class EventReader {
   }
 
   private filteredRows(fromPosition: number, maxCount: number, filter: ReadFilter | undefined): RawEventRow[] {
-    const types = filter?.types?.length ? filter.types : undefined;
-    const streams = filter?.streams?.length ? filter.streams : undefined;
-    const category = filter?.category;
-    if (types === undefined && streams === undefined && category === undefined) {
-      return this.statements.all.all(fromPosition, maxCount) as RawEventRow[];
-    }
-    const typeIds = types?.map((name) => this.statements.typeId.get(name)?.type_id).filter((id) => id !== undefined);
-    const streamIds = streams?.map((name) => this.statements.streamId.get(name)?.stream_id).filter((id) => id !== undefined);
-    if ((typeIds !== undefined && typeIds.length === 0) || (streamIds !== undefined && streamIds.length === 0)) return [];
-    const conditions = ['position >= ?'];
-    const params: (number | string)[] = [fromPosition];
+    const clause = this.filterClause(filter);
+    if (clause.none) return [];
+    if (clause.sql === '') return this.statements.all.all(fromPosition, maxCount) as RawEventRow[];
+    return this.cachedStatement(`SELECT ${eventColumns} FROM events WHERE position >= ?${clause.sql} ORDER BY position LIMIT ?`, true).all(fromPosition, ...clause.params, maxCount) as RawEventRow[];
+  }
+
+  /**
+   * A filter as SQL over events rows: ` AND ...` conditions and their parameters; `none` when no
+   * event can match (a type or stream that does not exist). Empty fields match everything.
+   */
+  filterClause(filter: ReadFilter | undefined): FilterClause {
+    const parts: string[] = [];
+    const params: (string | number)[] = [];
+    const ids = (names: readonly string[] | undefined, lookup: (name: string) => number | undefined): number[] | undefined =>
+      names === undefined || names.length === 0 ? undefined : names.map(lookup).filter((id): id is number => id !== undefined);
+    const typeIds = ids(filter?.types, (name) => this.statements.typeId.get(name)?.type_id);
+    const streamIds = ids(filter?.streams, (name) => this.statements.streamId.get(name)?.stream_id);
+    if (typeIds?.length === 0 || streamIds?.length === 0) return { sql: '', params: [], none: true };
     if (typeIds !== undefined) {
-      conditions.push(`type_id IN (${typeIds.map(() => '?').join(',')})`);
+      parts.push(`type_id IN (${typeIds.map(() => '?').join(',')})`);
       params.push(...typeIds);
     }
     if (streamIds !== undefined) {
-      conditions.push(`stream_id IN (${streamIds.map(() => '?').join(',')})`);
+      parts.push(`stream_id IN (${streamIds.map(() => '?').join(',')})`);
       params.push(...streamIds);
     }
-    if (category !== undefined) {
-      conditions.push('stream_id IN (SELECT stream_id FROM streams WHERE category = ?)');
-      params.push(category);
+    if (filter?.category !== undefined) {
+      parts.push('stream_id IN (SELECT stream_id FROM streams WHERE category = ?)');
+      params.push(filter.category);
     }
-    const sql = `SELECT ${eventColumns} FROM events WHERE ${conditions.join(' AND ')} ORDER BY position LIMIT ?`;
+    return { sql: parts.map((part) => ` AND ${part}`).join(''), params, none: false };
+  }
+
+  /** A prepared statement from a small cache (filtered queries vary by filter shape). */
+  cachedStatement(sql: string, raw: boolean): Database.Statement {
     let statement = this.filtered.get(sql);
     if (statement === undefined) {
-      if (this.filtered.size > 64) this.filtered.clear();
-      statement = this.db.prepare(sql).raw(true);
+      if (this.filtered.size >= 64) this.filtered.clear();
+      statement = raw ? this.db.prepare(sql).raw(true) : this.db.prepare(sql);
       this.filtered.set(sql, statement);
     }
-    return statement.all(...params, maxCount) as RawEventRow[];
+    return statement;
   }
+}
+
+/** A filter as SQL conditions (see EventReader.filterClause). */
+export interface FilterClause {
+  readonly sql: string;
+  readonly params: readonly (string | number)[];
+  readonly none: boolean;
 }

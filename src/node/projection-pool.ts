@@ -1,7 +1,7 @@
 /** The Piscina pool that runs projection folds on worker threads. */
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
-import { childExecArgv, entryUrl } from './runtime.ts';
+import { workerEntry } from './runtime.ts';
 import type { ProjectionTask, ProjectionTaskResult } from './projection-task.ts';
 
 export interface ProjectionPoolOptions {
@@ -13,11 +13,12 @@ export class ProjectionPool {
 
   constructor(options: ProjectionPoolOptions = {}) {
     const threads = options.threads ?? Math.max(1, Math.min(2, availableParallelism()));
+    const entry = workerEntry('projection-worker');
     this.pool = new Piscina<ProjectionTask, ProjectionTaskResult>({
-      filename: entryUrl('projection-worker').href,
+      filename: entry.url.href,
       minThreads: threads,
       maxThreads: threads,
-      execArgv: childExecArgv(),
+      execArgv: entry.execArgv,
       idleTimeout: 60_000,
     });
   }

@@ -24,6 +24,7 @@ import { EventReader } from './event-reader.ts';
 import { checkSchema, createSchema, openDatabase, type OpenOptions, type RawEventRow, type RawEventRowWithHash } from './sqlite-schema.ts';
 import { StreamIndex } from './stream-index.ts';
 import { WalCheckpointer } from './wal-checkpointer.ts';
+import { HeadRecorder } from './head-record.ts';
 
 export type { Durability } from './sqlite-schema.ts';
 
@@ -33,6 +34,68 @@ export interface SqliteEventStoreOptions extends OpenOptions {
   readonly tailCheckEvents?: number;
   /** Pending stream-index entries that trigger a flush to stream_chunks. */
   readonly streamIndexFlushEvents?: number;
+  /** Rewrite this head record (head-record.ts) after every commit. */
+  readonly headRecordPath?: string;
+}
+
+/** A stored event exactly as written, for repairs: imported only after its chain link is checked. */
+export interface ImportedEvent {
+  readonly position: number;
+  readonly stream: string;
+  readonly version: number;
+  readonly idHex: string;
+  readonly type: string;
+  readonly schemaVersion: number;
+  readonly payloadText: string;
+  readonly virtualTimeUs: number;
+  readonly causationHex: string | undefined;
+  readonly correlationId: string | undefined;
+  readonly hashHex: string;
+}
+
+/** An event checked and serialised, ready for the writer: what crosses to the writer thread. */
+export interface EncodedEvent {
+  readonly id: string;
+  readonly type: string;
+  readonly schemaVersion: number;
+  readonly payloadText: string;
+  readonly virtualTimeUs: number;
+  readonly causationId: string | null;
+  readonly correlationId: string | null;
+}
+
+export interface EncodedAppend {
+  readonly stream: string;
+  readonly expected: ExpectedVersion;
+  readonly events: readonly EncodedEvent[];
+}
+
+/**
+ * Everything an append needs that does not touch the log: validation and JSON serialisation.
+ * Pure CPU work, so it can run on the caller's thread while the writer thread inserts.
+ */
+export function encodeAppend(append: StreamAppend): EncodedAppend {
+  checkStreamName(append.stream);
+  const count = append.events.length;
+  const events = new Array<EncodedEvent>(count);
+  for (let index = 0; index < count; index++) {
+    const event = append.events[index] as NewEvent;
+    const id = checkNewEvent(event);
+    const payloadText = JSON.stringify(event.payload);
+    checkEventSize(id, payloadText);
+    const metadata = event.metadata;
+    events[index] = {
+      id,
+      type: event.type,
+      schemaVersion: event.schemaVersion,
+      payloadText,
+      virtualTimeUs: metadata.virtualTimeUs,
+      causationId: metadata.causationId === undefined ? null : normalizeEventId(metadata.causationId),
+      correlationId: metadata.correlationId ?? null,
+    };
+  }
+  if (count > 1 && new Set(events.map((event) => event.id)).size !== count) throw new AuraError('conflict', `an event id appears twice in one append to ${append.stream}`);
+  return { stream: append.stream, expected: append.expected, events };
 }
 
 /** SHA-256 of the previous hash (hex) and an event's framing, as hex. */
@@ -46,7 +109,7 @@ interface StreamState {
 }
 
 interface Queued {
-  readonly append: StreamAppend;
+  readonly append: EncodedAppend;
   readonly resolve: (result: AppendResult) => void;
   readonly reject: (error: Error) => void;
 }
@@ -67,6 +130,7 @@ export class SqliteEventStore implements EventStore {
   private readonly reader: EventReader;
   private readonly streamIndex: StreamIndex;
   private readonly checkpointer: WalCheckpointer | undefined;
+  private readonly headRecorder: HeadRecorder | undefined;
   private readonly statements;
   private head = 0;
   private lastHash = genesisHashHex;
@@ -104,6 +168,8 @@ export class SqliteEventStore implements EventStore {
       this.lastHash = head?.hash ?? genesisHashHex;
       this.checkTail(options.tailCheckEvents ?? limits.tailCheckEvents);
       this.checkpointer = options.backgroundCheckpoints && !options.readonly ? new WalCheckpointer(path) : undefined;
+      this.headRecorder = options.headRecordPath !== undefined && !options.readonly ? new HeadRecorder(options.headRecordPath) : undefined;
+      this.headRecorder?.write({ headPosition: this.head, headHash: this.lastHash });
     } catch (error) {
       this.db.close();
       throw error;
@@ -113,13 +179,20 @@ export class SqliteEventStore implements EventStore {
   // ---- appends ------------------------------------------------------------------------------
 
   appendBatch(appends: readonly StreamAppend[]): AppendResult[] {
+    return this.appendEncodedBatch(appends.map(encodeAppend));
+  }
+
+  /** appendBatch for appends already encoded (by encodeAppend, possibly on another thread). */
+  appendEncodedBatch(appends: readonly EncodedAppend[]): AppendResult[] {
+    // Appends queued for a group commit came first: commit them first.
+    if (this.queue.length > 0) this.flush();
     const headBefore = this.head;
     const hashBefore = this.lastHash;
     let afterCommit: (() => void) | undefined;
     const run = (checkDuplicates: boolean): AppendResult[] =>
       this.db.transaction(() => {
         const out = new Array<AppendResult>(appends.length);
-        for (let index = 0; index < appends.length; index++) out[index] = this.appendOne(appends[index] as StreamAppend, checkDuplicates, undefined);
+        for (let index = 0; index < appends.length; index++) out[index] = this.appendOne(appends[index] as EncodedAppend, checkDuplicates, undefined);
         afterCommit = this.endTransaction();
         return out;
       })();
@@ -144,8 +217,19 @@ export class SqliteEventStore implements EventStore {
   }
 
   append(stream: StreamName, events: readonly NewEvent[], expected: ExpectedVersion): Promise<AppendResult> {
+    let encoded: EncodedAppend;
+    try {
+      encoded = encodeAppend({ stream, events, expected });
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    return this.appendEncoded(encoded);
+  }
+
+  /** Queues an encoded append for the next group commit. */
+  appendEncoded(encoded: EncodedAppend): Promise<AppendResult> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ append: { stream, events, expected }, resolve, reject });
+      this.queue.push({ append: encoded, resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(() => this.flush());
@@ -199,17 +283,14 @@ export class SqliteEventStore implements EventStore {
   }
 
   /** Appends inside the open transaction. `undo` tracks cache changes when a savepoint may roll back alone. */
-  private appendOne(append: StreamAppend, checkDuplicates: boolean, undo: UndoLog | undefined): AppendResult {
-    checkStreamName(append.stream);
+  private appendOne(append: EncodedAppend, checkDuplicates: boolean, undo: UndoLog | undefined): AppendResult {
     const count = append.events.length;
     if (count === 0) {
       checkExpectedVersion(append.stream, append.expected, this.streamVersion(append.stream));
       return { firstPosition: this.head + 1, lastPosition: this.head, streamVersion: this.streamVersion(append.stream) };
     }
-    const ids = count === 1 ? [checkNewEvent(append.events[0] as NewEvent)] : append.events.map((event) => checkNewEvent(event));
-    if (count > 1 && new Set(ids).size !== count) throw new AuraError('conflict', `an event id appears twice in one append to ${append.stream}`);
     if (checkDuplicates) {
-      const duplicate = this.duplicateResult(append, ids);
+      const duplicate = this.duplicateResult(append);
       if (duplicate) return duplicate;
     }
     const stream = this.streamFor(append.stream, undo);
@@ -217,24 +298,20 @@ export class SqliteEventStore implements EventStore {
       checkExpectedVersion(append.stream, append.expected, stream.version);
     } catch (error) {
       // A retried append whose events are already stored succeeds, whatever the version is now.
-      const duplicate = checkDuplicates ? undefined : this.duplicateResult(append, ids);
+      const duplicate = checkDuplicates ? undefined : this.duplicateResult(append);
       if (duplicate) return duplicate;
       throw error;
     }
     const first = this.head + 1;
     for (let index = 0; index < count; index++) {
-      const event = append.events[index] as NewEvent;
-      const id = ids[index] as string;
-      const payloadText = JSON.stringify(event.payload);
-      checkEventSize(id, payloadText);
+      const event = append.events[index] as EncodedEvent;
       const typeId = this.typeFor(event.type, undo);
       const position = this.head + 1;
       const version = stream.version + 1;
-      const metadata = event.metadata;
-      const causation = metadata.causationId === undefined ? undefined : normalizeEventId(metadata.causationId);
-      const correlation = metadata.correlationId;
-      const hashHex = chainHash(this.lastHash, hashFraming(position, append.stream, version, id, event.type, event.schemaVersion, metadata.virtualTimeUs, causation, correlation, payloadText));
-      this.statements.insertEvent.run(position, stream.id, version, id, typeId, event.schemaVersion, payloadText, metadata.virtualTimeUs, causation ?? null, correlation ?? null, hashHex);
+      const causation = event.causationId ?? undefined;
+      const correlation = event.correlationId ?? undefined;
+      const hashHex = chainHash(this.lastHash, hashFraming(position, append.stream, version, event.id, event.type, event.schemaVersion, event.virtualTimeUs, causation, correlation, event.payloadText));
+      this.statements.insertEvent.run(position, stream.id, version, event.id, typeId, event.schemaVersion, event.payloadText, event.virtualTimeUs, event.causationId, event.correlationId, hashHex);
       this.streamIndex.add(stream.id, version, position);
       this.head = position;
       this.lastHash = hashHex;
@@ -251,14 +328,23 @@ export class SqliteEventStore implements EventStore {
     return this.streamIndex.beforeCommit(this.head);
   }
 
-  private duplicateResult(append: StreamAppend, ids: readonly string[]): AppendResult | undefined {
-    const positions = ids.map((id) => this.statements.positionOfId.get(id)?.position);
+  private duplicateResult(append: EncodedAppend): AppendResult | undefined {
+    const positions = append.events.map((event) => this.statements.positionOfId.get(event.id)?.position);
     if (positions.every((position) => position === undefined)) return undefined;
     append.events.forEach((event, index) => {
       const position = positions[index];
-      const incoming = eventContentKey(append.stream, { ...event, metadata: compactMetadata(event.metadata) });
+      const incoming = eventContentKey(append.stream, {
+        type: event.type,
+        schemaVersion: event.schemaVersion,
+        payload: JSON.parse(event.payloadText) as RecordedEvent['payload'],
+        metadata: {
+          virtualTimeUs: event.virtualTimeUs,
+          ...(event.causationId === null ? {} : { causationId: event.causationId as EventId }),
+          ...(event.correlationId === null ? {} : { correlationId: event.correlationId }),
+        },
+      });
       if (position === undefined || this.storedContentKey(position) !== incoming) {
-        throw new AuraError('conflict', `event id ${ids[index]} was already appended with different content`);
+        throw new AuraError('conflict', `event id ${event.id} was already appended with different content`);
       }
     });
     const known = positions as number[];
@@ -347,7 +433,41 @@ export class SqliteEventStore implements EventStore {
 
   private notify(previousHead: number): void {
     if (this.head === previousHead) return;
+    this.headRecorder?.write({ headPosition: this.head, headHash: this.lastHash });
     for (const listener of this.listeners) listener(this.head);
+  }
+
+  /**
+   * Repairs only: appends stored events exactly as they were written (positions, versions and
+   * hashes kept). Each must continue the log: the next position, the next version of its stream.
+   */
+  importEvents(events: readonly ImportedEvent[], options: { allowVersionGaps?: boolean } = {}): void {
+    const headBefore = this.head;
+    const hashBefore = this.lastHash;
+    let afterCommit: (() => void) | undefined;
+    try {
+      this.db.transaction(() => {
+        for (const event of events) {
+          if (event.position !== this.head + 1) throw new AuraError('conflict', `import: position ${event.position} does not follow ${this.head}`);
+          const stream = this.streamFor(event.stream, undefined);
+          const gapAllowed = options.allowVersionGaps === true && event.version > stream.version;
+          if (event.version !== stream.version + 1 && !gapAllowed) throw new AuraError('conflict', `import: ${event.stream} version ${event.version} does not follow ${stream.version}`);
+          const typeId = this.typeFor(event.type, undefined);
+          this.statements.insertEvent.run(event.position, stream.id, event.version, event.idHex, typeId, event.schemaVersion, event.payloadText, event.virtualTimeUs, event.causationHex ?? null, event.correlationId ?? null, event.hashHex);
+          this.streamIndex.add(stream.id, event.version, event.position);
+          this.head = event.position;
+          this.lastHash = event.hashHex;
+          stream.version = event.version;
+          this.dirtyStreams.add(stream);
+        }
+        afterCommit = this.endTransaction();
+      })();
+    } catch (error) {
+      this.resetCaches(headBefore, hashBefore);
+      throw error;
+    }
+    afterCommit?.();
+    this.notify(headBefore);
   }
 
   // ---- reads --------------------------------------------------------------------------------
@@ -435,6 +555,7 @@ export class SqliteEventStore implements EventStore {
   close(): void {
     if (!this.db.open) return;
     this.checkpointer?.stop();
+    this.headRecorder?.close();
     this.flushStreamIndex();
     this.db.close();
   }
@@ -447,6 +568,7 @@ export class SqliteEventStore implements EventStore {
   closeFinished(): void {
     if (!this.db.open) return;
     this.checkpointer?.stop();
+    this.headRecorder?.close();
     try {
       this.flushStreamIndex();
       this.db.pragma('wal_checkpoint(TRUNCATE)');
@@ -460,14 +582,6 @@ export class SqliteEventStore implements EventStore {
 /** The framing of a stored row, for recomputing its chain hash. */
 export function framingOfRow(reader: EventReader, row: RawEventRow | RawEventRowWithHash): string {
   return hashFraming(row[0], reader.streamName(row[1]), row[2], row[3], reader.typeName(row[4]), row[5], row[7], row[8] === '' ? undefined : row[8], row[9] ?? undefined, row[6]);
-}
-
-function compactMetadata(metadata: NewEvent['metadata']): NewEvent['metadata'] {
-  return {
-    virtualTimeUs: metadata.virtualTimeUs,
-    ...(metadata.causationId === undefined ? {} : { causationId: normalizeEventId(metadata.causationId) }),
-    ...(metadata.correlationId === undefined ? {} : { correlationId: metadata.correlationId }),
-  };
 }
 
 function isIdConflict(error: unknown): boolean {

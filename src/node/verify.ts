@@ -1,22 +1,17 @@
 /**
  * Full verification of an event log: SQLite's integrity_check, then every event's position,
  * stream version and chain hash. Reports the first bad position and what is wrong there.
+ * verifyEventLog checks on this thread; verifyEventLogParallel (verify-parallel.ts) splits the
+ * log into slices checked on worker threads.
  */
 import { existsSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { genesisHashHex } from '../core/events/encoding.ts';
 import { AuraError } from '../core/kernel/errors.ts';
-import { EventReader } from './event-reader.ts';
-import { chainHash, framingOfRow } from './sqlite-event-store.ts';
+import { checkRange, problemsMax, type RangeResult, type VerifyProblem } from './chain-check.ts';
 import { checkSchema } from './sqlite-schema.ts';
 
-export type ProblemKind = 'integrity' | 'missing_position' | 'chain' | 'stream_version' | 'unreadable' | 'head';
-
-export interface VerifyProblem {
-  readonly position: number | null;
-  readonly kind: ProblemKind;
-  readonly detail: string;
-}
+export type { ProblemKind, VerifyProblem } from './chain-check.ts';
 
 export interface VerifyReport {
   readonly file: string;
@@ -29,87 +24,127 @@ export interface VerifyReport {
   readonly firstBadPosition: number | null;
   /** The first problems found (at most 100), in log order. */
   readonly problems: readonly VerifyProblem[];
+  /** Positions a repair declared lost (tombstones), all of them. */
+  readonly declaredLost: readonly number[];
   readonly wallMs: number;
 }
 
-const problemsMax = 100;
+export interface OpenedLog {
+  readonly db: Database.Database;
+  readonly head: number;
+}
+
+/** Opens a log read-only for verification; not_found when there is no file, validation for a foreign schema. */
+export function openForVerification(path: string): OpenedLog {
+  if (!existsSync(path) || !statSync(path).isFile()) throw new AuraError('not_found', `${path}: no event log there`);
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    checkSchema(db, path);
+    const head = (db.prepare('SELECT MAX(position) AS head FROM events').get() as { head: number | null }).head ?? 0;
+    return { db, head };
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
 
 /**
- * Verifies the log at `path`. Throws AuraError('not_found') when there is no file to verify;
- * a file that is there but unreadable is a damaged log, reported as such.
+ * Opens a log for verification, or returns the report of a file that cannot even be opened
+ * (damaged). Throws for no file (not_found) or a foreign schema (validation).
+ */
+export function openOrReport(path: string, started: number): OpenedLog | VerifyReport {
+  try {
+    return openForVerification(path);
+  } catch (error) {
+    if (error instanceof AuraError && (error.code === 'not_found' || error.code === 'validation')) throw error;
+    return assembleReport(path, started, [`cannot open: ${(error as Error).message}`], [], []);
+  }
+}
+
+export function integrityCheck(db: Database.Database): string[] {
+  return (db.pragma(`integrity_check(${problemsMax})`) as { integrity_check: string }[]).map((row) => row.integrity_check);
+}
+
+/** Stitches checked slices (in order) and the integrity check into one report. */
+export function assembleReport(
+  file: string,
+  started: number,
+  integrity: readonly string[],
+  slices: readonly RangeResult[],
+  streams: readonly { stream_id: number; name: string; version: number }[],
+): VerifyReport {
+  const problems: VerifyProblem[] = [];
+  if (!(integrity.length === 1 && integrity[0] === 'ok')) for (const line of integrity) problems.push({ position: null, kind: 'integrity', detail: line });
+  const last = new Map<number, number>();
+  let expected = 1;
+  let previousHash = genesisHashHex;
+  let events = 0;
+  const declaredLost: number[] = [];
+  for (const slice of slices) {
+    if (slice.from !== expected && slice.events > 0) problems.push({ position: expected, kind: 'missing_position', detail: `positions ${expected}..${slice.from - 1} are missing` });
+    problems.push(...slice.problems);
+    for (const [streamId, first, lastVersion, at] of slice.streamSpans) {
+      const before = last.get(streamId) ?? 0;
+      if (first !== before + 1) problems.push({ position: at, kind: 'stream_version', detail: `stream version ${first}, expected ${before + 1}` });
+      last.set(streamId, lastVersion);
+    }
+    declaredLost.push(...slice.declaredLost);
+    events += slice.events;
+    if (slice.events > 0) {
+      expected = slice.lastPosition + 1;
+      previousHash = slice.lastHash;
+    }
+    if (slice.unreadable) break;
+  }
+  for (const stream of streams) {
+    const seen = last.get(stream.stream_id) ?? 0;
+    if (seen !== stream.version) problems.push({ position: null, kind: 'head', detail: `stream ${stream.name} says version ${stream.version}, its events end at ${seen}` });
+  }
+  const ordered = problems.sort((a, b) => (a.position ?? Number.MAX_SAFE_INTEGER) - (b.position ?? Number.MAX_SAFE_INTEGER)).slice(0, problemsMax);
+  const positioned = ordered.filter((problem) => problem.position !== null).map((problem) => problem.position as number);
+  return {
+    file,
+    ok: problems.length === 0,
+    events,
+    headPosition: expected - 1,
+    headHash: previousHash,
+    integrityCheck: integrity,
+    firstBadPosition: positioned.length > 0 ? Math.min(...positioned) : null,
+    problems: ordered,
+    declaredLost,
+    wallMs: Math.round(performance.now() - started),
+  };
+}
+
+export function readStreams(db: Database.Database): { stream_id: number; name: string; version: number }[] {
+  try {
+    return db.prepare('SELECT stream_id, name, version FROM streams').all() as { stream_id: number; name: string; version: number }[];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Verifies the log at `path` on this thread. Throws AuraError('not_found') when there is no file
+ * and AuraError('validation') for a file of another schema; a file that is there but damaged is
+ * reported, never thrown.
  */
 export function verifyEventLog(path: string, onProgress?: (checked: number, total: number) => void): VerifyReport {
   const started = performance.now();
-  if (!existsSync(path) || !statSync(path).isFile()) throw new AuraError('not_found', `${path}: no event log there`);
-  const problems: VerifyProblem[] = [];
-  const report = (problem: VerifyProblem): void => {
-    if (problems.length < problemsMax) problems.push(problem);
-  };
-  let db: Database.Database | undefined;
-  let events = 0;
-  let headPosition = 0;
-  let headHash = genesisHashHex;
-  let integrityCheck: string[] = [];
+  const opened = openOrReport(path, started);
+  if (!('db' in opened)) return opened;
+  const { db, head } = opened;
   try {
-    db = new Database(path, { readonly: true, fileMustExist: true });
-    checkSchema(db, path);
-    integrityCheck = (db.pragma('integrity_check(100)') as { integrity_check: string }[]).map((row) => row.integrity_check);
-    if (!(integrityCheck.length === 1 && integrityCheck[0] === 'ok')) {
-      for (const line of integrityCheck) report({ position: null, kind: 'integrity', detail: line });
+    let integrity: string[];
+    try {
+      integrity = integrityCheck(db);
+    } catch (error) {
+      integrity = [`integrity_check failed: ${(error as Error).message}`];
     }
-    const reader = new EventReader(db);
-    const total = (db.prepare('SELECT MAX(position) AS head FROM events').get() as { head: number | null }).head ?? 0;
-    const versions = new Map<number, number>();
-    let previous = genesisHashHex;
-    let expected = 1;
-    for (const row of reader.rawRange(1, Number.MAX_SAFE_INTEGER)) {
-      const position = row[0];
-      if (position !== expected) {
-        report({ position: expected, kind: 'missing_position', detail: `positions ${expected}..${position - 1} are missing` });
-        previous = ''; // the chain cannot be followed across a hole
-      }
-      const stored = row[10];
-      let framing: string | undefined;
-      try {
-        framing = framingOfRow(reader, row);
-      } catch (error) {
-        report({ position, kind: 'unreadable', detail: (error as Error).message });
-      }
-      if (framing !== undefined && previous !== '' && chainHash(previous, framing) !== stored) {
-        report({ position, kind: 'chain', detail: 'the event does not match its hash (its content, or the hash before it, changed)' });
-      }
-      const streamVersion = (versions.get(row[1]) ?? 0) + 1;
-      if (row[2] !== streamVersion) report({ position, kind: 'stream_version', detail: `stream version ${row[2]}, expected ${streamVersion}` });
-      versions.set(row[1], row[2]);
-      previous = stored;
-      headPosition = position;
-      headHash = stored;
-      expected = position + 1;
-      events += 1;
-      if (onProgress !== undefined && (events & 0xffff) === 0) onProgress(events, total);
-    }
-    const streams = db.prepare('SELECT stream_id, name, version FROM streams').all() as { stream_id: number; name: string; version: number }[];
-    for (const stream of streams) {
-      const seen = versions.get(stream.stream_id) ?? 0;
-      if (seen !== stream.version) report({ position: null, kind: 'head', detail: `stream ${stream.name} says version ${stream.version}, its events end at ${seen}` });
-    }
-    onProgress?.(events, total);
-  } catch (error) {
-    if (error instanceof AuraError && error.code === 'validation') throw error;
-    report({ position: headPosition + 1, kind: 'unreadable', detail: (error as Error).message });
+    const slice = checkRange(db, 1, Number.MAX_SAFE_INTEGER, genesisHashHex, (checked) => onProgress?.(checked, head));
+    onProgress?.(slice.events, head);
+    return assembleReport(path, started, integrity, [slice], readStreams(db));
   } finally {
-    db?.close();
+    db.close();
   }
-  const positioned = problems.filter((problem) => problem.position !== null).map((problem) => problem.position as number);
-  return {
-    file: path,
-    ok: problems.length === 0,
-    events,
-    headPosition,
-    headHash,
-    integrityCheck,
-    firstBadPosition: positioned.length > 0 ? Math.min(...positioned) : null,
-    problems,
-    wallMs: Math.round(performance.now() - started),
-  };
 }

@@ -61,6 +61,69 @@ export const scenarioEntrySchema = z.object({
 });
 export type ScenarioEntry = z.infer<typeof scenarioEntrySchema>;
 
+/** A run found on disk (its manifest) or live in this engine, for the event log browser. */
+export const runHistoryEntrySchema = z.object({
+  runId,
+  scenario: z.string(),
+  seed,
+  status: z.enum(runStatuses),
+  outDir: z.string(),
+  /** Events in the log: the manifest's count for a finished run, the live head otherwise. */
+  events: z.number().int(),
+  headPosition: z.number().int(),
+  headHash: z.string(),
+  /** True while this engine is writing the run. */
+  live: z.boolean(),
+});
+export type RunHistoryEntry = z.infer<typeof runHistoryEntrySchema>;
+
+/** Which events the browser shows. Empty or absent fields match everything. */
+export const eventFilterSchema = z
+  .object({
+    types: z.array(z.string().min(1).max(128)).max(64).optional(),
+    streams: z.array(z.string().min(1).max(256)).max(64).optional(),
+    /** Streams whose category (the name up to the first dash) is this. */
+    category: z.string().min(1).max(256).optional(),
+  })
+  .strict();
+export type EventFilter = z.infer<typeof eventFilterSchema>;
+
+export const browsedEventSchema = z.object({
+  position: z.number().int(),
+  stream: z.string(),
+  version: z.number().int(),
+  id: z.string(),
+  type: z.string(),
+  schemaVersion: z.number().int(),
+  virtualTimeUs: z.number(),
+  causationId: z.string().optional(),
+  correlationId: z.string().optional(),
+  /** The payload, parsed from its stored JSON (its raw text when that is not JSON: see payloadError). */
+  payload: z.unknown(),
+  payloadError: z.string().optional(),
+});
+export type BrowsedEvent = z.infer<typeof browsedEventSchema>;
+
+/** Events one events.read returns at most. */
+export const eventPageMax = 500;
+
+export const verificationStates = ['running', 'intact', 'damaged', 'failed'] as const;
+export type VerificationState = (typeof verificationStates)[number];
+
+export const verificationSchema = z.object({
+  runId,
+  /** failed: the verification itself could not run (see error); it says nothing about the log. */
+  state: z.enum(verificationStates),
+  checked: z.number().int(),
+  total: z.number().int(),
+  firstBadPosition: z.number().int().nullable(),
+  /** The first problems found (at most 10), in log order. */
+  problems: z.array(z.object({ position: z.number().int().nullable(), kind: z.string(), detail: z.string() })).max(10),
+  wallMs: z.number(),
+  error: z.string().optional(),
+});
+export type Verification = z.infer<typeof verificationSchema>;
+
 /** speed: a real-time factor (1 = real time, 10 = ten virtual seconds per second) or 'max'. */
 const speed = z.union([z.literal('max'), z.number().min(0.01).max(10_000)]);
 
@@ -102,6 +165,13 @@ export const methods = {
     params: z.object({ runId }).strict(),
     result: runSummarySchema,
   },
+  'run.backup': {
+    params: z.object({ runId }).strict(),
+    /** An online backup of a live run's log (null when the run had finished and none was taken). */
+    result: z.object({
+      backup: z.object({ file: z.string(), headPosition: z.number().int(), headHash: z.string(), createdAtMs: z.number(), bytes: z.number() }).nullable(),
+    }),
+  },
   'run.list': {
     params: z.object({}).strict(),
     result: z.object({ runs: z.array(runSummarySchema) }),
@@ -109,6 +179,53 @@ export const methods = {
   'store.count': {
     params: z.object({ runId }).strict(),
     result: z.object({ count: z.number().int(), headPosition: z.number().int() }),
+  },
+  /** Runs under the data directory (newest first) and the runs of this engine session. */
+  'runs.history': {
+    params: z.object({}).strict(),
+    result: z.object({ runs: z.array(runHistoryEntrySchema) }),
+  },
+  /**
+   * A page of a run's events that match the filter. Page by position (`fromPosition`, the
+   * position after the last one you have) when scrolling, by `offset` (the index among matching
+   * events) when jumping; neither reads from the start. `offset` in the result is the index of
+   * the first event returned: always known except for a filtered read by position, where it is
+   * counted only when `locate` is set (a scan).
+   */
+  'events.read': {
+    params: z
+      .object({
+        runId,
+        fromPosition: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
+        offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+        limit: z.number().int().min(1).max(eventPageMax),
+        filter: eventFilterSchema.optional(),
+        locate: z.boolean().optional(),
+      })
+      .strict()
+      .refine((params) => params.fromPosition === undefined || params.offset === undefined, { message: 'give fromPosition or offset, not both', path: ['offset'] }),
+    result: z.object({
+      events: z.array(browsedEventSchema),
+      /** Events that match the filter, up to headPosition. */
+      total: z.number().int(),
+      offset: z.number().int().nullable(),
+      headPosition: z.number().int(),
+    }),
+  },
+  'events.facets': {
+    params: z.object({ runId }).strict(),
+    result: z.object({
+      types: z.array(z.object({ name: z.string(), count: z.number().int() })),
+      categories: z.array(z.object({ name: z.string(), count: z.number().int() })),
+      /** Number of streams. */
+      streams: z.number().int(),
+      headPosition: z.number().int(),
+    }),
+  },
+  /** Starts a full verification on a worker thread; progress and result come as `events.verified`. */
+  'events.verify': {
+    params: z.object({ runId }).strict(),
+    result: verificationSchema,
   },
 } as const;
 
@@ -139,6 +256,7 @@ export const pushes = {
     /** The projection's state, as JSON. */
     state: z.unknown(),
   }),
+  'events.verified': verificationSchema,
 } as const;
 
 export type Pushes = typeof pushes;

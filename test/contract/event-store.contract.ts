@@ -22,9 +22,10 @@ const a = asStreamName('order-1');
 const b = asStreamName('order-2');
 const c = asStreamName('payment-1');
 
-function codeOf(action: () => unknown): string | undefined {
+/** The error code of an action that may throw or reject (stores may complete appends either way). */
+async function codeOf(action: () => unknown): Promise<string | undefined> {
   try {
-    action();
+    await action();
   } catch (error) {
     if (error instanceof AuraError) return error.code;
     throw error;
@@ -62,8 +63,8 @@ export function eventStoreContract(name: string, setup: StoreSetup): void {
 
     it(
       'assigns gap-free positions and per-stream versions across a batch',
-      withStore((store) => {
-        const results = store.appendBatch([
+      withStore(async (store) => {
+        const results = await store.appendBatch([
           { stream: a, events: [newEvent(), newEvent()], expected: { kind: 'no_stream' } },
           { stream: b, events: [newEvent()], expected: anyVersion },
           { stream: a, events: [newEvent()], expected: { kind: 'exact', version: 2 } },
@@ -88,8 +89,8 @@ export function eventStoreContract(name: string, setup: StoreSetup): void {
 
     it(
       'reads a stream forwards and backwards from a version',
-      withStore((store) => {
-        store.appendBatch([{ stream: a, events: [1, 2, 3, 4, 5].map((n) => newEvent('Numbered', { n })), expected: anyVersion }]);
+      withStore(async (store) => {
+        await store.appendBatch([{ stream: a, events: [1, 2, 3, 4, 5].map((n) => newEvent('Numbered', { n })), expected: anyVersion }]);
         const numbers = (events: RecordedEvent[]) => events.map((event) => (event.payload as { n: number }).n);
         expect(numbers(store.readStream(a, 2, 2))).toEqual([2, 3]);
         expect(numbers(store.readStream(a, 4, 10, 'forward'))).toEqual([4, 5]);
@@ -101,8 +102,8 @@ export function eventStoreContract(name: string, setup: StoreSetup): void {
 
     it(
       'filters reads of the whole log by type, category and stream',
-      withStore((store) => {
-        store.appendBatch([
+      withStore(async (store) => {
+        await store.appendBatch([
           { stream: a, events: [newEvent('OrderPlaced'), newEvent('OrderShipped')], expected: anyVersion },
           { stream: c, events: [newEvent('PaymentCaptured')], expected: anyVersion },
           { stream: b, events: [newEvent('OrderPlaced')], expected: anyVersion },
@@ -121,11 +122,11 @@ export function eventStoreContract(name: string, setup: StoreSetup): void {
 
     it(
       'rejects a wrong expected version with a typed concurrency error and leaves the log unchanged',
-      withStore((store) => {
-        store.appendBatch([{ stream: a, events: [newEvent()], expected: anyVersion }]);
-        expect(codeOf(() => store.appendBatch([{ stream: a, events: [newEvent()], expected: { kind: 'no_stream' } }]))).toBe('concurrency');
+      withStore(async (store) => {
+        await store.appendBatch([{ stream: a, events: [newEvent()], expected: anyVersion }]);
+        expect(await codeOf(() => store.appendBatch([{ stream: a, events: [newEvent()], expected: { kind: 'no_stream' } }]))).toBe('concurrency');
         expect(
-          codeOf(() =>
+          await codeOf(() =>
             store.appendBatch([
               { stream: b, events: [newEvent()], expected: anyVersion },
               { stream: a, events: [newEvent()], expected: { kind: 'exact', version: 5 } },
@@ -136,24 +137,24 @@ export function eventStoreContract(name: string, setup: StoreSetup): void {
         expect(store.readStream(b, 1, 10)).toEqual([]);
         expect(store.streamVersion(b)).toBe(0);
         // Still usable, and positions continue without a gap.
-        expect(store.appendBatch([{ stream: b, events: [newEvent()], expected: { kind: 'no_stream' } }])[0]?.firstPosition).toBe(2);
+        expect((await store.appendBatch([{ stream: b, events: [newEvent()], expected: { kind: 'no_stream' } }]))[0]?.firstPosition).toBe(2);
       }),
     );
 
     it(
       'is idempotent on event ids, and refuses a reused id with other content',
-      withStore((store) => {
+      withStore(async (store) => {
         const events = [newEvent('X', { v: 1 }), newEvent('X', { v: 2 })];
-        const first = store.appendBatch([{ stream: a, events, expected: anyVersion }]);
-        store.appendBatch([{ stream: b, events: [newEvent()], expected: anyVersion }]);
-        const again = store.appendBatch([{ stream: a, events, expected: { kind: 'no_stream' } }]);
+        const first = await store.appendBatch([{ stream: a, events, expected: anyVersion }]);
+        await store.appendBatch([{ stream: b, events: [newEvent()], expected: anyVersion }]);
+        const again = await store.appendBatch([{ stream: a, events, expected: { kind: 'no_stream' } }]);
         expect(again).toEqual([{ firstPosition: first[0]!.firstPosition, lastPosition: first[0]!.lastPosition, streamVersion: 2 }]);
         expect(store.count()).toBe(3);
         // Key order in a payload does not make it different content.
         const reordered = { ...events[0]!, payload: { v: 1 } };
-        expect(store.appendBatch([{ stream: a, events: [reordered], expected: anyVersion }])[0]?.firstPosition).toBe(1);
-        expect(codeOf(() => store.appendBatch([{ stream: a, events: [{ ...events[0]!, payload: { v: 99 } }], expected: anyVersion }]))).toBe('conflict');
-        expect(codeOf(() => store.appendBatch([{ stream: b, events: [events[1]!], expected: anyVersion }]))).toBe('conflict');
+        expect((await store.appendBatch([{ stream: a, events: [reordered], expected: anyVersion }]))[0]?.firstPosition).toBe(1);
+        expect(await codeOf(() => store.appendBatch([{ stream: a, events: [{ ...events[0]!, payload: { v: 99 } }], expected: anyVersion }]))).toBe('conflict');
+        expect(await codeOf(() => store.appendBatch([{ stream: b, events: [events[1]!], expected: anyVersion }]))).toBe('conflict');
         expect(store.count()).toBe(3);
         // A UUID is the same id as its 32 hex digits.
         const hex = events[1]!.id;
@@ -164,8 +165,8 @@ export function eventStoreContract(name: string, setup: StoreSetup): void {
 
     it(
       'refuses bad input with a typed error and changes nothing',
-      withStore((store) => {
-        store.appendBatch([{ stream: a, events: [newEvent()], expected: anyVersion }]);
+      withStore(async (store) => {
+        await store.appendBatch([{ stream: a, events: [newEvent()], expected: anyVersion }]);
         const bad: [string, () => unknown][] = [
           ['validation', () => store.appendBatch([{ stream: a, events: [newEvent('X', { x: Number.NaN })], expected: anyVersion }])],
           ['validation', () => store.appendBatch([{ stream: a, events: [newEvent('X', { x: undefined } as unknown as NewEvent['payload'])], expected: anyVersion }])],
@@ -178,19 +179,19 @@ export function eventStoreContract(name: string, setup: StoreSetup): void {
           ['limit', () => store.appendBatch([{ stream: a, events: [newEvent('Big', { blob: 'x'.repeat(70_000) })], expected: anyVersion }])],
           ['conflict', () => store.appendBatch([{ stream: b, events: [newEvent(), newEvent()].map((event, _, all) => ({ ...event, id: all[0]!.id })), expected: anyVersion }])],
         ];
-        for (const [code, action] of bad) expect(codeOf(action)).toBe(code);
+        for (const [code, action] of bad) expect(await codeOf(action)).toBe(code);
         expect(store.count()).toBe(1);
         expect(store.streamVersion(b)).toBe(0);
-        expect(store.appendBatch([{ stream: b, events: [newEvent()], expected: { kind: 'no_stream' } }])[0]?.firstPosition).toBe(2);
+        expect((await store.appendBatch([{ stream: b, events: [newEvent()], expected: { kind: 'no_stream' } }]))[0]?.firstPosition).toBe(2);
       }),
     );
 
     it(
       'keeps metadata: virtual time, causation and correlation',
-      withStore((store) => {
+      withStore(async (store) => {
         const cause = newEvent();
         const effect = newEvent('Effect', { ok: true }, { causationId: cause.id, correlationId: 'debate-7', virtualTimeUs: 1_500_000 });
-        store.appendBatch([{ stream: a, events: [cause, effect], expected: anyVersion }]);
+        await store.appendBatch([{ stream: a, events: [cause, effect], expected: anyVersion }]);
         expect(store.findById(effect.id)?.metadata).toEqual({ virtualTimeUs: 1_500_000, causationId: cause.id, correlationId: 'debate-7' });
         expect(store.findById(cause.id)?.metadata).toEqual({ virtualTimeUs: cause.metadata.virtualTimeUs });
       }),
@@ -225,19 +226,19 @@ export function eventStoreContract(name: string, setup: StoreSetup): void {
 
     it(
       'matches a model of expected versions for any sequence of appends (property)',
-      withStore((store) => {
+      withStore(async (store) => {
         const model = new Map<string, number>();
         let head = 0;
-        fc.assert(
-          fc.property(
+        await fc.assert(
+          fc.asyncProperty(
             fc.array(fc.record({ stream: fc.constantFrom('s-1', 's-2', 's-3'), kind: fc.constantFrom('any', 'no_stream', 'exact'), offset: fc.integer({ min: -1, max: 1 }), size: fc.integer({ min: 1, max: 3 }) }), { maxLength: 20 }),
-            (steps) => {
+            async (steps) => {
               for (const step of steps) {
                 const current = model.get(step.stream) ?? 0;
                 const expected: ExpectedVersion = step.kind === 'any' ? anyVersion : step.kind === 'no_stream' ? { kind: 'no_stream' } : { kind: 'exact', version: Math.max(0, current + step.offset) };
                 const accepted = expected.kind === 'any' || (expected.kind === 'no_stream' ? current === 0 : expected.version === current);
                 const events = Array.from({ length: step.size }, () => newEvent());
-                const code = codeOf(() => store.appendBatch([{ stream: asStreamName(step.stream), events, expected }]));
+                const code = await codeOf(() => store.appendBatch([{ stream: asStreamName(step.stream), events, expected }]));
                 expect(code).toBe(accepted ? undefined : 'concurrency');
                 if (accepted) {
                   model.set(step.stream, current + step.size);
@@ -256,20 +257,20 @@ export function eventStoreContract(name: string, setup: StoreSetup): void {
 
     it(
       'returns original positions for any re-appended subset (property)',
-      withStore((store) => {
+      withStore(async (store) => {
         const log: { stream: StreamName; events: NewEvent[]; first: number }[] = [];
-        fc.assert(
-          fc.property(fc.array(fc.tuple(fc.boolean(), fc.nat(), fc.constantFrom(a, b, c)), { minLength: 1, maxLength: 15 }), (steps) => {
+        await fc.assert(
+          fc.asyncProperty(fc.array(fc.tuple(fc.boolean(), fc.nat(), fc.constantFrom(a, b, c)), { minLength: 1, maxLength: 15 }), async (steps) => {
             for (const [replay, pick, stream] of steps) {
               const before = store.count();
               if (replay && log.length > 0) {
                 const original = log[pick % log.length]!;
-                const [result] = store.appendBatch([{ stream: original.stream, events: original.events, expected: anyVersion }]);
+                const [result] = await store.appendBatch([{ stream: original.stream, events: original.events, expected: anyVersion }]);
                 expect(result?.firstPosition).toBe(original.first);
                 expect(store.count()).toBe(before);
               } else {
                 const events = [newEvent('P', { pick }), newEvent('P', { pick: pick + 1 })];
-                const [result] = store.appendBatch([{ stream, events, expected: anyVersion }]);
+                const [result] = await store.appendBatch([{ stream, events, expected: anyVersion }]);
                 log.push({ stream, events, first: result!.firstPosition });
                 expect(store.count()).toBe(before + 2);
               }
@@ -283,8 +284,8 @@ export function eventStoreContract(name: string, setup: StoreSetup): void {
     it(
       'upcasts old schema versions on read, leaving the log as written',
       withStore(
-        (store) => {
-          store.appendBatch([
+        async (store) => {
+          await store.appendBatch([
             { stream: a, events: [{ ...newEvent('PriceSet', { cents: 1250 }), schemaVersion: 1 }], expected: anyVersion },
             { stream: a, events: [{ ...newEvent('PriceSet', { amount: { value: 3, currency: 'EUR' } }), schemaVersion: 3 }], expected: anyVersion },
           ]);
@@ -292,7 +293,7 @@ export function eventStoreContract(name: string, setup: StoreSetup): void {
           expect(old).toMatchObject({ schemaVersion: 3, payload: { amount: { value: 12.5, currency: 'EUR' } } });
           expect(current).toMatchObject({ schemaVersion: 3, payload: { amount: { value: 3, currency: 'EUR' } } });
           // Idempotency compares what was written, not the upcast shape.
-          const again = store.appendBatch([{ stream: a, events: [{ ...newEvent('PriceSet', { cents: 1 }), schemaVersion: 1 }], expected: anyVersion }]);
+          const again = await store.appendBatch([{ stream: a, events: [{ ...newEvent('PriceSet', { cents: 1 }), schemaVersion: 1 }], expected: anyVersion }]);
           expect(again[0]?.firstPosition).toBe(3);
         },
         {
@@ -306,7 +307,7 @@ export function eventStoreContract(name: string, setup: StoreSetup): void {
     it(
       'delivers history then live events to a subscriber, with no gap and no duplicate',
       withStore(async (store) => {
-        store.appendBatch([{ stream: a, events: Array.from({ length: 25 }, () => newEvent()), expected: anyVersion }]);
+        await store.appendBatch([{ stream: a, events: Array.from({ length: 25 }, () => newEvent()), expected: anyVersion }]);
         const subscription = subscribe(store, { fromPosition: 1, batchSize: 10 });
         const seen: number[] = [];
         const iterator = subscription[Symbol.asyncIterator]();
@@ -315,7 +316,7 @@ export function eventStoreContract(name: string, setup: StoreSetup): void {
         expect(subscription.live).toBe(true);
         const live = iterator.next();
         await store.append(b, [newEvent(), newEvent()], anyVersion);
-        store.appendBatch([{ stream: c, events: [newEvent()], expected: anyVersion }]);
+        await store.appendBatch([{ stream: c, events: [newEvent()], expected: anyVersion }]);
         seen.push(...((await live).value ?? []).map((event: RecordedEvent) => event.position));
         if (seen.length < 28) seen.push(...((await iterator.next()).value ?? []).map((event: RecordedEvent) => event.position));
         expect(seen).toEqual(Array.from({ length: 28 }, (_, index) => index + 1));
@@ -350,7 +351,7 @@ export function eventStoreContract(name: string, setup: StoreSetup): void {
                 }
               };
               for (const step of steps) {
-                if ('append' in step) store.appendBatch([{ stream: step.stream, events: Array.from({ length: step.append }, () => newEvent()), expected: anyVersion }]);
+                if ('append' in step) await store.appendBatch([{ stream: step.stream, events: Array.from({ length: step.append }, () => newEvent()), expected: anyVersion }]);
                 else await pull();
               }
               const expected = store.readAll(start, 100_000, category === undefined ? undefined : { category });

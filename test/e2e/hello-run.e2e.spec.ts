@@ -1,28 +1,19 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, startServe, type ServeProcess } from '../support/browser.ts';
-import { repoRoot, temporaryDirectory } from '../support/fixtures.ts';
+import { openBrowserSession, screenshotsDir as screenshots, type BrowserSession } from '../support/browser.ts';
 import { countEvents } from '../support/run-dir.ts';
 
-const screenshots = join(repoRoot, 'test-results', 'e2e');
-const home = temporaryDirectory('aura-lab-e2e-');
-let serve: ServeProcess;
-let browser: Browser;
+let session: BrowserSession;
 let page: Page;
 
 beforeAll(async () => {
-  mkdirSync(screenshots, { recursive: true });
-  serve = await startServe({ AURA_LAB_HOME: home.path });
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+  session = await openBrowserSession('aura-lab-e2e-', { width: 1280, height: 860 });
+  page = session.page;
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await serve?.stop();
-  home.remove();
+  await session?.close();
 });
 
 async function runHelloToCompletion(seed: string): Promise<{ storeCount: number; outDir: string }> {
@@ -42,7 +33,7 @@ async function runHelloToCompletion(seed: string): Promise<{ storeCount: number;
 
 describe('AURA Lab in the browser', () => {
   it('runs hello.yaml with a live chart, and the final count equals the events in the store', async () => {
-    await page.goto(serve.url);
+    await page.goto(session.serve.url);
     // The secret leaves the address bar once the page has it.
     await expect.poll(() => page.url()).not.toContain('token=');
     await expect.poll(() => page.getByTestId('engine-status').getAttribute('data-state'), { timeout: 20_000 }).toBe('ready');

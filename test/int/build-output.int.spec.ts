@@ -9,8 +9,8 @@ import { countEvents } from '../support/run-dir.ts';
 const built = (path: string) => join(repoRoot, 'out', path);
 
 describe('npm run build output', () => {
-  it('contains main, preload, renderer, the engine host and the projection worker', () => {
-    for (const file of ['main/index.js', 'main/host.js', 'main/projection-worker.js', 'preload/index.cjs', 'renderer/index.html']) {
+  it('contains main, preload, renderer, the engine host and its workers', () => {
+    for (const file of ['main/index.js', 'main/host.js', 'main/projection-worker.js', 'main/chain-worker.js', 'preload/index.cjs', 'renderer/index.html']) {
       expect(existsSync(built(file)), `out/${file} (run npm run build)`).toBe(true);
     }
     const preload = readFileSync(built('preload/index.cjs'), 'utf8');
@@ -49,6 +49,10 @@ describe('npm run build output', () => {
       expect(summary).toMatchObject({ status: 'completed', storeCount: 3302 });
       expect(countEvents(out)).toBe(3302);
       expect(messages.some((message) => message.type === 'push' && message.topic === 'projection.updated' && message.data.checkpoint === 3302)).toBe(true);
+      // The verification worker thread starts from the build too.
+      const verified = waitFor((message) => (message.type === 'push' && message.topic === 'events.verified' && message.data.state !== 'running' ? message.data : undefined));
+      child.send({ type: 'request', id: 2, method: 'events.verify', params: { runId: summary.runId } });
+      expect(await verified).toMatchObject({ state: 'intact', checked: 3302, total: 3302 });
     } finally {
       child.kill();
       home.remove();

@@ -28,8 +28,8 @@ describe('aura-lab run', () => {
     const check = projectionAgainstReplay(out, 'events-per-second-by-type');
     expect(check.checkpoint).toBe(check.head);
     expect(check.stored).toBe(check.replayed);
-    // A finished run is self-contained: no WAL left behind.
-    expect(readdirSync(out).sort()).toEqual(['events.sqlite', 'manifest.json']);
+    // A finished run is self-contained: no WAL left behind; the head record stays for repairs.
+    expect(readdirSync(out).sort()).toEqual(['events.sqlite', 'head.json', 'manifest.json']);
   });
 
   it('writes byte-identical event tables for the same scenario and seed, and different ones for another seed', async () => {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ApiRequestError } from '../../src/shared/client.ts';
-import { startEngine, type EngineHarness } from '../support/engine.ts';
+import type { ApiRequestError } from '../../src/shared/client.ts';
+import { rejection, startEngine, type EngineHarness } from '../support/engine.ts';
 import { countEvents } from '../support/run-dir.ts';
 
 let engine: EngineHarness | undefined;
@@ -9,16 +9,6 @@ afterEach(async () => {
   await engine?.close();
   engine = undefined;
 });
-
-async function rejection(promise: Promise<unknown>): Promise<ApiRequestError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ApiRequestError) return error;
-    throw error;
-  }
-  throw new Error('expected the request to fail');
-}
 
 describe('engine host process', () => {
   it('runs in its own process and answers the contract', async () => {

@@ -67,3 +67,54 @@ describe('SQLite event store', () => {
     }
   });
 });
+
+describe('stream index', () => {
+  it('reads streams the same before and after flushes, reopening, and a crash before a flush (property)', async () => {
+    const fc = (await import('fast-check')).default;
+    const { MemoryEventStore } = await import('../../src/core/testing/memory-event-store.ts');
+    const { seededBatch } = await import('../support/logs.ts');
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 1_000 }), fc.integer({ min: 3, max: 40 }), fc.integer({ min: 2, max: 8 }), async (seed, flushEvents, batches) => {
+        const dir = temporaryDirectory();
+        try {
+          const path = join(dir.path, 'events.sqlite');
+          const reference = new MemoryEventStore();
+          let store = new SqliteEventStore(path, { streamIndexFlushEvents: flushEvents });
+          for (let batch = 0; batch < batches; batch++) {
+            const appends = seededBatch(seed, batch, 7, 5);
+            store.appendBatch(appends);
+            reference.appendBatch(appends);
+            if (batch === Math.floor(batches / 2)) {
+              // A crash: the connection goes away without flushing the pending stream index.
+              store.db.close();
+              store = new SqliteEventStore(path, { streamIndexFlushEvents: flushEvents });
+            }
+          }
+          const read = (source: { readStream: SqliteEventStore['readStream'] }, stream: string, from: number, count: number, direction: 'forward' | 'backward') =>
+            source.readStream(asStreamName(stream), from, count, direction).map((event) => [event.position, event.version, event.id]);
+          const check = (source: SqliteEventStore) => {
+            for (let stream = 0; stream < 5; stream++) {
+              const name = `order-${stream}`;
+              const version = reference.streamVersion(asStreamName(name));
+              expect(source.streamVersion(asStreamName(name))).toBe(version);
+              for (const [from, count] of [[1, 1000], [2, 3], [Math.max(1, version - 2), 10]] as const) {
+                expect(read(source, name, from, count, 'forward')).toEqual(read(reference, name, from, count, 'forward'));
+              }
+              for (const [from, count] of [[Number.MAX_SAFE_INTEGER, 1000], [version, 4], [3, 2]] as const) {
+                expect(read(source, name, from, count, 'backward')).toEqual(read(reference, name, from, count, 'backward'));
+              }
+            }
+          };
+          check(store);
+          store.close();
+          const reopened = new SqliteEventStore(path, { streamIndexFlushEvents: flushEvents });
+          check(reopened);
+          reopened.close();
+        } finally {
+          dir.remove();
+        }
+      }),
+      { numRuns: 25 },
+    );
+  });
+});

@@ -1,8 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
-import { repoRoot } from './fixtures.ts';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { repoRoot, temporaryDirectory } from './fixtures.ts';
+
+/** Where the e2e tests save their screenshots. */
+export const screenshotsDir = join(repoRoot, 'test-results', 'e2e');
 
 /** Debian's Chromium (apt-get install chromium); override with CHROMIUM_PATH. */
 export function chromiumPath(): string {
@@ -60,4 +63,41 @@ export function startServe(env: NodeJS.ProcessEnv): Promise<ServeProcess> {
       reject(new Error(`aura-lab serve exited with ${code}:\n${output}`));
     });
   });
+}
+
+export interface BrowserSession {
+  readonly serve: ServeProcess;
+  readonly browser: Browser;
+  readonly page: Page;
+  /** The lab's home (AURA_LAB_HOME), a new temporary directory. */
+  readonly home: string;
+  close(): Promise<void>;
+}
+
+/** `aura-lab serve` on a new home directory, and a Chromium page of this size. */
+export async function openBrowserSession(homePrefix: string, viewport: { width: number; height: number }): Promise<BrowserSession> {
+  mkdirSync(screenshotsDir, { recursive: true });
+  const home = temporaryDirectory(homePrefix);
+  let serve: ServeProcess | undefined;
+  try {
+    serve = await startServe({ AURA_LAB_HOME: home.path });
+    const browser = await launchChromium();
+    const page = await browser.newPage({ viewport });
+    const started = serve;
+    return {
+      serve,
+      browser,
+      page,
+      home: home.path,
+      close: async () => {
+        await browser.close();
+        await started.stop();
+        home.remove();
+      },
+    };
+  } catch (error) {
+    await serve?.stop();
+    home.remove();
+    throw error;
+  }
 }

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { EngineSupervisor } from '../../src/host/engine-supervisor.ts';
 import type { EngineState, RunSummary, ServerMessage } from '../../src/shared/api.ts';
-import { ApiClient } from '../../src/shared/client.ts';
+import { ApiClient, ApiRequestError } from '../../src/shared/client.ts';
 import { repoRoot, temporaryDirectory } from './fixtures.ts';
 
 export interface EngineHarness {
@@ -17,12 +17,13 @@ export interface EngineHarness {
   close(): Promise<void>;
 }
 
-export async function startEngine(options: { restart?: boolean } = {}): Promise<EngineHarness> {
+export async function startEngine(options: { restart?: boolean; backupEveryEvents?: number } = {}): Promise<EngineHarness> {
   const home = temporaryDirectory('aura-lab-engine-');
   const supervisor = new EngineSupervisor({
     dataDir: home.path,
     scenariosDir: join(repoRoot, 'scenarios'),
     ...(options.restart === undefined ? {} : { restart: options.restart }),
+    ...(options.backupEveryEvents === undefined ? {} : { backupEveryEvents: options.backupEveryEvents }),
   });
   const received: ServerMessage[] = [];
   const rawWaiters: ((message: ServerMessage) => void)[] = [];
@@ -69,4 +70,15 @@ export async function startEngine(options: { restart?: boolean } = {}): Promise<
       home.remove();
     },
   };
+}
+
+/** The typed error a request failed with; throws if it did not fail. */
+export async function rejection(promise: Promise<unknown>): Promise<ApiRequestError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof ApiRequestError) return error;
+    throw error;
+  }
+  throw new Error('expected the request to fail');
 }

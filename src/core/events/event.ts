@@ -36,6 +36,14 @@ export const isSystemStream = (stream: string): boolean => stream.startsWith('$'
 
 export const runStream = '$run' as StreamName;
 
+/**
+ * A repair that cannot recover an event puts this tombstone in its place: same position, and
+ * same stream and version where those were readable (else the `$lost` stream). It keeps the
+ * original hash, so the chain continues; verification reports it as a declared loss.
+ */
+export const lostEventType = '$EventLost';
+export const lostStream = '$lost' as StreamName;
+
 /** A stream's category: its name up to the first dash (`order-17` is in category `order`). */
 export function streamCategory(stream: string): string {
   const dash = stream.indexOf('-');

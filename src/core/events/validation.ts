@@ -10,10 +10,12 @@ import type { NewEvent } from './event.ts';
 const hex32 = /^[0-9a-f]{32}$/;
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const streamNamePattern = /^[A-Za-z0-9$][A-Za-z0-9._:$@/+=-]*$/;
-const eventTypePattern = /^[A-Za-z$][A-Za-z0-9_.$-]*$/;
+/** Event types starting with `$` are the lab's own (a lost-event tombstone): appends cannot use them. */
+const eventTypePattern = /^[A-Za-z][A-Za-z0-9_.$-]*$/;
 
 /** An event id as 32 lowercase hex digits; a UUID is accepted and normalised. */
 export function normalizeEventId(id: string): EventId {
+  if (id.length === 32 && hex32.test(id)) return id as EventId;
   const lower = id.toLowerCase();
   if (hex32.test(lower)) return asEventId(lower);
   if (uuid.test(lower)) return asEventId(lower.replace(/-/g, ''));
@@ -52,11 +54,17 @@ export function checkJsonValue(value: unknown, what: string, depth = 0): void {
   }
 }
 
+/** Event types already seen valid (a handful per log): checked once, not per event. */
+const validTypes = new Set<string>();
+
 /** Checks an event's envelope and payload; returns its normalised id. */
 export function checkNewEvent(event: NewEvent): EventId {
   const id = normalizeEventId(String(event.id));
-  if (typeof event.type !== 'string' || event.type.length === 0 || event.type.length > limits.eventTypeLengthMax || !eventTypePattern.test(event.type)) {
-    throw new AuraError('validation', `event ${id}: type ${JSON.stringify(String(event.type).slice(0, 80))} is invalid`);
+  if (!validTypes.has(event.type)) {
+    if (typeof event.type !== 'string' || event.type.length === 0 || event.type.length > limits.eventTypeLengthMax || !eventTypePattern.test(event.type)) {
+      throw new AuraError('validation', `event ${id}: type ${JSON.stringify(String(event.type).slice(0, 80))} is invalid`);
+    }
+    if (validTypes.size < 10_000) validTypes.add(event.type);
   }
   if (!Number.isInteger(event.schemaVersion) || event.schemaVersion < 1) throw new AuraError('validation', `event ${id}: schemaVersion must be an integer >= 1`);
   const metadata = event.metadata as NewEvent['metadata'] | undefined;

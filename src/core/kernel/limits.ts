@@ -28,6 +28,8 @@ export const limits = {
   eventTypeLengthMax: 128,
   /** Events checked at every open of a store (the tail of the hash chain). */
   tailCheckEvents: 1_000,
+  /** A run's log is backed up online every this many events. */
+  backupEveryEvents: 250_000,
   /** Events the kernel hands to the store in one batch. */
   appendBatchEventsMax: 5_000,
   /** Events a projection worker folds in one task. */

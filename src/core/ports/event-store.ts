@@ -36,8 +36,12 @@ export type ReadDirection = 'forward' | 'backward';
  * (src/core/testing); both pass the same contract tests (test/contract).
  */
 export interface EventStore {
-  /** Appends to several streams in one transaction: all or nothing. */
-  appendBatch(appends: readonly StreamAppend[]): AppendResult[];
+  /**
+   * Appends to several streams in one transaction: all or nothing. A store may complete it
+   * synchronously (the in-memory store, the single-thread SQLite store) or asynchronously (the
+   * SQLite store with a writer thread); callers `await` it either way.
+   */
+  appendBatch(appends: readonly StreamAppend[]): AppendResult[] | Promise<AppendResult[]>;
   /**
    * Appends to one stream. Appends that arrive together share one commit (group commit); each
    * succeeds or fails on its own.

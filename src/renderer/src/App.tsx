@@ -1,12 +1,16 @@
 import type { EngineCommands } from './engine/engine-bridge.ts';
 import { EngineStatusBadge } from './features/engine/EngineStatusBadge.tsx';
+import { EventLogView } from './features/event-log/EventLogView.tsx';
 import { RunControls, RunView } from './features/run/RunPanel.tsx';
 import { ScenarioList } from './features/scenarios/ScenarioList.tsx';
+import { eventLogActions } from './state/event-log-store.ts';
+import { useEventLog } from './state/use-event-log.ts';
 import { useLab } from './state/use-lab.ts';
 
 export function App({ commands }: { commands: EngineCommands }) {
   const engineState = useLab((state) => state.engine.state);
   const link = useLab((state) => state.link);
+  const view = useEventLog((state) => state.view);
   return (
     <div className="app">
       <header className="topbar">
@@ -25,7 +29,17 @@ export function App({ commands }: { commands: EngineCommands }) {
           <ScenarioList />
           <RunControls commands={commands} />
         </aside>
-        <RunView commands={commands} />
+        <div className="main-column">
+          <nav className="tabs" role="tablist">
+            <button type="button" role="tab" aria-selected={view === 'run'} className={view === 'run' ? 'tab active' : 'tab'} onClick={() => eventLogActions.showView('run')} data-testid="tab-run">
+              Run
+            </button>
+            <button type="button" role="tab" aria-selected={view === 'events'} className={view === 'events' ? 'tab active' : 'tab'} onClick={() => void commands.eventLog.show()} data-testid="tab-event-log">
+              Event log
+            </button>
+          </nav>
+          {view === 'run' ? <RunView commands={commands} /> : <EventLogView commands={commands.eventLog} />}
+        </div>
       </main>
     </div>
   );

@@ -1,26 +1,23 @@
 /** Wires the engine connection to the store, and turns UI intents into API requests. */
 import type { RunSummary } from '../../../shared/api.ts';
-import { ApiRequestError, type ApiClient } from '../../../shared/client.ts';
+import type { ApiClient } from '../../../shared/client.ts';
 import { labActions, labStore } from '../state/lab-store.ts';
 import type { EngineConnection } from './connection.ts';
+import { describeError as describe } from './describe-error.ts';
+import { bindEventLog, type EventLogCommands } from './event-log-bridge.ts';
 
 export interface EngineCommands {
   refreshScenarios(): Promise<void>;
   startRun(): Promise<void>;
   stopRun(runId: string): Promise<void>;
+  readonly eventLog: EventLogCommands;
 }
 
-function describe(error: unknown): string {
-  if (error instanceof ApiRequestError) {
-    const issue = error.issues[0];
-    return issue ? `${error.message}: ${issue.path.join('.')} ${issue.message}` : error.message;
-  }
-  return error instanceof Error ? error.message : String(error);
-}
 
 export function bindEngine(connection: EngineConnection): EngineCommands {
   const client: ApiClient = connection.client;
   const commands: EngineCommands = {
+    eventLog: bindEventLog(client),
     async refreshScenarios() {
       try {
         const { scenarios } = await client.request('scenarios.list', {});

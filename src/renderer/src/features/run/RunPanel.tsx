@@ -69,6 +69,9 @@ export function RunView({ commands }: { commands: EngineCommands }) {
             Stop
           </button>
         ) : null}
+        <button type="button" onClick={() => void commands.eventLog.openRun(run.runId)} data-testid="browse-events">
+          Browse events
+        </button>
       </header>
       <div className="progress" aria-label="virtual time">
         <div className="progress-fill" style={{ width: `${(progress * 100).toFixed(1)}%` }} />

@@ -1,0 +1,152 @@
+/** `aura-lab verify | backup | repair | restore <run>`: integrity and recovery of a run's event log. */
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import { AuraError } from '../core/kernel/errors.ts';
+import { createBackup } from '../node/backups.ts';
+import { repairEventLog, type RepairReport } from '../node/repair.ts';
+import { fileStamp, runFiles } from '../node/run-files.ts';
+import { displayPath } from '../node/scenario-loader.ts';
+import { SqliteEventStore } from '../node/sqlite-event-store.ts';
+import type { VerifyReport } from '../node/verify.ts';
+import { verifyEventLogParallel } from '../node/verify-parallel.ts';
+import { CliError } from './context.ts';
+import { ProgressBar } from './progress.ts';
+
+interface RunLocation {
+  readonly runDir: string;
+  readonly eventLog: string;
+}
+
+/** A run directory, or an event log file inside one. Anything else is unusable input (exit 2). */
+function locate(target: string, allowMissingLog = false): RunLocation {
+  const path = resolve(target);
+  if (!existsSync(path)) throw new CliError(`${target}: no such run directory or event log`, 2);
+  if (statSync(path).isDirectory()) {
+    const eventLog = runFiles.eventLog(path);
+    if (!allowMissingLog && !existsSync(eventLog) && !existsSync(runFiles.manifest(path))) throw new CliError(`${target}: not a run directory (no events.sqlite or manifest.json)`, 2);
+    return { runDir: path, eventLog };
+  }
+  // A run's own events.sqlite is a damaged log whatever is in it; any other file must at least be SQLite.
+  if (basename(path) !== 'events.sqlite' && !isSqliteFile(path)) throw new CliError(`${target}: not an event log (not an SQLite database)`, 2);
+  return { runDir: dirname(path), eventLog: path };
+}
+
+function isSqliteFile(path: string): boolean {
+  const header = Buffer.alloc(16);
+  const fd = openSync(path, 'r');
+  try {
+    return readSync(fd, header, 0, 16, 0) === 16 && header.toString('latin1') === 'SQLite format 3\u0000';
+  } finally {
+    closeSync(fd);
+  }
+}
+
+interface ManifestHead {
+  readonly headPosition?: number;
+  readonly headHash?: string;
+  readonly status?: string;
+}
+
+function readManifest(runDir: string): ManifestHead | undefined {
+  try {
+    return JSON.parse(readFileSync(runFiles.manifest(runDir), 'utf8')) as ManifestHead;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function verifyCommand(target: string, json: boolean): Promise<number> {
+  const location = locate(target);
+  if (!existsSync(location.eventLog)) throw new CliError(`${displayPath(location.eventLog)}: the run has no event log`, 2);
+  const bar = new ProgressBar(`verify ${displayPath(location.eventLog)}`);
+  let report: VerifyReport;
+  try {
+    report = await verifyEventLogParallel(location.eventLog, { onProgress: (checked, total) => bar.update(total > 0 ? checked / total : 1, `${checked.toLocaleString('en')} events`) });
+  } catch (error) {
+    bar.done();
+    if (error instanceof AuraError) throw new CliError(error.message, 2);
+    throw error;
+  }
+  bar.done();
+  // A completed run's manifest says where its log ended: a shorter or different log lost events.
+  const manifest = readManifest(location.runDir);
+  const problems = [...report.problems];
+  if (manifest?.status === 'completed' && typeof manifest.headPosition === 'number') {
+    if (report.headPosition !== manifest.headPosition || report.headHash !== manifest.headHash) {
+      problems.push({ position: Math.min(report.headPosition, manifest.headPosition) + 1, kind: 'head', detail: `the manifest says the log ends at ${manifest.headPosition} (${manifest.headHash?.slice(0, 12) ?? '?'}…), the file ends at ${report.headPosition}` });
+    }
+  }
+  const ok = problems.length === 0;
+  const positioned = problems.filter((problem) => problem.position !== null).map((problem) => problem.position as number);
+  const firstBadPosition = positioned.length > 0 ? Math.min(...positioned) : null;
+  const eventsPerSecond = report.wallMs > 0 ? Math.round((report.events / report.wallMs) * 1000) : null;
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ ...report, ok, problems, firstBadPosition, eventsPerSecond })}\n`);
+  } else if (ok) {
+    process.stdout.write(`intact: ${report.events.toLocaleString('en')} events, hash chain and database verified in ${(report.wallMs / 1000).toFixed(2)} s\n  head ${report.headPosition} ${report.headHash}\n`);
+  } else {
+    const lines = [`damaged: first bad position ${firstBadPosition ?? '(none: the database structure)'}`];
+    for (const problem of problems.slice(0, 10)) lines.push(`  ${problem.position === null ? '-' : problem.position}: ${problem.kind}: ${problem.detail}`);
+    if (problems.length > 10) lines.push(`  … and ${problems.length - 10} more`);
+    if (report.declaredLost.length > 0) lines.push(`  ${report.declaredLost.length} position(s) were declared lost by an earlier repair`);
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  return ok ? 0 : 1;
+}
+
+export async function backupCommand(target: string, json: boolean): Promise<number> {
+  const location = locate(target);
+  let store: SqliteEventStore;
+  try {
+    store = new SqliteEventStore(location.eventLog);
+  } catch (error) {
+    if (error instanceof AuraError) throw new CliError(`${displayPath(location.eventLog)}: ${error.message}; run aura-lab repair first`, error.code === 'damaged' ? 1 : 2);
+    throw error;
+  }
+  const bar = new ProgressBar('backup');
+  try {
+    const info = await createBackup(store, runFiles.backups(location.runDir), Date.now(), 3, (fraction) => bar.update(fraction, ''));
+    bar.done();
+    if (json) process.stdout.write(`${JSON.stringify(info)}\n`);
+    else process.stdout.write(`backed up ${info.headPosition.toLocaleString('en')} events to ${displayPath(info.file)}\n`);
+    return 0;
+  } finally {
+    store.closeFinished();
+  }
+}
+
+export async function repairCommand(target: string, options: { json: boolean; backupFile?: string; force: boolean }): Promise<number> {
+  const location = locate(target, true);
+  const now = Date.now();
+  const bar = new ProgressBar('repair');
+  let report: RepairReport;
+  try {
+    report = await repairEventLog(location.eventLog, {
+      backupsDir: runFiles.backups(location.runDir),
+      headRecordPath: runFiles.headRecord(location.runDir),
+      nowMs: now,
+      reportPath: runFiles.repairReport(location.runDir, fileStamp(now)),
+      force: options.force,
+      ...(options.backupFile === undefined ? {} : { backupFile: resolve(options.backupFile) }),
+      onProgress: (stage, fraction) => bar.update(fraction, stage),
+    });
+  } catch (error) {
+    bar.done();
+    if (error instanceof AuraError) throw new CliError(error.message, 2);
+    throw error;
+  }
+  bar.done();
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+  } else if (!report.repaired) {
+    process.stdout.write(`intact: nothing to repair (${report.recoveredHead.toLocaleString('en')} events)\n`);
+  } else {
+    const lines = [
+      `repaired: ${report.recoveredHead.toLocaleString('en')} events in the log${report.backupUsed ? `, from backup ${displayPath(report.backupUsed.file)} (${report.backupUsed.headPosition}) plus the events that still verified` : ', from the events that still verified (no usable backup)'}`,
+      report.lostPositions.length === 0 ? '  nothing was lost' : `  lost ${report.lostPositions.length} position(s): ${report.lostRanges.join(', ')}`,
+      `  the damaged file is kept as ${report.damagedCopy === null ? '(none: it was missing)' : displayPath(report.damagedCopy)}`,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  return report.lostPositions.length === 0 ? 0 : 1;
+}

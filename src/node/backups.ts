@@ -1,0 +1,65 @@
+/**
+ * Online backups of a run's event log, with SQLite's backup API: the log stays writable while
+ * pages are copied. Each backup is a standalone database in <run>/backups, named by the head
+ * position it holds, with a sidecar JSON describing it. Old backups are pruned, newest kept.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { writeFileAtomic } from './files.ts';
+import type { SqliteEventStore } from './sqlite-event-store.ts';
+
+export interface BackupInfo {
+  readonly file: string;
+  readonly headPosition: number;
+  readonly headHash: string;
+  readonly createdAtMs: number;
+  readonly bytes: number;
+}
+
+const backupPattern = /^events-(\d+)\.sqlite$/;
+
+/** Copies the live log to backupsDir; returns what the backup holds. */
+export async function createBackup(store: SqliteEventStore, backupsDir: string, nowMs: number, keep = 3, onProgress?: (fraction: number) => void): Promise<BackupInfo> {
+  mkdirSync(backupsDir, { recursive: true });
+  const temporary = join(backupsDir, `.incoming-${process.pid}-${nowMs}.sqlite`);
+  await store.backup(temporary, onProgress);
+  const db = new Database(temporary, { readonly: true });
+  let head: { position: number; hash: string } | undefined;
+  try {
+    head = db.prepare('SELECT position, lower(hex(hash)) AS hash FROM events ORDER BY position DESC LIMIT 1').get() as { position: number; hash: string } | undefined;
+  } finally {
+    db.close();
+  }
+  const headPosition = head?.position ?? 0;
+  const file = join(backupsDir, `events-${headPosition}.sqlite`);
+  renameSync(temporary, file);
+  const info: BackupInfo = { file, headPosition, headHash: head?.hash ?? '0'.repeat(64), createdAtMs: nowMs, bytes: readFileSync(file).byteLength };
+  writeFileAtomic(`${file}.json`, `${JSON.stringify(info, null, 2)}\n`);
+  pruneBackups(backupsDir, keep);
+  return info;
+}
+
+/** Backups in a directory, newest (highest head) first. */
+export function listBackups(backupsDir: string): BackupInfo[] {
+  if (!existsSync(backupsDir)) return [];
+  return readdirSync(backupsDir)
+    .map((name) => ({ name, match: backupPattern.exec(name) }))
+    .filter((entry): entry is { name: string; match: RegExpExecArray } => entry.match !== null)
+    .map(({ name, match }) => {
+      const file = join(backupsDir, name);
+      try {
+        return JSON.parse(readFileSync(`${file}.json`, 'utf8')) as BackupInfo;
+      } catch {
+        return { file, headPosition: Number(match[1]), headHash: '', createdAtMs: 0, bytes: 0 };
+      }
+    })
+    .sort((a, b) => b.headPosition - a.headPosition);
+}
+
+function pruneBackups(backupsDir: string, keep: number): void {
+  for (const backup of listBackups(backupsDir).slice(keep)) {
+    rmSync(backup.file, { force: true });
+    rmSync(`${backup.file}.json`, { force: true });
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * Checks a range of an event log: positions contiguous, each event's chain hash, stream
+ * versions contiguous inside the range. Used whole by verify.ts and in slices by the
+ * verification workers (verify-parallel.ts), which stitch the slices together.
+ */
+import type Database from 'better-sqlite3';
+import { lostEventType } from '../core/events/event.ts';
+import { EventReader } from './event-reader.ts';
+import { chainHash, framingOfRow } from './sqlite-event-store.ts';
+
+export type ProblemKind = 'integrity' | 'missing_position' | 'chain' | 'stream_version' | 'unreadable' | 'head' | 'lost';
+
+export interface VerifyProblem {
+  readonly position: number | null;
+  readonly kind: ProblemKind;
+  readonly detail: string;
+}
+
+export const problemsMax = 100;
+
+export interface RangeResult {
+  readonly from: number;
+  /** Last position read (from - 1 if none). */
+  readonly lastPosition: number;
+  readonly lastHash: string;
+  readonly events: number;
+  readonly problems: VerifyProblem[];
+  readonly declaredLost: number[];
+  /** Per stream id: [stream id, first version seen, last version seen, position of the first] in this range. */
+  readonly streamSpans: [number, number, number, number][];
+  /** True when reading stopped early because the database could not be read. */
+  readonly unreadable: boolean;
+}
+
+/**
+ * Checks positions from..to (inclusive). `previousHash` is the stored hash at from - 1 (the
+ * genesis hash for position 1), so slices can be checked independently.
+ */
+export function checkRange(db: Database.Database, from: number, to: number, previousHash: string, onProgress?: (checked: number) => void): RangeResult {
+  const reader = new EventReader(db);
+  const problems: VerifyProblem[] = [];
+  const declaredLost: number[] = [];
+  const report = (problem: VerifyProblem): void => {
+    if (problems.length < problemsMax) problems.push(problem);
+  };
+  const lostTypeId = (db.prepare('SELECT type_id FROM event_types WHERE name = ?').get(lostEventType) as { type_id: number } | undefined)?.type_id;
+  const spans = new Map<number, [number, number, number]>();
+  let previous = previousHash;
+  let expected = from;
+  let events = 0;
+  let lastHash = previousHash;
+  let unreadable = false;
+  try {
+    for (const row of reader.pagedRawRange(from, to)) {
+      const position = row[0];
+      if (position !== expected) {
+        report({ position: expected, kind: 'missing_position', detail: `positions ${expected}..${position - 1} are missing` });
+        previous = ''; // the chain cannot be followed across a hole
+      }
+      const stored = row[10];
+      if (row[4] === lostTypeId) {
+        declaredLost.push(position);
+        report({ position, kind: 'lost', detail: 'a repair could not recover this event (tombstone)' });
+      } else {
+        let framing: string | undefined;
+        try {
+          framing = framingOfRow(reader, row);
+        } catch (error) {
+          report({ position, kind: 'unreadable', detail: (error as Error).message });
+        }
+        if (framing !== undefined && previous !== '' && chainHash(previous, framing) !== stored) {
+          report({ position, kind: 'chain', detail: 'the event does not match its hash (its content, or the hash before it, changed)' });
+        }
+      }
+      const span = spans.get(row[1]);
+      if (span === undefined) spans.set(row[1], [row[2], row[2], position]);
+      else {
+        if (row[2] !== span[1] + 1) report({ position, kind: 'stream_version', detail: `stream version ${row[2]}, expected ${span[1] + 1}` });
+        span[1] = row[2];
+      }
+      previous = stored;
+      lastHash = stored;
+      expected = position + 1;
+      events += 1;
+      if (onProgress !== undefined && (events & 0x3fff) === 0) onProgress(events);
+    }
+  } catch (error) {
+    unreadable = true;
+    report({ position: expected, kind: 'unreadable', detail: (error as Error).message });
+  }
+  return {
+    from,
+    lastPosition: expected - 1,
+    lastHash,
+    events,
+    problems,
+    declaredLost,
+    streamSpans: [...spans].map(([id, [first, last, at]]) => [id, first, last, at]),
+    unreadable,
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * Verification on worker threads: the log is cut into slices; each worker checks its slices'
+ * chain links from the stored hash just before the slice, and one task runs integrity_check.
+ * The slices are stitched together in order (verify.ts: assembleReport), so the report is the
+ * same as a single-threaded one.
+ */
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
+import { genesisHashHex } from '../core/events/encoding.ts';
+import type { RangeResult } from './chain-check.ts';
+import { workerEntry } from './runtime.ts';
+import { assembleReport, openOrReport, readStreams, type VerifyReport } from './verify.ts';
+
+/** Events per slice; tests may lower it through the options. */
+const defaultSliceEvents = 20_000;
+
+export async function verifyEventLogParallel(path: string, options: { threads?: number; sliceEvents?: number; onProgress?: (checked: number, total: number) => void } = {}): Promise<VerifyReport> {
+  const started = performance.now();
+  const sliceEvents = options.sliceEvents ?? defaultSliceEvents;
+  const opened = openOrReport(path, started);
+  if (!('db' in opened)) return opened;
+  const { db, head } = opened;
+  let boundaries: { from: number; to: number; previousHash: string }[];
+  let streams: ReturnType<typeof readStreams>;
+  try {
+    const hashAt = db.prepare<[number], { hash: string }>('SELECT lower(hex(hash)) AS hash FROM events WHERE position = ?');
+    boundaries = [];
+    for (let from = 1; from <= Math.max(head, 1); from += sliceEvents) {
+      const previousHash = from === 1 ? genesisHashHex : (hashAt.get(from - 1)?.hash ?? '');
+      boundaries.push({ from, to: Math.max(from, Math.min(head, from + sliceEvents - 1)), previousHash });
+    }
+    streams = readStreams(db);
+  } catch (error) {
+    return assembleReport(path, started, [`cannot read: ${(error as Error).message}`], [], []);
+  } finally {
+    db.close();
+  }
+  const threads = options.threads ?? Math.max(1, Math.min(2, availableParallelism()));
+  const entry = workerEntry('chain-worker');
+  const pool = new Piscina({ filename: entry.url.href, minThreads: threads, maxThreads: threads, execArgv: entry.execArgv });
+  try {
+    let checked = 0;
+    const integrity = pool.run({ path, integrity: true }) as Promise<string[]>;
+    const slices = await Promise.all(
+      boundaries.map(async (slice) => {
+        const result = (await pool.run({ path, ...slice })) as RangeResult;
+        checked += result.events;
+        options.onProgress?.(checked, head);
+        return result;
+      }),
+    );
+    return assembleReport(path, started, await integrity, slices, streams);
+  } finally {
+    await pool.destroy();
+  }
+}

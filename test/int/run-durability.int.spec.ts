@@ -1,0 +1,80 @@
+/**
+ * A run's durability as a user meets it: backups taken online while the run goes, a head
+ * record beside the log, and the CLI's verify, backup, repair and restore on the result.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readHeadRecord } from '../../src/node/head-record.ts';
+import { runFiles } from '../../src/node/run-files.ts';
+import { runCli } from '../support/cli.ts';
+import { startEngine, type EngineHarness } from '../support/engine.ts';
+
+let engine: EngineHarness;
+let runDir: string;
+let headPosition: number;
+
+beforeAll(async () => {
+  engine = await startEngine({ backupEveryEvents: 1_000 });
+  const started = await engine.client.request('run.start', { scenario: 'hello.yaml', seed: 5, speed: 'max' });
+  const summary = await engine.waitForRun(started.runId);
+  expect(summary.status).toBe('completed');
+  runDir = summary.outDir;
+  headPosition = summary.headPosition;
+});
+
+afterAll(async () => {
+  await engine.close();
+});
+
+describe('run durability', () => {
+  it('backs a live run up online, keeps the newest backups, and records the head', () => {
+    const backups = readdirSync(runFiles.backups(runDir)).filter((name) => name.endsWith('.sqlite'));
+    expect(backups.length).toBeGreaterThanOrEqual(1);
+    expect(backups.length).toBeLessThanOrEqual(2);
+    for (const name of backups) expect(Number(/events-(\d+)\.sqlite/.exec(name)?.[1])).toBeGreaterThanOrEqual(1_000);
+    expect(readHeadRecord(runFiles.headRecord(runDir))).toMatchObject({ headPosition });
+  });
+
+  it('verifies the finished run intact, with a machine-readable report', async () => {
+    const result = await runCli(['verify', runDir, '--json']);
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as { ok: boolean; events: number; firstBadPosition: number | null };
+    expect(report).toMatchObject({ ok: true, events: headPosition, firstBadPosition: null });
+  });
+
+  it('names the first bad position of a damaged log, repairs it from a backup with nothing lost, and keeps the damaged file', async () => {
+    const db = new Database(runFiles.eventLog(runDir));
+    db.prepare("UPDATE events SET payload = payload || ' ' WHERE position IN (10, 11)").run();
+    db.close();
+    const damaged = await runCli(['verify', runDir]);
+    expect(damaged.code).toBe(1);
+    expect(damaged.stdout).toMatch(/^damaged: first bad position 10\n/);
+    const repaired = await runCli(['repair', runDir, '--json']);
+    expect(repaired.code).toBe(0);
+    const report = JSON.parse(repaired.stdout) as { repaired: boolean; lostPositions: number[]; backupUsed: { headPosition: number } | null; damagedCopy: string };
+    expect(report.repaired).toBe(true);
+    expect(report.lostPositions).toEqual([]);
+    expect(report.backupUsed?.headPosition).toBeGreaterThanOrEqual(1_000);
+    expect(existsSync(report.damagedCopy)).toBe(true);
+    expect((await runCli(['verify', runDir])).code).toBe(0);
+    expect(readdirSync(runDir).some((name) => name.startsWith('repair-') && name.endsWith('.json'))).toBe(true);
+  });
+
+  it('takes a backup on demand from the CLI and restores from it', async () => {
+    const backup = await runCli(['backup', runDir, '--json']);
+    expect(backup.code).toBe(0);
+    const info = JSON.parse(backup.stdout) as { file: string; headPosition: number };
+    expect(info.headPosition).toBe(headPosition);
+    const restored = await runCli(['restore', runDir, '--from', info.file, '--json']);
+    expect(restored.code).toBe(0);
+    expect(JSON.parse(restored.stdout)).toMatchObject({ repaired: true, lostPositions: [], backupUsed: { headPosition } });
+  });
+
+  it('refuses unusable input with exit 2', async () => {
+    expect((await runCli(['verify', join(runDir, 'nope')])).code).toBe(2);
+    expect((await runCli(['verify', join(runDir, 'manifest.json')])).code).toBe(2);
+    expect((await runCli(['verify'])).code).toBe(2);
+  });
+});
