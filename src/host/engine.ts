@@ -26,6 +26,7 @@ import {
 } from '../shared/api.ts';
 import { EventBrowser } from './event-browser.ts';
 import { defaultRunOptions, RunController, type RunOptions } from './run-controller.ts';
+import type { ProjectionDaemon } from '../node/projection-daemon.ts';
 import Database from 'better-sqlite3';
 
 export interface EngineOptions {
@@ -66,6 +67,29 @@ export class Engine {
       'run.stop': async (params) => this.findRun(params.runId).stop(),
       'run.get': (params) => this.findRun(params.runId).summary(),
       'run.backup': async (params) => ({ backup: (await this.findRun(params.runId).backup()) ?? null }),
+      'projections.list': (params) => {
+        const run = this.findRun(params.runId);
+        return { projections: run.projectionHealth(), live: run.daemon() !== undefined };
+      },
+      'projections.state': (params) => {
+        const daemon = this.liveDaemon(params.runId);
+        const stateJson = daemon.stateJson(params.name);
+        if (stateJson === undefined) throw new AuraError('not_found', `no projection ${params.name} in run ${params.runId}`);
+        return { checkpoint: daemon.checkpoint(params.name), state: JSON.parse(stateJson) as unknown };
+      },
+      'projections.parked': (params) => ({ events: this.liveDaemon(params.runId).parked(params.name) }),
+      'projections.rebuild': (params) => {
+        this.liveDaemon(params.runId).rebuild(params.name);
+        return { started: true as const };
+      },
+      'projections.compare': (params) => {
+        this.liveDaemon(params.runId).compare(params.name);
+        return { started: true as const };
+      },
+      'projections.resume': (params) => {
+        this.liveDaemon(params.runId).resume(params.name);
+        return { resumed: true as const };
+      },
       'run.list': () => ({ runs: [...this.runs.values()].map((run) => run.summary()) }),
       'store.count': (params) => this.findRun(params.runId).storeStatistics(),
       'runs.history': () => this.browser.history(),
@@ -158,6 +182,12 @@ export class Engine {
     );
     this.runs.set(runId, run);
     return { runId, outDir, seed, scenario: loaded.scenario.name, durationUs: loaded.scenario.duration };
+  }
+
+  private liveDaemon(runId: string): ProjectionDaemon {
+    const daemon = this.findRun(runId).daemon();
+    if (daemon === undefined) throw new AuraError('conflict', `run ${runId} has finished: its projections can be acted on while it runs`);
+    return daemon;
   }
 
   private findRun(runId: string): RunController {

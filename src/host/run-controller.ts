@@ -14,7 +14,7 @@ import type { Clock } from '../core/ports/clock.ts';
 import { sha256Hex } from '../node/hashing.ts';
 import { writeFileAtomic } from '../node/files.ts';
 import type { ProjectionPool } from '../node/projection-pool.ts';
-import { ProjectionRunner, type ProjectionProgress } from '../node/projection-runner.ts';
+import { ProjectionDaemon, type DaemonEvent, type DaemonOptions, type ProjectionHealth } from '../node/projection-daemon.ts';
 import { SqliteEventStore } from '../node/sqlite-event-store.ts';
 import { createBackup, type BackupInfo } from '../node/backups.ts';
 import { runFiles } from '../node/run-files.ts';
@@ -26,6 +26,7 @@ export interface RunOptions {
   readonly backupEveryEvents: number;
   /** Backups kept per run, newest first. */
   readonly backupsKept: number;
+  readonly projections?: DaemonOptions;
 }
 
 export const defaultRunOptions: RunOptions = { backupEveryEvents: limits.backupEveryEvents, backupsKept: 2 };
@@ -41,12 +42,15 @@ export interface RunSpec {
 }
 
 const progressIntervalMs = 100;
+const healthIntervalMs = 500;
+/** Projections small enough to push whole to the UI as they change; the others are fetched on demand. */
+const pushedProjections = new Set(['events-per-second-by-type', 'slo-status', 'fault-windows']);
 const realtimeTickMs = 20;
 
 export class RunController {
   private readonly store: SqliteEventStore;
   private readonly kernel: RunKernel;
-  private readonly projections: ProjectionRunner;
+  private readonly projections: ProjectionDaemon;
   private status: RunStatus = 'running';
   private error: string | undefined;
   private storeCount: number | null = null;
@@ -54,8 +58,10 @@ export class RunController {
   private readonly startedMs: number;
   private finishedMs: number | undefined;
   private lastProgressMs = Number.NEGATIVE_INFINITY;
-  private readonly pendingProjectionPushes = new Map<string, ProjectionProgress>();
+  private readonly pendingProjectionPushes = new Set<string>();
+  private readonly healthTimer: ReturnType<typeof setInterval>;
   private projectionFlushTimer: ReturnType<typeof setTimeout> | undefined;
+  private finalHealth: ProjectionHealth[] | undefined;
   private headPosition = 0;
   private headHash = '0'.repeat(64);
   private nextBackupAt: number;
@@ -75,7 +81,8 @@ export class RunController {
     this.store = new SqliteEventStore(runFiles.eventLog(spec.outDir), { backgroundCheckpoints: true, headRecordPath: runFiles.headRecord(spec.outDir) });
     this.nextBackupAt = options.backupEveryEvents > 0 ? options.backupEveryEvents : Number.POSITIVE_INFINITY;
     this.kernel = new RunKernel(spec.scenario, spec.seed);
-    this.projections = new ProjectionRunner(this.store, pool, spec.scenario.projections ?? [], (progress) => this.queueProjectionPush(progress));
+    this.projections = new ProjectionDaemon(this.store, pool, spec.scenario.projections ?? [], clock, (event) => this.onProjectionEvent(event), options.projections);
+    this.healthTimer = setInterval(() => this.pushHealth(), healthIntervalMs);
     this.startedMs = clock.monotonicMs();
     this.sqliteVersion = (this.store.db.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;
     this.writeManifest();
@@ -149,14 +156,15 @@ export class RunController {
       if (this.spec.speed === 'max') await this.runAsFastAsPossible();
       else await this.runInRealTime(this.spec.speed);
       await this.projections.drain();
-      const failed = this.projections.progress().find((projection) => projection.status === 'failed');
-      if (failed) throw new Error(`projection ${failed.name} failed: ${failed.error ?? 'unknown error'}`);
       this.status = this.stopRequested && this.kernel.status !== 'completed' ? 'stopped' : 'completed';
     } catch (error) {
       this.status = 'failed';
       this.error = error instanceof Error ? error.message : String(error);
     }
     this.flushProjectionPushes();
+    clearInterval(this.healthTimer);
+    this.pushHealth();
+    this.finalHealth = this.projections.health();
     this.projections.close();
     await this.backupInFlight;
     this.storeCount = this.store.count();
@@ -218,23 +226,36 @@ export class RunController {
     }
   }
 
-  private queueProjectionPush(progress: ProjectionProgress): void {
-    this.pendingProjectionPushes.set(progress.name, progress);
-    this.projectionFlushTimer ??= setTimeout(() => this.flushProjectionPushes(), progressIntervalMs);
+  private onProjectionEvent(event: DaemonEvent): void {
+    if (event.kind === 'progress' && event.role === 'live' && pushedProjections.has(event.name)) {
+      this.pendingProjectionPushes.add(event.name);
+      this.projectionFlushTimer ??= setTimeout(() => this.flushProjectionPushes(), progressIntervalMs);
+    }
+    if (event.kind === 'compared') this.pushHealth();
   }
 
   private flushProjectionPushes(): void {
     if (this.projectionFlushTimer !== undefined) clearTimeout(this.projectionFlushTimer);
     this.projectionFlushTimer = undefined;
-    for (const progress of this.pendingProjectionPushes.values()) {
-      const stateJson = this.projections.state(progress.name) ?? 'null';
-      this.push({
-        type: 'push',
-        topic: 'projection.updated',
-        data: { runId: this.spec.runId, projection: progress.name, checkpoint: progress.checkpoint, status: progress.status, ...(progress.error === undefined ? {} : { error: progress.error }), state: JSON.parse(stateJson) as unknown },
-      });
+    for (const name of this.pendingProjectionPushes) {
+      const stateJson = this.projections.stateJson(name) ?? 'null';
+      this.push({ type: 'push', topic: 'projection.updated', data: { runId: this.spec.runId, projection: name, checkpoint: this.projections.checkpoint(name), state: JSON.parse(stateJson) as unknown } });
     }
     this.pendingProjectionPushes.clear();
+  }
+
+  private pushHealth(): void {
+    this.push({ type: 'push', topic: 'projections.health', data: { runId: this.spec.runId, headPosition: this.headPosition, projections: this.projectionHealth() } });
+  }
+
+  /** Health of every projection: live from the daemon while the run goes, as it ended afterwards. */
+  projectionHealth(): ProjectionHealth[] {
+    return this.running ? this.projections.health() : (this.finalHealth ?? []);
+  }
+
+  /** The live daemon, for projection actions (rebuild, compare, resume, state): only while the run goes. */
+  daemon(): ProjectionDaemon | undefined {
+    return this.running ? this.projections : undefined;
   }
 
   private writeManifest(): void {
@@ -253,7 +274,7 @@ export class RunController {
       headPosition: this.headPosition,
       headHash: this.headHash,
       events: this.storeCount,
-      projections: this.projections.progress().map((projection) => ({ name: projection.name, checkpoint: projection.checkpoint, status: projection.status })),
+      projections: this.projectionHealth().map((projection) => ({ name: projection.name, version: projection.version, checkpoint: projection.checkpoint, status: projection.status, parked: projection.parked })),
       ...(this.error === undefined ? {} : { error: this.error }),
     };
     writeFileAtomic(runFiles.manifest(this.spec.outDir), `${JSON.stringify(manifest, null, 2)}\n`);

@@ -23,8 +23,14 @@ export class ProjectionPool {
     });
   }
 
-  run(task: ProjectionTask): Promise<ProjectionTaskResult> {
-    return this.pool.run(task);
+  /** Runs a task; aborting the signal terminates the worker running it (Piscina replaces it). */
+  run(task: ProjectionTask, signal?: AbortSignal): Promise<ProjectionTaskResult> {
+    return signal === undefined ? this.pool.run(task) : this.pool.run(task, { signal });
+  }
+
+  /** The worker threads, for the chaos tests and benchmarks that kill one. */
+  get workers(): readonly { terminate(): Promise<number> }[] {
+    return this.pool.threads;
   }
 
   get threads(): number {

@@ -8,7 +8,7 @@
 import Database from 'better-sqlite3';
 import { AuraError } from '../core/kernel/errors.ts';
 
-export const storeSchemaVersion = 3;
+export const storeSchemaVersion = 4;
 
 export type Durability = 'normal' | 'full';
 
@@ -100,10 +100,26 @@ export function createSchema(db: Database.Database): void {
     ) STRICT;
     CREATE INDEX IF NOT EXISTS stream_chunks_by_stream ON stream_chunks (stream_id, first_version);
     CREATE TABLE IF NOT EXISTS projections (
-      name TEXT PRIMARY KEY,
+      name TEXT NOT NULL,
+      role TEXT NOT NULL CHECK (role IN ('live', 'shadow')),
+      shard INTEGER NOT NULL,
       version INTEGER NOT NULL,
       checkpoint INTEGER NOT NULL,
-      state TEXT NOT NULL
+      state TEXT NOT NULL,
+      halted_at INTEGER,
+      PRIMARY KEY (name, role, shard)
+    ) STRICT;
+    CREATE TABLE IF NOT EXISTS projection_parked (
+      name TEXT NOT NULL,
+      role TEXT NOT NULL,
+      position INTEGER NOT NULL,
+      error TEXT NOT NULL,
+      PRIMARY KEY (name, role, position)
+    ) STRICT;
+    CREATE TABLE IF NOT EXISTS projection_skips (
+      name TEXT NOT NULL,
+      position INTEGER NOT NULL,
+      PRIMARY KEY (name, position)
     ) STRICT;
   `);
   db.prepare(`INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)`).run(String(storeSchemaVersion));

@@ -127,6 +127,40 @@ export type Verification = z.infer<typeof verificationSchema>;
 /** speed: a real-time factor (1 = real time, 10 = ten virtual seconds per second) or 'max'. */
 const speed = z.union([z.literal('max'), z.number().min(0.01).max(10_000)]);
 
+const parkedEventSchema = z.object({ position: z.number().int(), error: z.string() });
+const compareReportSchema = z.object({
+  projection: z.string(),
+  at: z.number().int(),
+  equal: z.boolean(),
+  liveVersion: z.number().int(),
+  shadowVersion: z.number().int(),
+  differences: z.array(z.string()),
+  swapped: z.boolean(),
+});
+
+export const projectionStatuses = ['catching_up', 'live', 'halted', 'stalled', 'failed'] as const;
+
+export const projectionHealthSchema = z.object({
+  name: z.string(),
+  version: z.number().int(),
+  status: z.enum(projectionStatuses),
+  checkpoint: z.number().int(),
+  lagEvents: z.number().int(),
+  lagMs: z.number(),
+  shards: z.number().int(),
+  parked: z.number().int(),
+  halted: parkedEventSchema.nullable(),
+  error: z.string().nullable(),
+  latency: z.object({ count: z.number(), p50Ms: z.number(), p95Ms: z.number(), p99Ms: z.number(), maxMs: z.number() }),
+  rebuild: z.object({ checkpoint: z.number().int(), lagEvents: z.number().int(), swap: z.boolean() }).nullable(),
+  lastCompare: compareReportSchema.nullable(),
+  stalls: z.number().int(),
+  lastStall: z.object({ detectedAfterMs: z.number(), recoveredAfterMs: z.number().nullable() }).nullable(),
+});
+export type ProjectionHealthView = z.infer<typeof projectionHealthSchema>;
+
+const projectionName = z.string().min(1).max(64);
+
 export const methods = {
   'engine.info': {
     params: z.object({}).strict(),
@@ -171,6 +205,30 @@ export const methods = {
     result: z.object({
       backup: z.object({ file: z.string(), headPosition: z.number().int(), headHash: z.string(), createdAtMs: z.number(), bytes: z.number() }).nullable(),
     }),
+  },
+  'projections.list': {
+    params: z.object({ runId }).strict(),
+    result: z.object({ projections: z.array(projectionHealthSchema), live: z.boolean() }),
+  },
+  'projections.state': {
+    params: z.object({ runId, name: projectionName }).strict(),
+    result: z.object({ checkpoint: z.number().int(), state: z.unknown() }),
+  },
+  'projections.parked': {
+    params: z.object({ runId, name: projectionName }).strict(),
+    result: z.object({ events: z.array(parkedEventSchema) }),
+  },
+  'projections.rebuild': {
+    params: z.object({ runId, name: projectionName }).strict(),
+    result: z.object({ started: z.literal(true) }),
+  },
+  'projections.compare': {
+    params: z.object({ runId, name: projectionName }).strict(),
+    result: z.object({ started: z.literal(true) }),
+  },
+  'projections.resume': {
+    params: z.object({ runId, name: projectionName }).strict(),
+    result: z.object({ resumed: z.literal(true) }),
   },
   'run.list': {
     params: z.object({}).strict(),
@@ -251,11 +309,10 @@ export const pushes = {
     runId,
     projection: z.string(),
     checkpoint: z.number().int(),
-    status: z.enum(['idle', 'running', 'failed']),
-    error: z.string().optional(),
     /** The projection's state, as JSON. */
     state: z.unknown(),
   }),
+  'projections.health': z.object({ runId, headPosition: z.number().int(), projections: z.array(projectionHealthSchema) }),
   'events.verified': verificationSchema,
 } as const;
 

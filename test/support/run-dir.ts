@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { canonicalJson, type JsonValue } from '../../src/core/kernel/canonical.ts';
-import { foldEvents } from '../../src/core/projections/projection.ts';
+import { mergeShards, replayProjection } from '../../src/core/projections/projection.ts';
 import { findProjection } from '../../src/core/projections/registry.ts';
 import { EventReader } from '../../src/node/event-reader.ts';
 
@@ -28,16 +28,20 @@ export function countEvents(runDir: string): number {
   }
 }
 
-/** The stored projection state and checkpoint next to a single-threaded replay from scratch. */
+/** The stored projection state (shards merged) and checkpoint next to a single-threaded replay from scratch. */
 export function projectionAgainstReplay(runDir: string, name: string): { stored: string; checkpoint: number; replayed: string; head: number } {
   const db = new Database(join(runDir, 'events.sqlite'), { readonly: true });
   try {
-    const row = db.prepare('SELECT checkpoint, state FROM projections WHERE name = ?').get(name) as { checkpoint: number; state: string };
     const definition = findProjection(name);
     if (definition === undefined) throw new Error(`no projection ${name}`);
+    const rows = db.prepare("SELECT checkpoint, state FROM projections WHERE name = ? AND role = 'live' ORDER BY shard").all(name) as { checkpoint: number; state: string }[];
     const events = [...new EventReader(db).readRange(1, Number.MAX_SAFE_INTEGER)];
-    const replayed = canonicalJson(foldEvents(definition, definition.initial(), events) as JsonValue);
-    return { stored: row.state, checkpoint: row.checkpoint, replayed, head: events.length };
+    return {
+      stored: canonicalJson(mergeShards(definition, rows.map((row) => JSON.parse(row.state) as JsonValue))),
+      checkpoint: Math.min(...rows.map((row) => row.checkpoint)),
+      replayed: replayProjection(definition, events).stateJson,
+      head: events.length,
+    };
   } finally {
     db.close();
   }

@@ -44,7 +44,7 @@ describe('renderer lab store', () => {
       { file: 'hello.yaml', name: 'hello', description: '', durationUs: 60_000_000, seed: 1, projections: [] },
     ]);
     expect(labStore.getState().selectedScenario).toBe('hello.yaml');
-    labActions.projectionUpdated({ runId: 'hello-1', projection: 'p', checkpoint: 5, status: 'idle', state: { total: 5 } });
-    expect(labStore.getState().projections['hello-1']?.p).toEqual({ checkpoint: 5, status: 'idle', state: { total: 5 } });
+    labActions.projectionUpdated({ runId: 'hello-1', projection: 'p', checkpoint: 5, state: { total: 5 } });
+    expect(labStore.getState().projections['hello-1']?.p).toEqual({ checkpoint: 5, state: { total: 5 } });
   });
 });

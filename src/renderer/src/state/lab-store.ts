@@ -8,8 +8,6 @@ import type { LinkState } from '../engine/connection.ts';
 
 export interface ProjectionView {
   readonly checkpoint: number;
-  readonly status: 'idle' | 'running' | 'failed';
-  readonly error?: string;
   readonly state: unknown;
 }
 
@@ -93,7 +91,7 @@ export const labActions = {
         ...state.projections,
         [update.runId]: {
           ...state.projections[update.runId],
-          [update.projection]: { checkpoint: update.checkpoint, status: update.status, state: update.state, ...(update.error === undefined ? {} : { error: update.error }) },
+          [update.projection]: { checkpoint: update.checkpoint, state: update.state },
         },
       },
     }));

@@ -1,0 +1,568 @@
+/**
+ * Keeps a run's projections up to date on the worker pool, the way an async projection daemon
+ * should and without the failures users of such daemons report:
+ *
+ * - never skips, never double-applies: each shard of each projection has one task in flight at
+ *   a time, over the next range after its checkpoint; its new state, its checkpoint and the
+ *   events it parked are committed in one transaction when the task returns. A task that fails
+ *   (a worker crashed, was killed, or hung and was aborted) is simply run again from the same
+ *   checkpoint;
+ * - a poison event (apply throws) is parked with its error; the projection goes on, or halts
+ *   until an operator resumes it past the event, as its policy says;
+ * - no silent stalls: a shard that is behind and has made no progress for `stallMs` is reported
+ *   stalled, and a task outstanding that long is aborted (its worker is replaced) and retried;
+ * - rebuilds run in shadow from position 1 while the live projection keeps serving; when the
+ *   shadow has caught up, the two are compared, the difference reported, and the shadow swapped
+ *   in (a same-version rebuild that differs is kept aside instead: that is a bug to look at).
+ *
+ * Lag is reported in events and in milliseconds, and append-to-projected latency is measured,
+ * from the wall-clock time of each commit (telemetry: nothing of it enters a projection).
+ */
+import type Database from 'better-sqlite3';
+import { canonicalJson, type JsonValue } from '../core/kernel/canonical.ts';
+import { AuraError } from '../core/kernel/errors.ts';
+import { LatencyHistogram, type HistogramSummary } from '../core/kernel/histogram.ts';
+import type { Clock } from '../core/ports/clock.ts';
+import { initialShardState, mergeShards, shardCount, type ParkedEvent, type ProjectionDefinition } from '../core/projections/projection.ts';
+import { findProjection } from '../core/projections/registry.ts';
+import type { ProjectionTask, ProjectionTaskResult } from './projection-task.ts';
+
+/** What the daemon needs of a worker pool (the real one is ProjectionPool). */
+export interface ProjectionWorkers {
+  run(task: ProjectionTask, signal?: AbortSignal): Promise<ProjectionTaskResult>;
+}
+import type { SqliteEventStore } from './sqlite-event-store.ts';
+
+export type Role = 'live' | 'shadow';
+
+export interface DaemonOptions {
+  /** Events per task while keeping up with live appends. */
+  readonly batchEvents?: number;
+  /** Events per task when far behind (rebuilds, catch-up). */
+  readonly catchUpBatchEvents?: number;
+  /** Behind and no progress for this long: stalled (checked every stallMs / 8, so a stall is seen within 4.5 s by default); a task outstanding this long is aborted. */
+  readonly stallMs?: number;
+  /** Consecutive failures of a shard's task before it is reported failed (it is still retried). */
+  readonly failuresReported?: number;
+}
+
+interface Shard {
+  readonly shard: number;
+  checkpoint: number;
+  stateJson: string;
+  halted: ParkedEvent | undefined;
+  inFlight: AbortController | undefined;
+  inFlightSinceMs: number;
+  failures: number;
+  lastError: string | undefined;
+  /** When this shard last advanced, or last fell behind after being caught up. */
+  progressMs: number;
+  /** Largest range per task: halved after a task is aborted as hung, grown back on success. */
+  batchLimit: number;
+  /** Stalls detected so far, and the last one. */
+  stalls: number;
+  lastStall: StallReport | undefined;
+  stalledAtMs: number | undefined;
+}
+
+export interface StallReport {
+  /** How long the shard had been behind without progress when the stall was detected. */
+  readonly detectedAfterMs: number;
+  /** When it made progress again, relative to the detection (null while still stalled). */
+  readonly recoveredAfterMs: number | null;
+}
+
+interface Instance {
+  readonly name: string;
+  readonly role: Role;
+  readonly definition: ProjectionDefinition;
+  readonly version: number;
+  readonly shards: Shard[];
+  readonly latency: LatencyHistogram;
+  /** Shadow only: swap when caught up (rebuild) or just compare (compare). */
+  readonly swap: boolean;
+}
+
+export type ProjectionStatus = 'catching_up' | 'live' | 'halted' | 'stalled' | 'failed';
+
+export interface CompareReport {
+  readonly projection: string;
+  readonly at: number;
+  readonly equal: boolean;
+  readonly liveVersion: number;
+  readonly shadowVersion: number;
+  /** Top-level keys whose values differ (at most 20). */
+  readonly differences: string[];
+  readonly swapped: boolean;
+}
+
+export interface ProjectionHealth {
+  readonly name: string;
+  readonly version: number;
+  readonly status: ProjectionStatus;
+  readonly checkpoint: number;
+  readonly lagEvents: number;
+  readonly lagMs: number;
+  readonly shards: number;
+  readonly parked: number;
+  readonly halted: ParkedEvent | null;
+  readonly error: string | null;
+  readonly latency: HistogramSummary;
+  readonly rebuild: { readonly checkpoint: number; readonly lagEvents: number; readonly swap: boolean } | null;
+  readonly lastCompare: CompareReport | null;
+  readonly stalls: number;
+  readonly lastStall: StallReport | null;
+}
+
+export type DaemonEvent =
+  | { kind: 'progress'; name: string; role: Role }
+  | { kind: 'parked'; name: string; events: readonly ParkedEvent[] }
+  | { kind: 'compared'; report: CompareReport }
+  | { kind: 'stalled'; name: string; role: Role; shard: number; afterMs: number };
+
+/** Commit times of appends, to turn positions into wall-clock ages. */
+class CommitTimes {
+  private readonly positions: number[] = [];
+  private readonly times: number[] = [];
+
+  record(headPosition: number, atMs: number): void {
+    this.positions.push(headPosition);
+    this.times.push(atMs);
+    if (this.positions.length > 200_000) {
+      this.positions.splice(0, 100_000);
+      this.times.splice(0, 100_000);
+    }
+  }
+
+  /** When `position` was committed (the first commit that reached it), if known. */
+  timeOf(position: number): number | undefined {
+    let low = 0;
+    let high = this.positions.length - 1;
+    let found = -1;
+    while (low <= high) {
+      const middle = (low + high) >> 1;
+      if ((this.positions[middle] as number) >= position) {
+        found = middle;
+        high = middle - 1;
+      } else low = middle + 1;
+    }
+    return found < 0 ? undefined : this.times[found];
+  }
+
+  /** Commits covering (from, to]: [events in the commit within the range, its time]. */
+  *between(from: number, to: number): Generator<[number, number]> {
+    let previous = from;
+    for (let index = 0; index < this.positions.length && previous < to; index++) {
+      const position = this.positions[index] as number;
+      if (position <= previous) continue;
+      const end = Math.min(position, to);
+      yield [end - previous, this.times[index] as number];
+      previous = end;
+    }
+  }
+}
+
+const compareKeysMax = 20;
+
+function differingKeys(a: string, b: string): string[] {
+  const left = JSON.parse(a) as JsonValue;
+  const right = JSON.parse(b) as JsonValue;
+  if (typeof left !== 'object' || typeof right !== 'object' || left === null || right === null || Array.isArray(left) || Array.isArray(right)) return a === b ? [] : ['(whole state)'];
+  const keys = [...new Set([...Object.keys(left), ...Object.keys(right)])].sort();
+  return keys.filter((key) => canonicalJson((left as Record<string, JsonValue>)[key] ?? null) !== canonicalJson((right as Record<string, JsonValue>)[key] ?? null)).slice(0, compareKeysMax);
+}
+
+export class ProjectionDaemon {
+  private readonly instances: Instance[] = [];
+  private readonly statements;
+  private readonly commits = new CommitTimes();
+  private readonly unsubscribe: () => void;
+  private readonly watchdog: ReturnType<typeof setInterval>;
+  private readonly batchEvents: number;
+  private readonly catchUpBatchEvents: number;
+  private readonly stallMs: number;
+  private readonly failuresReported: number;
+  private readonly skips = new Map<string, number[]>();
+  private readonly compares = new Map<string, CompareReport>();
+  private waiters: (() => void)[] = [];
+  private closed = false;
+
+  constructor(
+    private readonly store: SqliteEventStore,
+    private readonly pool: ProjectionWorkers,
+    names: readonly string[],
+    private readonly clock: Clock,
+    private readonly onEvent: (event: DaemonEvent) => void = () => undefined,
+    options: DaemonOptions = {},
+  ) {
+    this.batchEvents = options.batchEvents ?? 5_000;
+    this.catchUpBatchEvents = options.catchUpBatchEvents ?? 50_000;
+    this.stallMs = options.stallMs ?? 4_000;
+    this.failuresReported = options.failuresReported ?? 3;
+    const db = store.db;
+    this.statements = {
+      load: db.prepare<[string, string], { shard: number; version: number; checkpoint: number; state: string; halted_at: number | null }>(
+        'SELECT shard, version, checkpoint, state, halted_at FROM projections WHERE name = ? AND role = ? ORDER BY shard',
+      ),
+      save: db.prepare<[string, string, number, number, number, string, number | null]>('INSERT OR REPLACE INTO projections (name, role, shard, version, checkpoint, state, halted_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      park: db.prepare<[string, string, number, string]>('INSERT OR REPLACE INTO projection_parked (name, role, position, error) VALUES (?, ?, ?, ?)'),
+      parked: db.prepare<[string, string], { position: number; error: string }>('SELECT position, error FROM projection_parked WHERE name = ? AND role = ? ORDER BY position'),
+      parkedCount: db.prepare<[string, string], { n: number }>('SELECT COUNT(*) AS n FROM projection_parked WHERE name = ? AND role = ?'),
+      deleteRole: db.prepare<[string, string]>('DELETE FROM projections WHERE name = ? AND role = ?'),
+      deleteParked: db.prepare<[string, string]>('DELETE FROM projection_parked WHERE name = ? AND role = ?'),
+      promote: db.prepare<[string]>("UPDATE projections SET role = 'live' WHERE name = ? AND role = 'shadow'"),
+      promoteParked: db.prepare<[string]>("UPDATE projection_parked SET role = 'live' WHERE name = ? AND role = 'shadow'"),
+      skip: db.prepare<[string, number]>('INSERT OR IGNORE INTO projection_skips (name, position) VALUES (?, ?)'),
+      skips: db.prepare<[string], { position: number }>('SELECT position FROM projection_skips WHERE name = ? ORDER BY position'),
+    };
+    for (const name of names) {
+      const definition = findProjection(name);
+      if (definition === undefined) throw new AuraError('not_found', `unknown projection ${name}`);
+      this.skips.set(name, this.statements.skips.all(name).map((row) => row.position));
+      const live = this.load(name, 'live', definition, false);
+      this.instances.push(live);
+      const shadow = this.statements.load.all(name, 'shadow');
+      if (shadow.length > 0) this.instances.push(this.load(name, 'shadow', definition, true));
+      else if (live.version !== definition.version) this.startShadow(definition, true);
+    }
+    const now = clock.monotonicMs();
+    this.commits.record(store.headPosition(), now);
+    this.unsubscribe = store.onAppended((head) => {
+      this.commits.record(head, this.clock.monotonicMs());
+      this.notify();
+    });
+    this.watchdog = setInterval(() => this.checkStalls(), Math.max(25, Math.floor(this.stallMs / 8)));
+    this.watchdog.unref();
+    this.notify();
+  }
+
+  private load(name: string, role: Role, definition: ProjectionDefinition, swap: boolean): Instance {
+    const rows = this.statements.load.all(name, role);
+    const shards = shardCount(definition);
+    const usable = rows.length === shards && rows.every((row) => row.version === rows[0]?.version);
+    // Stored rows of another shape (another version with other shards) cannot continue: start over.
+    const version = usable ? (rows[0]?.version ?? definition.version) : definition.version;
+    const now = this.clock.monotonicMs();
+    return {
+      name,
+      role,
+      definition,
+      version,
+      swap,
+      latency: new LatencyHistogram(),
+      shards: Array.from({ length: shards }, (_, shard) => {
+        const row = usable ? rows[shard] : undefined;
+        return {
+          shard,
+          checkpoint: row?.checkpoint ?? 0,
+          stateJson: row?.state ?? canonicalJson(initialShardState(definition)),
+          halted: row?.halted_at === null || row?.halted_at === undefined ? undefined : { position: row.halted_at, error: this.parkedError(name, role, row.halted_at) },
+          inFlight: undefined,
+          inFlightSinceMs: 0,
+          failures: 0,
+          lastError: undefined,
+          progressMs: now,
+          batchLimit: Number.POSITIVE_INFINITY,
+          stalls: 0,
+          lastStall: undefined,
+          stalledAtMs: undefined,
+        };
+      }),
+    };
+  }
+
+  private parkedError(name: string, role: Role, position: number): string {
+    return this.statements.parked.all(name, role).find((row) => row.position === position)?.error ?? 'halted';
+  }
+
+  // ---- scheduling ---------------------------------------------------------------------------
+
+  /** The head advanced or a task finished: give every idle shard that is behind its next range. */
+  notify(): void {
+    if (this.closed) return;
+    const head = this.store.headPosition();
+    for (const instance of this.instances) {
+      // Rebuilds take one worker at most, so that live projections keep their latency.
+      if (instance.role === 'shadow' && this.instances.some((other) => other.role === 'shadow' && other.shards.some((shard) => shard.inFlight !== undefined))) continue;
+      for (const shard of instance.shards) {
+        if (shard.inFlight === undefined && shard.halted === undefined && shard.checkpoint < head) this.dispatch(instance, shard, head);
+      }
+    }
+    this.maybeSwap();
+    this.settle();
+  }
+
+  private dispatch(instance: Instance, shard: Shard, head: number): void {
+    const lag = head - shard.checkpoint;
+    const size = Math.min(shard.batchLimit, instance.role === 'shadow' || lag > this.catchUpBatchEvents ? this.catchUpBatchEvents : this.batchEvents);
+    const from = shard.checkpoint + 1;
+    const to = Math.min(head, shard.checkpoint + size);
+    const abort = new AbortController();
+    shard.inFlight = abort;
+    shard.inFlightSinceMs = this.clock.monotonicMs();
+    const skip = (this.skips.get(instance.name) ?? []).filter((position) => position >= from && position <= to);
+    this.pool
+      .run({ dbPath: this.store.path, projection: instance.name, shard: shard.shard, stateJson: shard.stateJson, fromPosition: from, toPosition: to, skip }, abort.signal)
+      .then((result) => this.completed(instance, shard, from, to, result))
+      .catch((error: unknown) => this.failed(instance, shard, error))
+      .finally(() => {
+        if (shard.inFlight === abort) shard.inFlight = undefined;
+        this.notify();
+      });
+  }
+
+  private completed(instance: Instance, shard: Shard, from: number, to: number, result: ProjectionTaskResult): void {
+    if (this.closed || !this.instances.includes(instance)) return;
+    if (result.halted === undefined && result.lastPosition !== to) throw new AuraError('internal', `worker folded ${instance.name} up to ${result.lastPosition}, expected ${to}`);
+    this.store.db.transaction(() => {
+      this.statements.save.run(instance.name, instance.role, shard.shard, instance.version, result.lastPosition, result.stateJson, result.halted?.position ?? null);
+      for (const parked of result.parked) this.statements.park.run(instance.name, instance.role, parked.position, parked.error);
+      if (result.halted) this.statements.park.run(instance.name, instance.role, result.halted.position, result.halted.error);
+    })();
+    const now = this.clock.monotonicMs();
+    for (const [events, committedAt] of this.commits.between(from - 1, result.lastPosition)) instance.latency.record(now - committedAt, events);
+    if (result.lastPosition > shard.checkpoint) {
+      shard.progressMs = now;
+      if (shard.lastStall !== undefined && shard.lastStall.recoveredAfterMs === null) {
+        shard.lastStall = { ...shard.lastStall, recoveredAfterMs: Math.round(now - (shard.stalledAtMs ?? now)) };
+      }
+      if (Number.isFinite(shard.batchLimit)) shard.batchLimit = shard.batchLimit * 2 >= this.catchUpBatchEvents ? Number.POSITIVE_INFINITY : shard.batchLimit * 2;
+    }
+    shard.checkpoint = result.lastPosition;
+    shard.stateJson = result.stateJson;
+    shard.halted = result.halted;
+    shard.failures = 0;
+    shard.lastError = undefined;
+    const parked = result.halted ? [...result.parked, result.halted] : result.parked;
+    if (parked.length > 0) this.onEvent({ kind: 'parked', name: instance.name, events: parked });
+    this.onEvent({ kind: 'progress', name: instance.name, role: instance.role });
+  }
+
+  private failed(instance: Instance, shard: Shard, error: unknown): void {
+    if (this.closed) return;
+    // Nothing was committed: the same range is tried again from the same checkpoint.
+    shard.failures += 1;
+    const message = error instanceof Error ? error.message : String(error);
+    if (shard.lastError === undefined || !shard.lastError.startsWith('a task made no progress')) shard.lastError = message;
+  }
+
+  /**
+   * Behind without progress for stallMs: the stall is reported (an event, and in health), and a
+   * task hung that long is aborted (Piscina replaces its worker), retried on half the range.
+   */
+  private checkStalls(): void {
+    if (this.closed) return;
+    const now = this.clock.monotonicMs();
+    const head = this.store.headPosition();
+    for (const instance of this.instances) {
+      for (const shard of instance.shards) {
+        if (shard.checkpoint >= head || shard.halted !== undefined) {
+          shard.progressMs = now;
+          continue;
+        }
+        const stuckMs = now - shard.progressMs;
+        if (stuckMs <= this.stallMs) continue;
+        if (shard.stalledAtMs === undefined || shard.stalledAtMs < shard.progressMs) {
+          shard.stalledAtMs = now;
+          shard.stalls += 1;
+          shard.lastStall = { detectedAfterMs: Math.round(stuckMs), recoveredAfterMs: null };
+          this.onEvent({ kind: 'stalled', name: instance.name, role: instance.role, shard: shard.shard, afterMs: Math.round(stuckMs) });
+        }
+        if (shard.inFlight !== undefined && now - shard.inFlightSinceMs > this.stallMs) {
+          shard.lastError = `a task made no progress for ${Math.round(now - shard.inFlightSinceMs)} ms; its worker was replaced`;
+          shard.batchLimit = Math.max(100, Math.floor(Math.min(shard.batchLimit, this.catchUpBatchEvents) / 2));
+          shard.inFlight.abort();
+        }
+      }
+    }
+    this.notify();
+  }
+
+  // ---- rebuilds and comparisons -------------------------------------------------------------
+
+  /** Builds `name` again in shadow from position 1, then compares and swaps it in. */
+  rebuild(name: string): void {
+    this.startShadow(this.definitionOf(name), true);
+  }
+
+  /** Builds `name` again in shadow and compares it with the live one, without swapping. */
+  compare(name: string): void {
+    this.startShadow(this.definitionOf(name), false);
+  }
+
+  private definitionOf(name: string): ProjectionDefinition {
+    const live = this.instances.find((instance) => instance.name === name && instance.role === 'live');
+    if (live === undefined) throw new AuraError('not_found', `no projection ${name} in this run`);
+    if (this.instances.some((instance) => instance.name === name && instance.role === 'shadow')) throw new AuraError('conflict', `${name} is already being rebuilt`);
+    return live.definition;
+  }
+
+  private startShadow(definition: ProjectionDefinition, swap: boolean): void {
+    this.store.db.transaction(() => {
+      this.statements.deleteRole.run(definition.name, 'shadow');
+      this.statements.deleteParked.run(definition.name, 'shadow');
+    })();
+    const now = this.clock.monotonicMs();
+    this.instances.push({
+      name: definition.name,
+      role: 'shadow',
+      definition,
+      version: definition.version,
+      swap,
+      latency: new LatencyHistogram(),
+      shards: Array.from({ length: shardCount(definition) }, (_, shard) => ({
+        shard,
+        checkpoint: 0,
+        stateJson: canonicalJson(initialShardState(definition)),
+        halted: undefined,
+        inFlight: undefined,
+        inFlightSinceMs: 0,
+        failures: 0,
+        lastError: undefined,
+        progressMs: now,
+        batchLimit: Number.POSITIVE_INFINITY,
+        stalls: 0,
+        lastStall: undefined,
+        stalledAtMs: undefined,
+      })),
+    });
+    this.notify();
+  }
+
+  /** A shadow that has caught up with its live projection, both idle at the same checkpoint: compare, then swap or discard. */
+  private maybeSwap(): void {
+    for (const shadow of this.instances.filter((instance) => instance.role === 'shadow')) {
+      const live = this.instances.find((instance) => instance.name === shadow.name && instance.role === 'live');
+      if (live === undefined) continue;
+      const idle = (instance: Instance) => instance.shards.every((shard) => shard.inFlight === undefined);
+      const at = shadow.shards[0]?.checkpoint ?? 0;
+      const aligned = [...shadow.shards, ...live.shards].every((shard) => shard.checkpoint === at);
+      if (!idle(shadow) || !idle(live) || !aligned || at < this.store.headPosition()) continue;
+      const liveJson = this.mergedJson(live);
+      const shadowJson = this.mergedJson(shadow);
+      const equal = liveJson === shadowJson;
+      // A same-version rebuild that differs means a bug or damage: keep the live one and report.
+      const swapped = shadow.swap && (equal || shadow.version !== live.version);
+      const report: CompareReport = { projection: shadow.name, at, equal, liveVersion: live.version, shadowVersion: shadow.version, differences: equal ? [] : differingKeys(liveJson, shadowJson), swapped };
+      this.store.db.transaction(() => {
+        if (swapped) {
+          this.statements.deleteRole.run(shadow.name, 'live');
+          this.statements.deleteParked.run(shadow.name, 'live');
+          this.statements.promote.run(shadow.name);
+          this.statements.promoteParked.run(shadow.name);
+        } else {
+          this.statements.deleteRole.run(shadow.name, 'shadow');
+          this.statements.deleteParked.run(shadow.name, 'shadow');
+        }
+      })();
+      this.instances.splice(this.instances.indexOf(shadow), 1);
+      if (swapped) this.instances.splice(this.instances.indexOf(live), 1, { ...shadow, role: 'live', swap: false });
+      this.compares.set(shadow.name, report);
+      this.onEvent({ kind: 'compared', report });
+    }
+  }
+
+  /** Lets a halted projection go on past the event it halted on (recorded, so replays skip it too). */
+  resume(name: string): void {
+    const halted = this.instances.filter((instance) => instance.name === name).flatMap((instance) => instance.shards.filter((shard) => shard.halted !== undefined).map((shard) => ({ instance, shard })));
+    if (halted.length === 0) throw new AuraError('conflict', `${name} is not halted`);
+    const skips = this.skips.get(name) ?? [];
+    for (const { instance, shard } of halted) {
+      const position = (shard.halted as ParkedEvent).position;
+      this.statements.skip.run(name, position);
+      if (!skips.includes(position)) skips.push(position);
+      shard.halted = undefined;
+      this.statements.save.run(name, instance.role, shard.shard, instance.version, shard.checkpoint, shard.stateJson, null);
+    }
+    this.skips.set(name, skips.sort((a, b) => a - b));
+    this.notify();
+  }
+
+  // ---- reading ------------------------------------------------------------------------------
+
+  private mergedJson(instance: Instance): string {
+    return canonicalJson(mergeShards(instance.definition, instance.shards.map((shard) => JSON.parse(shard.stateJson) as JsonValue)));
+  }
+
+  /** The live state of a projection (shards merged), as canonical JSON. */
+  stateJson(name: string): string | undefined {
+    const live = this.instances.find((instance) => instance.name === name && instance.role === 'live');
+    return live === undefined ? undefined : this.mergedJson(live);
+  }
+
+  checkpoint(name: string): number {
+    const live = this.instances.find((instance) => instance.name === name && instance.role === 'live');
+    return live === undefined ? 0 : Math.min(...live.shards.map((shard) => shard.checkpoint));
+  }
+
+  parked(name: string, role: Role = 'live'): ParkedEvent[] {
+    return this.statements.parked.all(name, role);
+  }
+
+  health(): ProjectionHealth[] {
+    const head = this.store.headPosition();
+    const now = this.clock.monotonicMs();
+    return this.instances
+      .filter((instance) => instance.role === 'live')
+      .map((live) => {
+        const checkpoint = Math.min(...live.shards.map((shard) => shard.checkpoint));
+        const halted = live.shards.find((shard) => shard.halted !== undefined)?.halted ?? null;
+        const failing = live.shards.find((shard) => shard.failures >= this.failuresReported);
+        const stalled = live.shards.some((shard) => shard.checkpoint < head && shard.halted === undefined && now - shard.progressMs > this.stallMs);
+        const oldest = this.commits.timeOf(checkpoint + 1);
+        const shadow = this.instances.find((instance) => instance.name === live.name && instance.role === 'shadow');
+        const shadowCheckpoint = shadow === undefined ? 0 : Math.min(...shadow.shards.map((shard) => shard.checkpoint));
+        const status: ProjectionStatus = halted ? 'halted' : failing ? 'failed' : stalled ? 'stalled' : checkpoint >= head ? 'live' : 'catching_up';
+        return {
+          name: live.name,
+          version: live.version,
+          status,
+          checkpoint,
+          lagEvents: head - checkpoint,
+          lagMs: checkpoint >= head || oldest === undefined ? 0 : Math.round(now - oldest),
+          shards: live.shards.length,
+          parked: this.statements.parkedCount.get(live.name, 'live')?.n ?? 0,
+          halted,
+          error: failing?.lastError ?? live.shards.find((shard) => shard.lastError !== undefined)?.lastError ?? null,
+          latency: live.latency.summary(),
+          rebuild: shadow === undefined ? null : { checkpoint: shadowCheckpoint, lagEvents: head - shadowCheckpoint, swap: shadow.swap },
+          lastCompare: this.compares.get(live.name) ?? null,
+          stalls: live.shards.reduce((sum, shard) => sum + shard.stalls, 0),
+          lastStall: live.shards.map((shard) => shard.lastStall).find((stall) => stall !== undefined) ?? null,
+        };
+      });
+  }
+
+  /** Resolves once every live projection has reached the head (or halted), and no rebuild is pending. */
+  drain(): Promise<void> {
+    return new Promise((resolve) => {
+      this.waiters.push(resolve);
+      this.notify();
+    });
+  }
+
+  private settle(): void {
+    if (this.waiters.length === 0) return;
+    const head = this.store.headPosition();
+    const done = this.instances.every((instance) => instance.shards.every((shard) => shard.inFlight === undefined && (shard.halted !== undefined || shard.checkpoint >= head)));
+    if (done) {
+      const waiters = this.waiters;
+      this.waiters = [];
+      for (const waiter of waiters) waiter();
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    clearInterval(this.watchdog);
+    this.unsubscribe();
+    for (const instance of this.instances) for (const shard of instance.shards) shard.inFlight?.abort();
+    for (const waiter of this.waiters) waiter();
+    this.waiters = [];
+  }
+
+  /** For tests and benchmarks: the database the states are committed to. */
+  get database(): Database.Database {
+    return this.store.db;
+  }
+}

@@ -1,0 +1,207 @@
+/**
+ * The projection daemon against its oracle: for seeded random logs, what the workers build live
+ * (sharded, in batches, with workers killed at random moments) must equal a single-threaded
+ * replay from scratch, byte for byte, with the same events parked.
+ */
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RecordedEvent } from '../../src/core/events/event.ts';
+import { labEventTypes } from '../../src/core/events/lab-events.ts';
+import { asEventId, asStreamName } from '../../src/core/kernel/ids.ts';
+import { createRandom } from '../../src/core/kernel/random.ts';
+import { anyVersion } from '../../src/core/ports/event-store.ts';
+import { replayProjection } from '../../src/core/projections/projection.ts';
+import { findProjection, projectionNames } from '../../src/core/projections/registry.ts';
+import { ProjectionDaemon, type ProjectionWorkers } from '../../src/node/projection-daemon.ts';
+import { ProjectionPool } from '../../src/node/projection-pool.ts';
+import type { ProjectionTask, ProjectionTaskResult } from '../../src/node/projection-task.ts';
+import { SqliteEventStore } from '../../src/node/sqlite-event-store.ts';
+import { systemClock } from '../../src/node/system-clock.ts';
+import { temporaryDirectory } from '../support/fixtures.ts';
+import { labLog } from '../support/lab-log.ts';
+
+let pool: ProjectionPool;
+const work = temporaryDirectory('aura-lab-daemon-');
+beforeAll(() => {
+  pool = new ProjectionPool({ threads: 2 });
+});
+afterAll(async () => {
+  await pool.close();
+  work.remove();
+});
+
+let logIndex = 0;
+function freshStore(): SqliteEventStore {
+  logIndex += 1;
+  return new SqliteEventStore(join(work.path, `log-${logIndex}.sqlite`));
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+/** Every projection of the daemon equals the replay of the whole log, and parks the same events. */
+function expectOracle(store: SqliteEventStore, daemon: ProjectionDaemon, skips: Record<string, number[]> = {}): void {
+  const events = store.readAll(1, 1_000_000) as RecordedEvent[];
+  for (const name of projectionNames) {
+    const definition = findProjection(name)!;
+    const skip = new Set(skips[name] ?? []);
+    const reference = replayProjection(definition, events.filter((event) => !skip.has(event.position)));
+    expect(daemon.stateJson(name), `${name} state`).toBe(reference.stateJson);
+    // Parked events stay listed after an operator skipped them.
+    const expectedParked = [...new Set([...reference.parked.map((parked) => parked.position), ...skip])].sort((a, b) => a - b);
+    expect(daemon.parked(name).map((parked) => parked.position), `${name} parked`).toEqual(expectedParked);
+    expect(daemon.checkpoint(name), `${name} checkpoint`).toBe(store.headPosition());
+  }
+}
+
+describe('projection daemon', () => {
+  it('equals a single-threaded replay, byte for byte, with workers killed at random moments (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 1_000_000 }), async (seed) => {
+        const store = freshStore();
+        const daemon = new ProjectionDaemon(store, pool, projectionNames, systemClock, undefined, { batchEvents: 7, catchUpBatchEvents: 31 });
+        try {
+          const random = createRandom(seed).split('kills');
+          for (const batch of labLog(seed, 40, { poison: true })) {
+            store.appendBatch(batch);
+            if (random.int(0, 9) === 0) void pool.workers[random.int(0, pool.workers.length - 1)]?.terminate();
+            if (random.int(0, 2) === 0) await tick();
+          }
+          await daemon.drain();
+          expectOracle(store, daemon);
+          // Committed: a new daemon on the same file continues from exactly the same states.
+          daemon.close();
+          const reopened = new ProjectionDaemon(store, pool, projectionNames, systemClock);
+          await reopened.drain();
+          expectOracle(store, reopened);
+          reopened.close();
+        } finally {
+          daemon.close();
+          store.close();
+        }
+      }),
+      { numRuns: 12 },
+    );
+  }, 120_000);
+
+  it('parks a poison event and goes on, or halts until resumed past it, as each projection says', async () => {
+    const store = freshStore();
+    const daemon = new ProjectionDaemon(store, pool, projectionNames, systemClock, undefined, { batchEvents: 5 });
+    try {
+      for (const batch of labLog(77, 10)) store.appendBatch(batch);
+      // A fault cleared that was never injected: fault-windows halts; the others go on.
+      const random = createRandom(5);
+      const poison = { id: asEventId(`ff${random.hex128().slice(2)}`), type: labEventTypes.faultCleared, schemaVersion: 1, payload: { faultId: 'never-injected' }, metadata: { virtualTimeUs: 1 } };
+      const [result] = store.appendBatch([{ stream: asStreamName('$chaos'), events: [poison], expected: anyVersion }]);
+      const poisonPosition = result!.firstPosition;
+      for (const batch of labLog(78, 10)) store.appendBatch(batch);
+      await daemon.drain();
+      const health = Object.fromEntries(daemon.health().map((item) => [item.name, item]));
+      expect(health['fault-windows']).toMatchObject({ status: 'halted', checkpoint: poisonPosition - 1, halted: { position: poisonPosition } });
+      expect(health['fault-windows']!.halted!.error).toMatch(/fault never-injected is not active/);
+      expect(health['slo-status']).toMatchObject({ status: 'live', checkpoint: store.headPosition() });
+      expect(daemon.parked('fault-windows')).toEqual([{ position: poisonPosition, error: expect.stringMatching(/not active/) as unknown }]);
+      daemon.resume('fault-windows');
+      await daemon.drain();
+      expect(daemon.health().find((item) => item.name === 'fault-windows')).toMatchObject({ status: 'live', halted: null });
+      // Resuming skips exactly the poison event: the state is the replay without it.
+      expectOracle(store, daemon, { 'fault-windows': [poisonPosition] });
+    } finally {
+      daemon.close();
+      store.close();
+    }
+  }, 60_000);
+
+  it('reports a stalled projection within its stall time, aborts the hung task and retries it', async () => {
+    const store = freshStore();
+    let hung = 0;
+    // A pool whose first task for slo-status hangs until aborted (a worker stuck in a loop).
+    const hanging: ProjectionWorkers = {
+      run: (task: ProjectionTask, signal?: AbortSignal): Promise<ProjectionTaskResult> => {
+        if (task.projection === 'slo-status' && hung === 0) {
+          hung += 1;
+          return new Promise((_, reject) => signal?.addEventListener('abort', () => reject(new Error('aborted'))));
+        }
+        return pool.run(task, signal);
+      },
+    };
+    const stallMs = 800;
+    const stalls: { name: string; afterMs: number; atMs: number }[] = [];
+    const started = performance.now();
+    const daemon = new ProjectionDaemon(store, hanging, ['slo-status', 'events-per-second-by-type'], systemClock, (event) => {
+      if (event.kind === 'stalled') stalls.push({ name: event.name, afterMs: event.afterMs, atMs: performance.now() - started });
+    }, { stallMs });
+    try {
+      for (const batch of labLog(91, 5)) store.appendBatch(batch);
+      while (stalls.length === 0 && performance.now() - started < 10_000) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(stalls).toHaveLength(1);
+      expect(stalls[0]!.name).toBe('slo-status');
+      // Detected within the stall time plus one watchdog period (stallMs / 8).
+      expect(stalls[0]!.atMs).toBeLessThan(stallMs * 1.125 + 250);
+      await daemon.drain();
+      expect(daemon.health().find((item) => item.name === 'slo-status')!.status).toBe('live');
+      expect(hung).toBe(1);
+      const health = daemon.health().find((item) => item.name === 'slo-status')!;
+      expect(health.stalls).toBe(1);
+      expect(health.lastStall?.recoveredAfterMs).not.toBeNull();
+      expectOracleFor(store, daemon, ['slo-status', 'events-per-second-by-type']);
+    } finally {
+      daemon.close();
+      store.close();
+    }
+  }, 30_000);
+
+  it('rebuilds in shadow while the live projection serves, compares, and swaps', async () => {
+    const store = freshStore();
+    const events: string[] = [];
+    const daemon = new ProjectionDaemon(store, pool, ['throughput-by-stream', 'debate-standings'], systemClock, (event) => events.push(event.kind === 'compared' ? `compared:${event.report.projection}:${event.report.equal}:${event.report.swapped}` : event.kind));
+    try {
+      for (const batch of labLog(5, 30)) store.appendBatch(batch);
+      await daemon.drain();
+      const before = daemon.stateJson('throughput-by-stream');
+      daemon.rebuild('throughput-by-stream');
+      expect(daemon.health().find((item) => item.name === 'throughput-by-stream')!.rebuild).not.toBeNull();
+      expect(() => daemon.rebuild('throughput-by-stream')).toThrow(/already being rebuilt/);
+      // Appends go on during the rebuild; the live projection keeps serving them.
+      for (const batch of labLog(6, 10)) store.appendBatch(batch);
+      await daemon.drain();
+      const health = daemon.health().find((item) => item.name === 'throughput-by-stream')!;
+      expect(health.rebuild).toBeNull();
+      expect(health.lastCompare).toMatchObject({ equal: true, swapped: true, differences: [] });
+      expect(events).toContain('compared:throughput-by-stream:true:true');
+      expect(daemon.stateJson('throughput-by-stream')).not.toBe(before);
+      daemon.compare('debate-standings');
+      await daemon.drain();
+      expect(daemon.health().find((item) => item.name === 'debate-standings')!.lastCompare).toMatchObject({ equal: true, swapped: false });
+      expectOracleFor(store, daemon, ['throughput-by-stream', 'debate-standings']);
+      expect(() => daemon.rebuild('no-such-projection')).toThrow(/no projection/);
+    } finally {
+      daemon.close();
+      store.close();
+    }
+  }, 30_000);
+
+  it('reports lag in events and milliseconds, and append-to-projected latency', async () => {
+    const store = freshStore();
+    const daemon = new ProjectionDaemon(store, pool, ['events-per-second-by-type'], systemClock);
+    try {
+      for (const batch of labLog(8, 50)) store.appendBatch(batch);
+      const behind = daemon.health()[0]!;
+      expect(behind.lagEvents).toBeGreaterThan(0);
+      expect(behind.status).toBe('catching_up');
+      await daemon.drain();
+      const caughtUp = daemon.health()[0]!;
+      expect(caughtUp).toMatchObject({ status: 'live', lagEvents: 0, lagMs: 0 });
+      expect(caughtUp.latency.count).toBe(store.headPosition());
+      expect(caughtUp.latency.p99Ms).toBeGreaterThan(0);
+    } finally {
+      daemon.close();
+      store.close();
+    }
+  });
+});
+
+function expectOracleFor(store: SqliteEventStore, daemon: ProjectionDaemon, names: string[]): void {
+  const events = store.readAll(1, 1_000_000) as RecordedEvent[];
+  for (const name of names) expect(daemon.stateJson(name), name).toBe(replayProjection(findProjection(name)!, events).stateJson);
+}
