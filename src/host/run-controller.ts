@@ -170,7 +170,7 @@ export class RunController {
     this.storeCount = this.store.count();
     this.headPosition = this.store.headPosition();
     this.headHash = this.store.headHash();
-    this.store.closeFinished();
+    await this.store.closeFinishedWhenAlone();
     this.finishedMs = this.clock.monotonicMs();
     this.writeManifest();
     const summary = this.summary();

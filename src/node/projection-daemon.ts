@@ -164,6 +164,24 @@ class CommitTimes {
 
 const compareKeysMax = 20;
 
+function newShard(shard: number, now: number, checkpoint: number, stateJson: string, halted: ParkedEvent | undefined): Shard {
+  return {
+    shard,
+    checkpoint,
+    stateJson,
+    halted,
+    inFlight: undefined,
+    inFlightSinceMs: 0,
+    failures: 0,
+    lastError: undefined,
+    progressMs: now,
+    batchLimit: Number.POSITIVE_INFINITY,
+    stalls: 0,
+    lastStall: undefined,
+    stalledAtMs: undefined,
+  };
+}
+
 function differingKeys(a: string, b: string): string[] {
   const left = JSON.parse(a) as JsonValue;
   const right = JSON.parse(b) as JsonValue;
@@ -252,21 +270,8 @@ export class ProjectionDaemon {
       latency: new LatencyHistogram(),
       shards: Array.from({ length: shards }, (_, shard) => {
         const row = usable ? rows[shard] : undefined;
-        return {
-          shard,
-          checkpoint: row?.checkpoint ?? 0,
-          stateJson: row?.state ?? canonicalJson(initialShardState(definition)),
-          halted: row?.halted_at === null || row?.halted_at === undefined ? undefined : { position: row.halted_at, error: this.parkedError(name, role, row.halted_at) },
-          inFlight: undefined,
-          inFlightSinceMs: 0,
-          failures: 0,
-          lastError: undefined,
-          progressMs: now,
-          batchLimit: Number.POSITIVE_INFINITY,
-          stalls: 0,
-          lastStall: undefined,
-          stalledAtMs: undefined,
-        };
+        const halted = row?.halted_at === null || row?.halted_at === undefined ? undefined : { position: row.halted_at, error: this.parkedError(name, role, row.halted_at) };
+        return newShard(shard, now, row?.checkpoint ?? 0, row?.state ?? canonicalJson(initialShardState(definition)), halted);
       }),
     };
   }
@@ -410,21 +415,7 @@ export class ProjectionDaemon {
       version: definition.version,
       swap,
       latency: new LatencyHistogram(),
-      shards: Array.from({ length: shardCount(definition) }, (_, shard) => ({
-        shard,
-        checkpoint: 0,
-        stateJson: canonicalJson(initialShardState(definition)),
-        halted: undefined,
-        inFlight: undefined,
-        inFlightSinceMs: 0,
-        failures: 0,
-        lastError: undefined,
-        progressMs: now,
-        batchLimit: Number.POSITIVE_INFINITY,
-        stalls: 0,
-        lastStall: undefined,
-        stalledAtMs: undefined,
-      })),
+      shards: Array.from({ length: shardCount(definition) }, (_, shard) => newShard(shard, now, 0, canonicalJson(initialShardState(definition)), undefined)),
     });
     this.notify();
   }
@@ -456,7 +447,7 @@ export class ProjectionDaemon {
         }
       })();
       this.instances.splice(this.instances.indexOf(shadow), 1);
-      if (swapped) this.instances.splice(this.instances.indexOf(live), 1, { ...shadow, role: 'live', swap: false });
+      if (swapped) this.instances.splice(this.instances.indexOf(live), 1, { ...shadow, role: 'live', swap: false, latency: live.latency });
       this.compares.set(shadow.name, report);
       this.onEvent({ kind: 'compared', report });
     }

@@ -20,6 +20,9 @@ export class ProjectionPool {
       maxThreads: threads,
       execArgv: entry.execArgv,
       idleTimeout: 60_000,
+      // 'async': a worker waiting for its next task keeps its event loop running, so its idle
+      // connections close on time (with 'sync' it blocks in Atomics.wait and its timers never fire).
+      atomics: 'async',
     });
   }
 

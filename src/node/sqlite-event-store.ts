@@ -568,13 +568,40 @@ export class SqliteEventStore implements EventStore {
   closeFinished(): void {
     if (!this.db.open) return;
     this.checkpointer?.stop();
+    try {
+      this.tryLeaveWal();
+    } finally {
+      this.headRecorder?.close();
+      this.db.close();
+    }
+  }
+
+  /**
+   * closeFinished, once readers on other connections (projection workers keep theirs for a
+   * moment after their last task) have let go: leaving WAL mode needs the writer alone.
+   * Waits at most `timeoutMs`; after that the file is closed in WAL mode, which is still valid.
+   */
+  async closeFinishedWhenAlone(timeoutMs = 2_000): Promise<void> {
+    if (!this.db.open) return;
+    this.checkpointer?.stop();
+    const deadline = performance.now() + timeoutMs;
+    while (!this.tryLeaveWal() && performance.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
     this.headRecorder?.close();
+    this.db.close();
+  }
+
+  /** Flushes the stream index and switches to a rollback journal; false while another connection holds the file. */
+  private tryLeaveWal(): boolean {
     try {
       this.flushStreamIndex();
       this.db.pragma('wal_checkpoint(TRUNCATE)');
-      this.db.pragma('journal_mode = DELETE');
-    } finally {
-      this.db.close();
+      return this.db.pragma('journal_mode = DELETE', { simple: true }) === 'delete';
+    } catch (error) {
+      if (error instanceof Error && 'code' in error && String(error.code).startsWith('SQLITE_BUSY')) return false;
+      if (error instanceof Error && 'code' in error && String(error.code).startsWith('SQLITE_LOCKED')) return false;
+      throw error;
     }
   }
 }

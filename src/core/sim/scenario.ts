@@ -24,7 +24,7 @@ const duration = s.transform(
   },
 );
 
-const scalar = s.either(s.string({ maxLength: 256 }), s.number(), 'a string or a number');
+const scalar = s.either(s.either(s.string({ maxLength: 256 }), s.number(), 'a string or a number'), s.boolean(), 'a string, a number or a boolean');
 
 const payloadField = s.keyed({
   int: s.transform(s.array(s.number({ integer: true }), { min: 2, max: 2 }), (pair) => {

@@ -1,6 +1,7 @@
 import type { EngineCommands } from './engine/engine-bridge.ts';
 import { EngineStatusBadge } from './features/engine/EngineStatusBadge.tsx';
 import { EventLogView } from './features/event-log/EventLogView.tsx';
+import { ProjectionsView } from './features/projections/ProjectionsView.tsx';
 import { RunControls, RunView } from './features/run/RunPanel.tsx';
 import { ScenarioList } from './features/scenarios/ScenarioList.tsx';
 import { eventLogActions } from './state/event-log-store.ts';
@@ -37,8 +38,11 @@ export function App({ commands }: { commands: EngineCommands }) {
             <button type="button" role="tab" aria-selected={view === 'events'} className={view === 'events' ? 'tab active' : 'tab'} onClick={() => void commands.eventLog.show()} data-testid="tab-event-log">
               Event log
             </button>
+            <button type="button" role="tab" aria-selected={view === 'projections'} className={view === 'projections' ? 'tab active' : 'tab'} onClick={() => void commands.projections.show()} data-testid="tab-projections">
+              Projections
+            </button>
           </nav>
-          {view === 'run' ? <RunView commands={commands} /> : <EventLogView commands={commands.eventLog} />}
+          {view === 'run' ? <RunView commands={commands} /> : view === 'events' ? <EventLogView commands={commands.eventLog} /> : <ProjectionsView commands={commands.projections} />}
         </div>
       </main>
     </div>

@@ -5,19 +5,23 @@ import { labActions, labStore } from '../state/lab-store.ts';
 import type { EngineConnection } from './connection.ts';
 import { describeError as describe } from './describe-error.ts';
 import { bindEventLog, type EventLogCommands } from './event-log-bridge.ts';
+import { bindProjections, type ProjectionsCommands } from './projections-bridge.ts';
 
 export interface EngineCommands {
   refreshScenarios(): Promise<void>;
   startRun(): Promise<void>;
   stopRun(runId: string): Promise<void>;
   readonly eventLog: EventLogCommands;
+  readonly projections: ProjectionsCommands;
 }
 
 
 export function bindEngine(connection: EngineConnection): EngineCommands {
   const client: ApiClient = connection.client;
+  const eventLog = bindEventLog(client);
   const commands: EngineCommands = {
-    eventLog: bindEventLog(client),
+    eventLog,
+    projections: bindProjections(client, eventLog),
     async refreshScenarios() {
       try {
         const { scenarios } = await client.request('scenarios.list', {});

@@ -16,8 +16,11 @@ export interface EventLogFilter {
   readonly stream: string | undefined;
 }
 
+/** The tab on screen (kept here since the event log's jumps switch to it). */
+export type LabView = 'run' | 'events' | 'projections';
+
 export interface EventLogState {
-  view: 'run' | 'events';
+  view: LabView;
   history: RunHistoryEntry[];
   historyError: string | undefined;
   runId: string | undefined;

@@ -4,6 +4,7 @@ import type { EventLogCommands } from '../../engine/event-log-bridge.ts';
 import { eventLogActions, isFiltered, noFilter } from '../../state/event-log-store.ts';
 import { useEventLog } from '../../state/use-event-log.ts';
 import { useLab } from '../../state/use-lab.ts';
+import { RunPicker } from '../runs/RunPicker.tsx';
 import { EventInspector } from './EventInspector.tsx';
 import { EventList } from './EventList.tsx';
 import { IntegrityBadge } from './IntegrityBadge.tsx';
@@ -20,17 +21,7 @@ export function EventLogView({ commands }: { commands: EventLogCommands }) {
     <section className="panel event-log" data-testid="event-log" data-run-id={runId ?? ''}>
       <header className="event-log-header">
         <h2>Event log</h2>
-        <select value={runId ?? ''} onChange={(event) => void commands.openRun(event.target.value)} data-testid="event-log-run" aria-label="Run">
-          <option value="" disabled>
-            {history.length === 0 ? 'no runs yet' : 'choose a run…'}
-          </option>
-          {runId !== undefined && entry === undefined ? <option value={runId}>{runId}</option> : null}
-          {history.map((run) => (
-            <option key={run.runId} value={run.runId}>
-              {run.scenario} · seed {run.seed} · {run.live ? 'running' : run.status} · {run.events.toLocaleString('en')} events · {run.runId}
-            </option>
-          ))}
-        </select>
+        <RunPicker runId={runId} onPick={(picked) => void commands.openRun(picked)} testId="event-log-run" />
         <button type="button" onClick={() => void commands.refreshHistory()} data-testid="refresh-history" title="Look for runs again">
           Refresh
         </button>
