@@ -11,7 +11,9 @@ import { EngineSupervisor } from '../host/engine-supervisor.ts';
 import { newestSourceMs, packageRoot } from '../node/runtime.ts';
 import { readScenarioFile } from '../node/scenario-loader.ts';
 import { CliError, dataDir, scenariosDir } from './context.ts';
-import { runCommand } from './run.ts';
+import { forkCommand, runCommand } from './run.ts';
+import { diffCommand, replayCommand, schemaCommand } from './sim-commands.ts';
+import { parseSetArgument } from '../core/sim/operator.ts';
 import { startBrowserServer } from './serve.ts';
 import { backupCommand, repairCommand, verifyCommand } from './store-commands.ts';
 
@@ -36,6 +38,17 @@ Usage:
   aura-lab restore <run> [--from BACKUP] [--json]
       Put a backup back in place (the newest good one by default), then replay every later
       event of the current log that verifies.
+  aura-lab replay <run> [--json]
+      Re-execute a run from its manifest and compare it with its log, event by event and at
+      every checkpoint. Exit 0 identical, 1 diverged (names the first position), 2 unusable.
+  aura-lab fork <run> --at P [--set key=value ...] [--out DIR] [--speed X|max] [--json]
+      A what-if run: shares the first P events of <run> (a directory or a run id), then
+      differs by each change, e.g. --set workload.orders.rate.perSecond=200.
+  aura-lab diff <runA> <runB> [--json]
+      Where two runs' logs first diverge, and their metrics side by side. Exit 0 identical,
+      1 different, 2 unusable input.
+  aura-lab schema
+      Print the scenario format as JSON Schema, for editors.
   aura-lab help | --help
   aura-lab version | --version
 
@@ -180,6 +193,40 @@ export async function main(argv: string[]): Promise<number> {
       const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'boolean', default: false }, from: { type: 'string' } } });
       return repairCommand(one(positionals, 'run directory', 'restore'), { json: values.json, force: true, ...(values.from === undefined ? {} : { backupFile: values.from }) });
     }
+    case 'replay': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'boolean', default: false } } });
+      return replayCommand(one(positionals, 'run directory', 'replay'), values.json);
+    }
+    case 'diff': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'boolean', default: false } } });
+      if (positionals.length !== 2) throw new CliError('diff: expected two run directories; see aura-lab --help', 2);
+      return diffCommand(positionals[0] as string, positionals[1] as string, values.json);
+    }
+    case 'fork': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: { at: { type: 'string' }, set: { type: 'string', multiple: true, default: [] }, out: { type: 'string' }, json: { type: 'boolean', default: false }, speed: { type: 'string' } },
+      });
+      if (values.at === undefined || !/^\d+$/.test(values.at)) throw new CliError(`fork: --at expects a position (a positive integer), got ${JSON.stringify(values.at ?? '')}`, 2);
+      let set;
+      try {
+        set = values.set.map(parseSetArgument);
+      } catch (error) {
+        if (error instanceof AuraError) throw new CliError(error.message, 2);
+        throw error;
+      }
+      return forkCommand({
+        from: one(positionals, 'run', 'fork'),
+        at: Number(values.at),
+        set,
+        json: values.json,
+        speed: parseSpeed(values.speed),
+        ...(values.out === undefined ? {} : { out: values.out }),
+      });
+    }
+    case 'schema':
+      return schemaCommand();
     default:
       throw new CliError(`unknown command ${JSON.stringify(command)}; see aura-lab --help`, 2);
   }

@@ -1,5 +1,7 @@
 /** `aura-lab run <scenario>`: runs a scenario headless in an engine process and summarises it. */
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { JsonValue } from '../core/kernel/canonical.ts';
 import { AuraError } from '../core/kernel/errors.ts';
 import { isAbsentOrEmptyDir } from '../node/files.ts';
 import { EngineSupervisor } from '../host/engine-supervisor.ts';
@@ -32,11 +34,45 @@ export async function runCommand(options: RunOptions): Promise<number> {
     throw new CliError(`${displayPath(outDir)}: output directory is not empty; a run never overwrites another`, 2);
   }
 
+  return driveRun(displayPath(file), options.json, (client) =>
+    client.request('run.start', {
+      scenario: file,
+      speed: options.speed,
+      ...(options.seed === undefined ? {} : { seed: options.seed }),
+      ...(outDir === undefined ? {} : { outDir }),
+    }),
+  );
+}
+
+export interface ForkOptions {
+  readonly from: string;
+  readonly at: number;
+  readonly set: readonly { path: string; value: JsonValue }[];
+  readonly out?: string;
+  readonly json: boolean;
+  readonly speed: number | 'max';
+}
+
+/** `aura-lab fork <run> --at P [--set k=v ...]`: a what-if run sharing the first P events. */
+export async function forkCommand(options: ForkOptions): Promise<number> {
+  const from = existsSync(options.from) ? resolve(options.from) : options.from;
+  const outDir = options.out === undefined ? undefined : resolve(options.out);
+  if (outDir !== undefined && !isAbsentOrEmptyDir(outDir)) {
+    throw new CliError(`${displayPath(outDir)}: output directory is not empty; a run never overwrites another`, 2);
+  }
+  return driveRun(`fork of ${options.from} at ${options.at}`, options.json, (client) =>
+    client.request('run.fork', { from, at: options.at, set: [...options.set], speed: options.speed, ...(outDir === undefined ? {} : { outDir }) }),
+  );
+}
+
+/** Starts a run in an engine process, shows its progress and prints its summary. */
+async function driveRun(label: string, json: boolean, start: (client: ApiClient) => Promise<{ runId: string; outDir: string }>): Promise<number> {
+  let outDir = '';
   const supervisor = new EngineSupervisor({ dataDir: dataDir(), scenariosDir: scenariosDir(), restart: false });
   const client: ApiClient = new ApiClient((message) => link.send(message));
   const link = supervisor.connect((message) => client.handle(message));
 
-  const progress = new ProgressBar(displayPath(file));
+  const progress = new ProgressBar(label);
   let runId: string | undefined;
   let finished: ((summary: RunSummary) => void) | undefined;
   const finishedPromise = new Promise<RunSummary>((resolveSummary) => (finished = resolveSummary));
@@ -50,26 +86,22 @@ export async function runCommand(options: RunOptions): Promise<number> {
   });
   client.on('engine.status', (status) => {
     if (status.state === 'stopped' && runId !== undefined) {
-      finished?.({ runId, scenario: '', seed: 0, status: 'failed', outDir: outDir ?? '', events: 0, storeCount: null, headPosition: 0, headHash: '', virtualTimeUs: 0, durationUs: 0, wallMs: 0, error: status.reason ?? 'engine stopped' });
+      finished?.({ runId, scenario: '', seed: 0, status: 'failed', outDir, events: 0, storeCount: null, headPosition: 0, headHash: '', virtualTimeUs: 0, durationUs: 0, wallMs: 0, paused: false, speed: 'max', error: status.reason ?? 'engine stopped' });
     }
   });
 
   try {
     await supervisor.start();
-    const started = await client.request('run.start', {
-      scenario: file,
-      speed: options.speed,
-      ...(options.seed === undefined ? {} : { seed: options.seed }),
-      ...(outDir === undefined ? {} : { outDir }),
-    });
+    const started = await start(client);
     runId = started.runId;
+    outDir = started.outDir;
     const summary = await finishedPromise;
     progress.done();
-    printSummary(summary, options.json);
+    printSummary(summary, json);
     return summary.status === 'completed' ? 0 : 1;
   } catch (error) {
     progress.done();
-    if (error instanceof ApiRequestError) throw new CliError(error.message, error.code === 'validation' || error.code === 'conflict' ? 2 : 1);
+    if (error instanceof ApiRequestError) throw new CliError(error.message, error.code === 'validation' || error.code === 'conflict' || error.code === 'not_found' ? 2 : 1);
     throw error;
   } finally {
     link.close();

@@ -18,7 +18,7 @@ interface RunLocation {
 }
 
 /** A run directory, or an event log file inside one. Anything else is unusable input (exit 2). */
-function locate(target: string, allowMissingLog = false): RunLocation {
+export function locate(target: string, allowMissingLog = false): RunLocation {
   const path = resolve(target);
   if (!existsSync(path)) throw new CliError(`${target}: no such run directory or event log`, 2);
   if (statSync(path).isDirectory()) {

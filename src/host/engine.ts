@@ -2,7 +2,7 @@
  * The engine: owns the runs, their stores and the projection pool, and answers the API
  * contract. Every incoming message is validated here; a malformed one gets a typed error reply.
  */
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import type { z } from 'zod';
 import { AuraError } from '../core/kernel/errors.ts';
@@ -25,7 +25,10 @@ import {
   type ScenarioEntry,
 } from '../shared/api.ts';
 import { EventBrowser } from './event-browser.ts';
-import { defaultRunOptions, RunController, type RunOptions } from './run-controller.ts';
+import { defaultRunOptions, RunController, type RunOptions, type RunSpec } from './run-controller.ts';
+import { planFork } from '../node/fork.ts';
+import { diffRuns } from '../node/run-diff.ts';
+import type { JsonValue } from '../core/kernel/canonical.ts';
 import type { ProjectionDaemon } from '../node/projection-daemon.ts';
 import Database from 'better-sqlite3';
 
@@ -65,6 +68,13 @@ export class Engine {
       'scenarios.list': () => ({ scenarios: this.listScenarios() }),
       'run.start': (params) => this.startRun(params),
       'run.stop': async (params) => this.findRun(params.runId).stop(),
+      'run.pause': (params) => this.findRun(params.runId).pause(),
+      'run.resume': (params) => this.findRun(params.runId).resume(),
+      'run.step': (params) => this.findRun(params.runId).step(params.events),
+      'run.speed': (params) => this.findRun(params.runId).setSpeed(params.speed),
+      'run.set': (params) => this.findRun(params.runId).setParameter(params.path, toJsonValue(params.value, 'value')),
+      'run.fork': (params) => this.forkRun(params),
+      'runs.diff': (params) => diffRuns(this.runDirectory(params.a), this.runDirectory(params.b)),
       'run.get': (params) => this.findRun(params.runId).summary(),
       'run.backup': async (params) => ({ backup: (await this.findRun(params.runId).backup()) ?? null }),
       'projections.list': (params) => {
@@ -96,6 +106,9 @@ export class Engine {
       'events.read': (params) => this.browser.read(params),
       'events.facets': (params) => this.browser.facets(params),
       'events.verify': (params) => this.browser.verify(params),
+      'run.timeline': (params) => this.browser.timeline(params),
+      'run.stateAt': (params) => this.browser.stateAt(params) as ResultOf<'run.stateAt'>,
+      'telemetry.get': (params) => this.findRun(params.runId).telemetry(params.fromSecond),
     };
   }
 
@@ -161,27 +174,49 @@ export class Engine {
   private startRun(params: z.infer<(typeof methods)['run.start']['params']>): ResultOf<'run.start'> {
     const file = isAbsolute(params.scenario) ? params.scenario : resolve(this.options.scenariosDir, params.scenario);
     const loaded = readScenarioFile(file);
+    const seed = params.seed ?? loaded.scenario.seed ?? 1;
+    return this.launch({ scenario: loaded.scenario, scenarioText: loaded.text, scenarioFile: loaded.file, seed, speed: params.speed }, params.outDir);
+  }
+
+  private forkRun(params: z.infer<(typeof methods)['run.fork']['params']>): ResultOf<'run.fork'> {
+    const sourceDir = this.runDirectory(params.from);
+    const plan = planFork(
+      sourceDir,
+      params.at,
+      params.set.map((set, index) => ({ path: set.path, value: toJsonValue(set.value, `set[${index}].value`) })),
+    );
+    const forkOf = { runId: plan.manifest.runId, outDir: sourceDir, at: plan.at };
+    const started = this.launch(
+      { scenario: plan.scenario, scenarioText: plan.scenarioText, scenarioFile: plan.manifest.scenario.file, seed: plan.seed, speed: params.speed, actions: plan.actions, forkOf },
+      params.outDir,
+      `${plan.manifest.scenario.name}-fork`,
+    );
+    return { ...started, forkOf: { runId: forkOf.runId, at: forkOf.at } };
+  }
+
+  private launch(spec: Omit<RunSpec, 'runId' | 'outDir'>, outDirParam: string | undefined, label: string = spec.scenario.name): ResultOf<'run.start'> {
     const active = [...this.runs.values()].filter((run) => run.running).length;
     if (active >= limits.concurrentRunsMax) {
       throw new AuraError('limit', `${active} runs are already running; the limit is ${limits.concurrentRunsMax}`);
     }
-    const seed = params.seed ?? loaded.scenario.seed ?? 1;
     this.runCounter += 1;
     const stamp = new Date(this.options.clock.epochMs()).toISOString().replace(/[-:]/g, '').replace(/\..*$/, '');
-    const runId = `${loaded.scenario.name}-s${seed}-${stamp}-${process.pid}-${this.runCounter}`;
-    const outDir = params.outDir === undefined ? join(this.options.dataDir, 'runs', runId) : resolve(params.outDir);
+    const runId = `${label}-s${spec.seed}-${stamp}-${process.pid}-${this.runCounter}`;
+    const outDir = outDirParam === undefined ? join(this.options.dataDir, 'runs', runId) : resolve(outDirParam);
     if (!isAbsentOrEmptyDir(outDir)) {
       throw new AuraError('conflict', `output directory ${outDir} is not empty; a run never overwrites another`);
     }
-    const run = new RunController(
-      { runId, scenario: loaded.scenario, scenarioText: loaded.text, scenarioFile: loaded.file, seed, speed: params.speed, outDir },
-      this.projectionPool(),
-      this.options.clock,
-      this.options.push,
-      this.options.runOptions ?? defaultRunOptions,
-    );
+    const run = new RunController({ ...spec, runId, outDir }, this.projectionPool(), this.options.clock, this.options.push, this.options.runOptions ?? defaultRunOptions);
     this.runs.set(runId, run);
-    return { runId, outDir, seed, scenario: loaded.scenario.name, durationUs: loaded.scenario.duration };
+    return { runId, outDir, seed: spec.seed, scenario: spec.scenario.name, durationUs: spec.scenario.duration };
+  }
+
+  /** A run id (of this engine, or under the data directory) or a run directory, as a directory. */
+  private runDirectory(reference: string): string {
+    if (isAbsolute(reference) && existsSync(join(reference, 'manifest.json'))) return reference;
+    const run = this.runs.get(reference);
+    if (run !== undefined) return run.spec.outDir;
+    return this.browser.runDirectory(reference);
   }
 
   private liveDaemon(runId: string): ProjectionDaemon {
@@ -216,4 +251,10 @@ export function toApiError(error: unknown): ApiError {
     return { code: error.code, message: error.message, issues: error.issues.map((issue) => ({ ...issue, path: [...issue.path] })) };
   }
   return { code: 'internal', message: error instanceof Error ? `internal error: ${error.message}` : 'internal error', issues: [] };
+}
+
+/** An API value as JSON (the contract carries unknown; the kernel records JSON only). */
+function toJsonValue(value: unknown, field: string): JsonValue {
+  if (value === undefined) throw new AuraError('validation', `${field}: expected a value`, [{ path: [field], message: 'expected a value' }]);
+  return JSON.parse(JSON.stringify(value)) as JsonValue;
 }

@@ -11,7 +11,11 @@
  * counted from there on, never again from the start.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { operatorEventTypes, type RecordedAction } from '../core/sim/operator.ts';
+import { readRunManifest } from '../node/run-manifest.ts';
+import { projectionStateAt } from '../node/time-travel.ts';
+import { declaredDurationUs, timelineBuckets } from '../node/timeline.ts';
 import { z } from 'zod';
 import { toPlainEvent, type RecordedEvent } from '../core/events/event.ts';
 import { AuraError } from '../core/kernel/errors.ts';
@@ -224,6 +228,43 @@ export class EventBrowser {
     return count;
   }
 
+  /** The scrubber's timeline: event density per slice of virtual time, and the operator actions. */
+  timeline(params: Params<'run.timeline'>): ResultOf<'run.timeline'> {
+    const run = this.locate(params.runId);
+    const dir = dirname(run.path);
+    const controller = [...this.options.sessionRuns()].find((item) => item.runId === params.runId);
+    return this.withLog(params.runId, (queries) => {
+      const head = queries.headPosition();
+      const durationUs = declaredDurationUs(queries.db);
+      const recorded = controller !== undefined ? controller.actions() : readActions(dir);
+      return {
+        runId: params.runId,
+        durationUs,
+        headPosition: head,
+        live: run.live,
+        buckets: timelineBuckets(queries.db, durationUs, params.buckets, head),
+        actions: recorded
+          .filter((action) => action.sequence + 1 <= head)
+          .map((action) => ({
+            position: action.sequence + 1,
+            type: operatorEventTypes[action.action.kind],
+            virtualTimeUs: action.virtualTimeUs,
+            detail: action.action.kind === 'set' ? `${action.action.path} = ${JSON.stringify(action.action.value)}` : action.action.kind,
+          })),
+      };
+    });
+  }
+
+  /** A projection's state as of a position (snapshot plus fold). */
+  stateAt(params: Params<'run.stateAt'>): ResultOf<'run.stateAt'> {
+    return this.withLog(params.runId, (queries) => projectionStateAt(queries.db, params.projection, params.position));
+  }
+
+  /** The directory of a run of this session or found under the data directory. */
+  runDirectory(runId: string): string {
+    return dirname(this.locate(runId).path);
+  }
+
   private locate(runId: string): LocatedRun {
     for (const run of this.options.sessionRuns()) {
       if (run.runId === runId) return { runId, path: join(run.spec.outDir, eventLogFile), live: run.running };
@@ -307,6 +348,15 @@ function browsedEvent(event: RecordedEvent): BrowsedEvent {
     payload,
     ...(payloadError === undefined ? {} : { payloadError }),
   };
+}
+
+/** A finished run's operator actions, from its manifest (none when it has no readable one). */
+function readActions(dir: string): RecordedAction[] {
+  try {
+    return [...readRunManifest(dir).actions];
+  } catch {
+    return [];
+  }
 }
 
 function readManifest(dir: string): z.infer<typeof manifestSchema> | undefined {

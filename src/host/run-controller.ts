@@ -11,6 +11,9 @@ import type { Scenario } from '../core/sim/scenario.ts';
 import { limits } from '../core/kernel/limits.ts';
 import { anyVersion, type StreamAppend } from '../core/ports/event-store.ts';
 import type { Clock } from '../core/ports/clock.ts';
+import type { JsonValue } from '../core/kernel/canonical.ts';
+import { AuraError } from '../core/kernel/errors.ts';
+import type { RecordedAction } from '../core/sim/operator.ts';
 import { sha256Hex } from '../node/hashing.ts';
 import { writeFileAtomic } from '../node/files.ts';
 import type { ProjectionPool } from '../node/projection-pool.ts';
@@ -18,7 +21,7 @@ import { ProjectionDaemon, type DaemonEvent, type DaemonOptions, type Projection
 import { SqliteEventStore } from '../node/sqlite-event-store.ts';
 import { createBackup, type BackupInfo } from '../node/backups.ts';
 import { runFiles } from '../node/run-files.ts';
-import type { PushEnvelope, RunStatus, RunSummary } from '../shared/api.ts';
+import type { PushEnvelope, ResultOf, RunStatus, RunSummary } from '../shared/api.ts';
 import { appVersion } from '../node/app-info.ts';
 
 export interface RunOptions {
@@ -39,6 +42,19 @@ export interface RunSpec {
   readonly seed: number;
   readonly speed: number | 'max';
   readonly outDir: string;
+  /** Operator actions to apply at their sequence numbers (a fork's, or a recorded run's). */
+  readonly actions?: readonly RecordedAction[];
+  /** The run this one was forked from, recorded in the manifest. */
+  readonly forkOf?: { readonly runId: string; readonly outDir: string; readonly at: number };
+  /** Start paused (the operator steps or resumes it). */
+  readonly paused?: boolean;
+}
+
+/** A state hash of the run at a position: the log's chain hash and the kernel's state there. */
+export interface RunCheckpoint {
+  readonly position: number;
+  readonly logHash: string;
+  readonly stateHash: string;
 }
 
 const progressIntervalMs = 100;
@@ -68,6 +84,13 @@ export class RunController {
   private backupInFlight: Promise<BackupInfo | undefined> | undefined;
   private lastBackup: BackupInfo | undefined;
   private readonly sqliteVersion: string;
+  private paused: boolean;
+  private speed: number | 'max';
+  /** Wall time at which virtual time 0 would have been, at the current speed (real-time mode). */
+  private wallOriginMs = 0;
+  private wake: (() => void) | undefined;
+  private readonly checkpoints: RunCheckpoint[] = [];
+  private nextCheckpointAt = limits.checkpointEveryEvents;
   readonly done: Promise<RunSummary>;
 
   constructor(
@@ -80,7 +103,9 @@ export class RunController {
     mkdirSync(spec.outDir, { recursive: true });
     this.store = new SqliteEventStore(runFiles.eventLog(spec.outDir), { backgroundCheckpoints: true, headRecordPath: runFiles.headRecord(spec.outDir) });
     this.nextBackupAt = options.backupEveryEvents > 0 ? options.backupEveryEvents : Number.POSITIVE_INFINITY;
-    this.kernel = new RunKernel(spec.scenario, spec.seed);
+    this.kernel = new RunKernel(spec.scenario, spec.seed, spec.actions ?? []);
+    this.paused = spec.paused ?? false;
+    this.speed = spec.speed;
     this.projections = new ProjectionDaemon(this.store, pool, spec.scenario.projections ?? [], clock, (event) => this.onProjectionEvent(event), options.projections);
     this.healthTimer = setInterval(() => this.pushHealth(), healthIntervalMs);
     this.startedMs = clock.monotonicMs();
@@ -100,6 +125,7 @@ export class RunController {
   /** Stops generating; what was appended stays, and projections catch up before it ends. */
   stop(): Promise<RunSummary> {
     this.stopRequested = true;
+    this.wake?.();
     return this.done;
   }
 
@@ -118,6 +144,8 @@ export class RunController {
       virtualTimeUs: this.kernel.virtualTimeUs,
       durationUs: this.kernel.durationUs,
       wallMs: Math.round(end - this.startedMs),
+      paused: this.paused && this.status === 'running',
+      speed: this.speed,
       ...(this.error === undefined ? {} : { error: this.error }),
     };
   }
@@ -153,8 +181,7 @@ export class RunController {
 
   private async execute(): Promise<RunSummary> {
     try {
-      if (this.spec.speed === 'max') await this.runAsFastAsPossible();
-      else await this.runInRealTime(this.spec.speed);
+      await this.generate();
       await this.projections.drain();
       this.status = this.stopRequested && this.kernel.status !== 'completed' ? 'stopped' : 'completed';
     } catch (error) {
@@ -178,25 +205,110 @@ export class RunController {
     return summary;
   }
 
-  private async runAsFastAsPossible(): Promise<void> {
+  /**
+   * Generates the run: as fast as possible, or paced against the wall clock at the speed factor,
+   * until the kernel completes or a stop is requested. While paused, only steps advance it.
+   */
+  private async generate(): Promise<void> {
+    this.rebaseWallClock();
     while (this.kernel.status !== 'completed' && !this.stopRequested) {
-      this.appendPlanned(this.kernel.advance(Number.POSITIVE_INFINITY, limits.appendBatchEventsMax));
-      // Let worker results, IPC messages and stop requests in between batches.
-      await yieldToLoop();
+      if (this.paused) {
+        await new Promise<void>((resolveWake) => (this.wake = resolveWake));
+        this.wake = undefined;
+        continue;
+      }
+      if (this.speed === 'max') {
+        this.appendPlanned(this.kernel.advance(Number.POSITIVE_INFINITY, this.batchLimit()));
+        // Let worker results, IPC messages and control requests in between batches.
+        await yieldToLoop();
+        continue;
+      }
+      const targetUs = Math.floor((this.clock.monotonicMs() - this.wallOriginMs) * this.speed * 1000);
+      let planned: PlannedEvent[];
+      do {
+        const limit = this.batchLimit();
+        planned = this.kernel.advance(targetUs, limit);
+        this.appendPlanned(planned);
+        if (planned.length < limit) break;
+      } while (!this.paused && !this.stopRequested);
+      await new Promise<void>((resolveTick) => {
+        const timer = setTimeout(resolveTick, realtimeTickMs);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolveTick();
+        };
+      });
+      this.wake = undefined;
     }
   }
 
-  private async runInRealTime(speed: number): Promise<void> {
-    const wallStart = this.clock.monotonicMs();
-    while (this.kernel.status !== 'completed' && !this.stopRequested) {
-      const targetUs = Math.floor((this.clock.monotonicMs() - wallStart) * speed * 1000);
-      let planned: PlannedEvent[];
-      do {
-        planned = this.kernel.advance(targetUs, limits.appendBatchEventsMax);
-        this.appendPlanned(planned);
-      } while (planned.length === limits.appendBatchEventsMax);
-      await new Promise((resolve) => setTimeout(resolve, realtimeTickMs));
+  /** Events the kernel may plan next: a batch, cut at the next checkpoint. */
+  private batchLimit(): number {
+    return Math.max(1, Math.min(limits.appendBatchEventsMax, this.nextCheckpointAt - this.kernel.plannedEvents));
+  }
+
+  /** Real-time pacing continues from the kernel's virtual time (after a pause or a speed change). */
+  private rebaseWallClock(): void {
+    if (this.speed !== 'max') this.wallOriginMs = this.clock.monotonicMs() - this.kernel.virtualTimeUs / 1000 / this.speed;
+  }
+
+  /** The run's telemetry (series per virtual second, SLOs, alerts). */
+  telemetry(_fromSecond: number): ResultOf<'telemetry.get'> {
+    throw new AuraError('unavailable', 'telemetry is not recorded yet');
+  }
+
+  /** The operator actions applied so far (replayed and live). */
+  actions(): readonly RecordedAction[] {
+    return this.kernel.actions;
+  }
+
+  /** Pauses generation and records it in the log. */
+  pause(): RunSummary {
+    this.requireRunning();
+    if (!this.paused) {
+      this.paused = true;
+      this.appendPlanned(this.kernel.act({ kind: 'pause' }));
     }
+    return this.summary();
+  }
+
+  resume(): RunSummary {
+    this.requireRunning();
+    if (this.paused) {
+      this.paused = false;
+      this.appendPlanned(this.kernel.act({ kind: 'resume' }));
+      this.rebaseWallClock();
+      this.wake?.();
+    }
+    return this.summary();
+  }
+
+  /** While paused: plans and appends the next `events` events (at most one batch). */
+  step(events: number): RunSummary {
+    this.requireRunning();
+    if (!this.paused) throw new AuraError('conflict', 'pause the run before stepping it');
+    this.appendPlanned(this.kernel.advance(Number.POSITIVE_INFINITY, Math.min(events, this.batchLimit())));
+    if (this.kernel.status === 'completed') this.wake?.();
+    return this.summary();
+  }
+
+  setSpeed(speed: number | 'max'): RunSummary {
+    this.requireRunning();
+    this.speed = speed;
+    this.rebaseWallClock();
+    this.wake?.();
+    return this.summary();
+  }
+
+  /** Changes a scenario parameter from now on (`workload.<generator>.rate...`), recorded in the log. */
+  setParameter(path: string, value: JsonValue): RunSummary {
+    this.requireRunning();
+    this.appendPlanned(this.kernel.act({ kind: 'set', path, value }));
+    return this.summary();
+  }
+
+  private requireRunning(): void {
+    if (this.status !== 'running' || this.kernel.status === 'completed' || this.stopRequested) throw new AuraError('conflict', `run ${this.spec.runId} is no longer running`);
   }
 
   private appendPlanned(planned: readonly PlannedEvent[]): void {
@@ -214,6 +326,7 @@ export class RunController {
     this.store.appendBatch(appends);
     this.headPosition = this.store.headPosition();
     this.headHash = this.store.headHash();
+    if (this.headPosition >= this.nextCheckpointAt || this.kernel.status === 'completed') this.checkpoint();
     if (this.headPosition >= this.nextBackupAt && this.backupInFlight === undefined) {
       this.nextBackupAt = this.headPosition + this.options.backupEveryEvents;
       void this.backup();
@@ -224,6 +337,13 @@ export class RunController {
       this.lastProgressMs = now;
       this.push({ type: 'push', topic: 'run.progress', data: this.summary() });
     }
+  }
+
+  private checkpoint(): void {
+    const last = this.checkpoints.at(-1);
+    if (last?.position === this.headPosition) return;
+    this.checkpoints.push({ position: this.headPosition, logHash: this.headHash, stateHash: sha256Hex(this.kernel.fingerprint()) });
+    while (this.nextCheckpointAt <= this.headPosition) this.nextCheckpointAt += limits.checkpointEveryEvents;
   }
 
   private onProjectionEvent(event: DaemonEvent): void {
@@ -274,6 +394,10 @@ export class RunController {
       headPosition: this.headPosition,
       headHash: this.headHash,
       events: this.storeCount,
+      checkpointEveryEvents: limits.checkpointEveryEvents,
+      checkpoints: this.checkpoints,
+      actions: this.kernel.actions,
+      ...(this.spec.forkOf === undefined ? {} : { forkOf: this.spec.forkOf }),
       projections: this.projectionHealth().map((projection) => ({ name: projection.name, version: projection.version, checkpoint: projection.checkpoint, status: projection.status, parked: projection.parked })),
       ...(this.error === undefined ? {} : { error: this.error }),
     };

@@ -21,6 +21,7 @@
 import type Database from 'better-sqlite3';
 import { canonicalJson, type JsonValue } from '../core/kernel/canonical.ts';
 import { AuraError } from '../core/kernel/errors.ts';
+import { limits } from '../core/kernel/limits.ts';
 import { LatencyHistogram, type HistogramSummary } from '../core/kernel/histogram.ts';
 import type { Clock } from '../core/ports/clock.ts';
 import { initialShardState, mergeShards, shardCount, type ParkedEvent, type ProjectionDefinition } from '../core/projections/projection.ts';
@@ -182,6 +183,11 @@ function newShard(shard: number, now: number, checkpoint: number, stateJson: str
   };
 }
 
+/** The next position after `checkpoint` at which a shard's state is kept as a snapshot. */
+function snapshotBoundaryAfter(checkpoint: number): number {
+  return (Math.floor(checkpoint / limits.snapshotEveryEvents) + 1) * limits.snapshotEveryEvents;
+}
+
 function differingKeys(a: string, b: string): string[] {
   const left = JSON.parse(a) as JsonValue;
   const right = JSON.parse(b) as JsonValue;
@@ -230,6 +236,8 @@ export class ProjectionDaemon {
       deleteParked: db.prepare<[string, string]>('DELETE FROM projection_parked WHERE name = ? AND role = ?'),
       promote: db.prepare<[string]>("UPDATE projections SET role = 'live' WHERE name = ? AND role = 'shadow'"),
       promoteParked: db.prepare<[string]>("UPDATE projection_parked SET role = 'live' WHERE name = ? AND role = 'shadow'"),
+      snapshot: db.prepare<[string, string, number, number, string]>('INSERT OR REPLACE INTO projection_snapshots (name, role, shard, position, state) VALUES (?, ?, ?, ?, ?)'),
+      deleteSnapshots: db.prepare<[string, string]>('DELETE FROM projection_snapshots WHERE name = ? AND role = ?'),
       skip: db.prepare<[string, number]>('INSERT OR IGNORE INTO projection_skips (name, position) VALUES (?, ?)'),
       skips: db.prepare<[string], { position: number }>('SELECT position FROM projection_skips WHERE name = ? ORDER BY position'),
     };
@@ -301,7 +309,9 @@ export class ProjectionDaemon {
     const lag = head - shard.checkpoint;
     const size = Math.min(shard.batchLimit, instance.role === 'shadow' || lag > this.catchUpBatchEvents ? this.catchUpBatchEvents : this.batchEvents);
     const from = shard.checkpoint + 1;
-    const to = Math.min(head, shard.checkpoint + size);
+    // Live ranges stop at snapshot boundaries, so that a shard's state there can be kept (time
+    // travel); rebuilds take their large ranges and keep none.
+    const to = Math.min(head, shard.checkpoint + size, instance.role === 'live' ? snapshotBoundaryAfter(shard.checkpoint) : Number.POSITIVE_INFINITY);
     const abort = new AbortController();
     shard.inFlight = abort;
     shard.inFlightSinceMs = this.clock.monotonicMs();
@@ -323,6 +333,9 @@ export class ProjectionDaemon {
       this.statements.save.run(instance.name, instance.role, shard.shard, instance.version, result.lastPosition, result.stateJson, result.halted?.position ?? null);
       for (const parked of result.parked) this.statements.park.run(instance.name, instance.role, parked.position, parked.error);
       if (result.halted) this.statements.park.run(instance.name, instance.role, result.halted.position, result.halted.error);
+      if (instance.role === 'live' && result.halted === undefined && result.lastPosition % limits.snapshotEveryEvents === 0) {
+        this.statements.snapshot.run(instance.name, instance.role, shard.shard, result.lastPosition, result.stateJson);
+      }
     })();
     const now = this.clock.monotonicMs();
     for (const [events, committedAt] of this.commits.between(from - 1, result.lastPosition)) instance.latency.record(now - committedAt, events);
@@ -439,6 +452,8 @@ export class ProjectionDaemon {
         if (swapped) {
           this.statements.deleteRole.run(shadow.name, 'live');
           this.statements.deleteParked.run(shadow.name, 'live');
+          // Snapshots of another version are states of another fold; same-version ones stay true.
+          if (shadow.version !== live.version) this.statements.deleteSnapshots.run(shadow.name, 'live');
           this.statements.promote.run(shadow.name);
           this.statements.promoteParked.run(shadow.name);
         } else {

@@ -116,6 +116,14 @@ export function createSchema(db: Database.Database): void {
       error TEXT NOT NULL,
       PRIMARY KEY (name, role, position)
     ) STRICT;
+    CREATE TABLE IF NOT EXISTS projection_snapshots (
+      name TEXT NOT NULL,
+      role TEXT NOT NULL,
+      shard INTEGER NOT NULL,
+      position INTEGER NOT NULL,
+      state TEXT NOT NULL,
+      PRIMARY KEY (name, role, shard, position)
+    ) STRICT;
     CREATE TABLE IF NOT EXISTS projection_skips (
       name TEXT NOT NULL,
       position INTEGER NOT NULL,

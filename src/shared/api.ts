@@ -46,6 +46,9 @@ export const runSummarySchema = z.object({
   virtualTimeUs: z.number(),
   durationUs: z.number(),
   wallMs: z.number(),
+  /** True while the operator has the run paused. */
+  paused: z.boolean().default(false),
+  speed: z.union([z.number(), z.literal('max')]).default('max'),
   error: z.string().optional(),
 });
 export type RunSummary = z.infer<typeof runSummarySchema>;
@@ -140,6 +143,73 @@ const compareReportSchema = z.object({
 
 export const projectionStatuses = ['catching_up', 'live', 'halted', 'stalled', 'failed'] as const;
 
+const diffSideSchema = z.object({ position: z.number().int(), stream: z.string(), version: z.number().int(), type: z.string(), virtualTimeUs: z.number(), payload: z.string() });
+const runMetricsSchema = z.object({
+  runId: z.string(),
+  scenario: z.string(),
+  seed: z.number(),
+  events: z.number().int(),
+  headHash: z.string(),
+  virtualDurationUs: z.number(),
+  eventsPerVirtualSecond: z.number(),
+  byType: z.record(z.string(), z.number()),
+  requests: z.object({ count: z.number(), failed: z.number(), availability: z.number().nullable(), p95LatencyMs: z.number().nullable(), p99LatencyMs: z.number().nullable() }),
+  actions: z.number().int(),
+  forkOf: z.object({ runId: z.string(), at: z.number().int() }).nullable(),
+});
+
+export const timelineSchema = z.object({
+  runId: z.string(),
+  durationUs: z.number(),
+  headPosition: z.number().int(),
+  live: z.boolean(),
+  buckets: z.array(z.object({ startUs: z.number(), endUs: z.number(), events: z.number().int(), firstPosition: z.number().int().nullable(), lastPosition: z.number().int().nullable() })),
+  actions: z.array(z.object({ position: z.number().int(), type: z.string(), virtualTimeUs: z.number(), detail: z.string() })),
+});
+
+const latencySummarySchema = z.object({ count: z.number(), p50Ms: z.number(), p95Ms: z.number(), p99Ms: z.number(), maxMs: z.number() });
+
+export const telemetrySchema = z.object({
+  runId: z.string(),
+  /** One row per virtual second that has passed (from `fromSecond`). */
+  seconds: z.array(
+    z.object({
+      second: z.number().int(),
+      events: z.number().int(),
+      /** Append-to-projected latency of the events of this virtual second (wall-clock telemetry). */
+      latency: latencySummarySchema,
+      requests: z.number().int(),
+      failedRequests: z.number().int(),
+      /** Good requests / requests, per the availability SLO's definition of good; null without requests. */
+      availability: z.number().nullable(),
+    }),
+  ),
+  /** Over the whole run so far. */
+  latency: latencySummarySchema,
+  slos: z.array(
+    z.object({
+      name: z.string(),
+      kind: z.enum(['latency', 'availability']),
+      objective: z.string(),
+      value: z.number().nullable(),
+      met: z.boolean().nullable(),
+      /** Error budget left, 1 = untouched, 0 = spent, negative = overspent; null for latency SLOs. */
+      budgetLeft: z.number().nullable(),
+    }),
+  ),
+  alerts: z.array(
+    z.object({
+      rule: z.string(),
+      kind: z.enum(['threshold', 'burn_rate']),
+      firedAtUs: z.number(),
+      resolvedAtUs: z.number().nullable(),
+      detail: z.string(),
+      /** True when the alert is in the logical log (rules on logical metrics); false for wall-clock ones. */
+      logged: z.boolean(),
+    }),
+  ),
+});
+
 export const projectionHealthSchema = z.object({
   name: z.string(),
   version: z.number().int(),
@@ -194,6 +264,62 @@ export const methods = {
   'run.stop': {
     params: z.object({ runId }).strict(),
     result: runSummarySchema,
+  },
+  /** Pauses generation (recorded in the log as RunPaused). */
+  'run.pause': {
+    params: z.object({ runId }).strict(),
+    result: runSummarySchema,
+  },
+  /** Resumes generation (recorded as RunResumed). */
+  'run.resume': {
+    params: z.object({ runId }).strict(),
+    result: runSummarySchema,
+  },
+  /** While paused: appends the next `events` events. */
+  'run.step': {
+    params: z.object({ runId, events: z.number().int().min(1).max(5_000).default(1) }).strict(),
+    result: runSummarySchema,
+  },
+  /** Changes the pacing (not recorded: it changes no event). */
+  'run.speed': {
+    params: z.object({ runId, speed }).strict(),
+    result: runSummarySchema,
+  },
+  /** Changes a scenario parameter from now on (recorded as ParameterChanged): `workload.<generator>.rate[.<field>]`. */
+  'run.set': {
+    params: z.object({ runId, path: z.string().min(1).max(256), value: z.unknown() }).strict(),
+    result: runSummarySchema,
+  },
+  /** A what-if fork: a new run sharing the first `at` events of a recorded run, then differing by `set`. */
+  'run.fork': {
+    params: z
+      .object({
+        /** A run id (this engine's or under the data directory) or a run directory. */
+        from: z.string().min(1).max(4096),
+        at: z.number().int().min(1),
+        set: z.array(z.object({ path: z.string().min(1).max(256), value: z.unknown() }).strict()).max(32).default([]),
+        speed: speed.default('max'),
+        outDir: z.string().min(1).max(4096).optional(),
+      })
+      .strict(),
+    result: z.object({ runId, outDir: z.string(), seed, scenario: z.string(), durationUs: z.number(), forkOf: z.object({ runId: z.string(), at: z.number().int() }) }),
+  },
+  /** Where two runs' logs first diverge, and their metrics side by side. */
+  'runs.diff': {
+    params: z.object({ a: z.string().min(1).max(4096), b: z.string().min(1).max(4096) }).strict(),
+    result: z.object({
+      identical: z.boolean(),
+      sharedPrefix: z.number().int(),
+      firstDivergence: z
+        .object({
+          position: z.number().int(),
+          a: diffSideSchema.nullable(),
+          b: diffSideSchema.nullable(),
+        })
+        .nullable(),
+      a: runMetricsSchema,
+      b: runMetricsSchema,
+    }),
   },
   'run.get': {
     params: z.object({ runId }).strict(),
@@ -284,6 +410,27 @@ export const methods = {
   'events.verify': {
     params: z.object({ runId }).strict(),
     result: verificationSchema,
+  },
+  /**
+   * A run's timeline: event density in `buckets` equal slices of its virtual time (for the
+   * scrubber), and the operator actions on it. Live runs and finished ones.
+   */
+  'run.timeline': {
+    params: z.object({ runId, buckets: z.number().int().min(1).max(2_000).default(200) }).strict(),
+    result: timelineSchema,
+  },
+  /**
+   * A projection's state as of a position (time travel): the nearest snapshot at or before it
+   * plus a fold of the events after it. `virtualTimeUs` is the time of the event at `position`.
+   */
+  'run.stateAt': {
+    params: z.object({ runId, position: z.number().int().min(0), projection: projectionName }).strict(),
+    result: z.object({ position: z.number().int(), virtualTimeUs: z.number(), projection: z.string(), state: z.unknown(), foldedEvents: z.number().int() }),
+  },
+  /** A run's telemetry: series per virtual second, SLO status and alerts. */
+  'telemetry.get': {
+    params: z.object({ runId, fromSecond: z.number().int().min(0).default(0) }).strict(),
+    result: telemetrySchema,
   },
 } as const;
 

@@ -15,6 +15,8 @@ const run = (overrides: Partial<RunSummary> = {}): RunSummary => ({
   virtualTimeUs: 1_000_000,
   durationUs: 60_000_000,
   wallMs: 5,
+  paused: false,
+  speed: 'max',
   ...overrides,
 });
 

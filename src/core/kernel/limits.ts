@@ -30,6 +30,10 @@ export const limits = {
   tailCheckEvents: 1_000,
   /** A run's log is backed up online every this many events. */
   backupEveryEvents: 250_000,
+  /** A run records a state hash (log and kernel) every this many events, for replays. */
+  checkpointEveryEvents: 10_000,
+  /** Projections keep a snapshot of their state every this many events (time travel folds from it). */
+  snapshotEveryEvents: 10_000,
   /** Events the kernel hands to the store in one batch. */
   appendBatchEventsMax: 5_000,
   /** Events a projection worker folds in one task. */

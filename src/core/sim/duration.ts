@@ -4,7 +4,7 @@ const durationPattern = /^(?:\d+(?:\.\d+)?(?:us|ms|s|m|h))+$/;
 const partPattern = /(\d+(?:\.\d+)?)(us|ms|s|m|h)/g;
 
 /** Parses a duration into whole microseconds, or returns an error message. */
-export function parseDurationUs(text: string): number | { error: string } {
+export function parseDurationUs(text: string, allowZero = false): number | { error: string } {
   const trimmed = text.trim();
   if (!durationPattern.test(trimmed)) {
     return { error: `expected a duration such as 500ms, 30s, 10m or 1h30m, got ${JSON.stringify(text)}` };
@@ -15,7 +15,7 @@ export function parseDurationUs(text: string): number | { error: string } {
     const unit = unitUs[match[2] as string] as number;
     total += Math.round(amount * unit);
   }
-  if (total <= 0) return { error: `expected a duration greater than zero, got ${JSON.stringify(text)}` };
+  if (total <= 0 && !(allowZero && total === 0)) return { error: `expected a duration greater than zero, got ${JSON.stringify(text)}` };
   return total;
 }
 

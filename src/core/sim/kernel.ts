@@ -7,7 +7,10 @@ import { asEventId, type EventId } from '../kernel/ids.ts';
 import { createRandom, type Random } from '../kernel/random.ts';
 import { runStream, type NewEvent } from '../events/event.ts';
 import type { StreamName } from '../kernel/ids.ts';
-import type { Scenario } from './scenario.ts';
+import { rateToDocument, type Scenario } from './scenario.ts';
+import { applySet, operatorEventTypes, type OperatorAction, type RecordedAction } from './operator.ts';
+import { canonicalJson } from '../kernel/canonical.ts';
+import { AuraError } from '../kernel/errors.ts';
 import { GeneratorCursor } from './workload.ts';
 
 export interface PlannedEvent {
@@ -25,11 +28,23 @@ export class RunKernel {
   private workloadEvents = 0;
   private sequence = 0;
   private clockUs = 0;
+  private lastEventUs = 0;
+  private current: Scenario;
+  private readonly recorded: readonly RecordedAction[];
+  private nextRecorded = 0;
+  private readonly acted: RecordedAction[] = [];
 
+  /**
+   * @param recorded operator actions of a recorded run (or a fork's), applied at their
+   *   sequence numbers: given the same actions, the kernel plans the same events.
+   */
   constructor(
     readonly scenario: Scenario,
     readonly seed: number,
+    recorded: readonly RecordedAction[] = [],
   ) {
+    this.current = scenario;
+    this.recorded = [...recorded].sort((a, b) => a.sequence - b.sequence);
     this.durationUs = scenario.duration;
     const root = createRandom(seed);
     const workload = root.split('workload');
@@ -50,6 +65,50 @@ export class RunKernel {
     return this.workloadEvents;
   }
 
+  /** Events planned so far (the next event's sequence number; its position is this + 1). */
+  get plannedEvents(): number {
+    return this.sequence;
+  }
+
+  /** The scenario as the operator's changes have left it. */
+  get currentScenario(): Scenario {
+    return this.current;
+  }
+
+  /** Every operator action applied so far, replayed or live, in order. */
+  get actions(): readonly RecordedAction[] {
+    return this.acted;
+  }
+
+  /**
+   * The kernel's logical state (what decides every later event), as canonical text for state
+   * hashes at checkpoints. Wall-clock pacing is not in it.
+   */
+  fingerprint(): string {
+    return canonicalJson({
+      sequence: this.sequence,
+      lastEventUs: this.lastEventUs,
+      workloadEvents: this.workloadEvents,
+      phase: this.phase,
+      generators: this.cursors.map((cursor) => cursor.fingerprint()),
+      actions: this.acted.length,
+    });
+  }
+
+  /**
+   * An operator action on the live run, now: applied at the current sequence number and virtual
+   * time, and planned as an event for the shell to append. Throws AuraError('validation') for a
+   * bad change and AuraError('conflict') once the run has completed; nothing changes then.
+   */
+  act(action: OperatorAction): PlannedEvent[] {
+    if (this.phase === 'completed') throw new AuraError('conflict', 'the run has completed');
+    if (this.nextRecorded < this.recorded.length) throw new AuraError('conflict', 'the run is replaying recorded actions');
+    if (action.kind === 'set') applySet(this.current, action.path, action.value);
+    const planned: PlannedEvent[] = [];
+    if (this.phase === 'not_started') this.start(planned);
+    planned.push(this.apply({ sequence: this.sequence, virtualTimeUs: this.clockUs, action }));
+    return planned;
+  }
   /**
    * Advances virtual time to `untilUs` (inclusive), returning the events that happen, at most
    * `maxEvents` of them; call again for the rest. Lifecycle events open and close the run.
@@ -57,19 +116,15 @@ export class RunKernel {
   advance(untilUs: number, maxEvents: number): PlannedEvent[] {
     const planned: PlannedEvent[] = [];
     if (this.phase === 'completed') return planned;
-    if (this.phase === 'not_started') {
-      this.phase = 'running';
-      planned.push(
-        this.plan(runStream, 'RunStarted', 0, {
-          scenario: this.scenario.name,
-          seed: this.seed,
-          durationUs: this.durationUs,
-          generators: this.scenario.workload.map((spec) => spec.name),
-        }),
-      );
-    }
+    if (this.phase === 'not_started') this.start(planned);
     const limitUs = Math.min(untilUs, this.durationUs);
     while (planned.length < maxEvents) {
+      const due = this.recorded[this.nextRecorded];
+      if (due !== undefined && due.sequence === this.sequence) {
+        this.nextRecorded += 1;
+        planned.push(this.apply(due));
+        continue;
+      }
       let best: GeneratorCursor | undefined;
       let bestTime = Number.POSITIVE_INFINITY;
       for (const cursor of this.cursors) {
@@ -83,6 +138,7 @@ export class RunKernel {
       const generated = best.next();
       this.workloadEvents += 1;
       this.clockUs = generated.virtualTimeUs;
+      this.lastEventUs = generated.virtualTimeUs;
       planned.push({
         stream: generated.stream,
         event: {
@@ -103,6 +159,33 @@ export class RunKernel {
       }
     }
     return planned;
+  }
+
+  private start(planned: PlannedEvent[]): void {
+    this.phase = 'running';
+    planned.push(
+      this.plan(runStream, 'RunStarted', 0, {
+        scenario: this.scenario.name,
+        seed: this.seed,
+        durationUs: this.durationUs,
+        generators: this.scenario.workload.map((spec) => spec.name),
+      }),
+    );
+  }
+
+  private apply(recorded: RecordedAction): PlannedEvent {
+    const { action } = recorded;
+    let payload: NewEvent['payload'] = {};
+    if (action.kind === 'set') {
+      const { scenario, change } = applySet(this.current, action.path, action.value);
+      this.current = scenario;
+      const cursor = this.cursors.find((item) => item.spec.name === change.generator);
+      cursor?.changeRate(change.rate, recorded.virtualTimeUs);
+      payload = { path: action.path, value: action.value, generator: change.generator, rate: rateToDocument(change.rate), previous: rateToDocument(change.previous) };
+    }
+    this.acted.push(recorded);
+    this.clockUs = Math.max(this.clockUs, recorded.virtualTimeUs);
+    return this.plan(runStream, operatorEventTypes[action.kind], recorded.virtualTimeUs, payload);
   }
 
   private plan(stream: StreamName, type: string, virtualTimeUs: number, payload: NewEvent['payload']): PlannedEvent {

@@ -7,22 +7,27 @@ import { AuraError } from '../kernel/errors.ts';
 import { limits } from '../kernel/limits.ts';
 import { fail, parseWith, s, type Infer } from '../kernel/schema.ts';
 import { projectionNames } from '../projections/registry.ts';
-import { parseDurationUs } from './duration.ts';
+import { dayUs, expectedCount, type RateProfile } from './arrivals.ts';
+import type { JsonValue } from '../kernel/canonical.ts';
+import { formatDurationUs, parseDurationUs } from './duration.ts';
 
 export const scenarioFormatVersion = 1;
 
 const slug = s.string({ minLength: 1, maxLength: 64, pattern: /^[a-z0-9][a-z0-9-]*$/, patternHint: 'lowercase letters, digits and dashes (a slug)' });
 const eventTypeName = s.string({ minLength: 1, maxLength: 64, pattern: /^[A-Z][A-Za-z0-9]*$/, patternHint: 'a PascalCase event type name' });
 
-const duration = s.transform(
-  s.string({ description: 'a duration such as 500ms, 30s, 10m or 1h30m' }),
-  (text) => {
-    const parsed = parseDurationUs(text);
+function durationSchema(allowZero: boolean, description: string) {
+  return s.transform(s.string({ description }), (text) => {
+    const parsed = parseDurationUs(text, allowZero);
     if (typeof parsed !== 'number') return fail(parsed.error);
     if (parsed > limits.runDurationUsMax) return fail(`expected at most 24h, got ${text}`);
     return parsed;
-  },
-);
+  });
+}
+
+const duration = durationSchema(false, 'a duration such as 500ms, 30s, 10m or 1h30m');
+/** A moment of virtual time from the start of the run; 0s is the start. */
+const moment = durationSchema(true, 'a moment from the start, such as 0s, 500ms or 1m30s');
 
 const scalar = s.either(s.either(s.string({ maxLength: 256 }), s.number(), 'a string or a number'), s.boolean(), 'a string, a number or a boolean');
 
@@ -46,8 +51,20 @@ const eventSpec = s.object({
   payload: s.optional(s.record(payloadField, { keyPattern: /^[A-Za-z_][A-Za-z0-9_]*$/, keyHint: 'an identifier', maxKeys: limits.payloadFieldsMax }), {}),
 });
 
-const rate = s.tagged('profile', {
-  constant: s.object({ perSecond: s.number({ greaterThan: 0, max: limits.ratePerSecondMax }) }),
+const perSecond = s.number({ greaterThan: 0, max: limits.ratePerSecondMax, description: 'events per virtual second' });
+const ratePoint = s.number({ min: 0, max: limits.ratePerSecondMax, description: 'events per virtual second' });
+
+export const rateSchema = s.tagged('profile', {
+  /** Evenly spaced events. */
+  constant: s.object({ perSecond }),
+  /** Exponential gaps with this mean rate (the generator's own random stream). */
+  poisson: s.object({ perSecond }),
+  /** From `from` to `to` linearly over `over` from the start of the run, then `to`. */
+  ramp: s.object({ from: ratePoint, to: ratePoint, over: duration }),
+  /** `perSecond`, and `peak` from `at` for `for`. */
+  spike: s.object({ perSecond: ratePoint, peak: ratePoint, at: moment, for: duration }),
+  /** `perSecond * (1 + amplitude * sin(2 pi t / period))`: a daily (or any) cycle. */
+  diurnal: s.object({ perSecond, amplitude: s.number({ min: 0, max: 1 }), period: s.optional(duration, dayUs) }),
 });
 
 const generator = s.object({
@@ -56,7 +73,7 @@ const generator = s.object({
     prefix: s.string({ minLength: 1, maxLength: 64, pattern: /^[A-Za-z0-9][A-Za-z0-9._:-]*$/, patternHint: 'a stream prefix (letters, digits, . _ : -)' }),
     count: s.number({ integer: true, min: 1, max: limits.streamsPerGeneratorMax }),
   }),
-  rate,
+  rate: rateSchema,
   events: s.array(eventSpec, { min: 1, max: limits.eventTypesPerGeneratorMax }),
 });
 
@@ -92,10 +109,15 @@ export function validateScenario(document: unknown): Scenario {
   return scenario;
 }
 
-/** Total events a scenario's workload will generate (before lifecycle events). */
+/**
+ * Events a scenario's workload is expected to generate (before lifecycle events): exact for
+ * constant rates, the integral of the rate (rounded up) for the others; for progress and ETAs.
+ */
 export function expectedWorkloadEvents(scenario: Scenario): number {
   let total = 0;
-  for (const item of scenario.workload) total += eventsForRate(item.rate.perSecond, scenario.duration);
+  for (const item of scenario.workload) {
+    total += item.rate.profile === 'constant' ? eventsForRate(item.rate.perSecond, scenario.duration) : Math.ceil(expectedCount(item.rate, scenario.duration));
+  }
   return total;
 }
 
@@ -103,3 +125,14 @@ export function expectedWorkloadEvents(scenario: Scenario): number {
 export function eventsForRate(perSecond: number, durationUs: number): number {
   return Math.ceil((durationUs * perSecond) / 1_000_000);
 }
+
+/** A parsed rate profile back in scenario-file form (durations as text), e.g. to change one field. */
+export function rateToDocument(rate: RateProfile): Record<string, JsonValue> {
+  const document: Record<string, JsonValue> = {};
+  for (const [key, value] of Object.entries(rate)) {
+    document[key] = durationFields.has(key) && typeof value === 'number' ? formatDurationUs(value) : (value as JsonValue);
+  }
+  return document;
+}
+
+const durationFields = new Set(['over', 'at', 'for', 'period']);

@@ -6,6 +6,7 @@
 import type { JsonValue } from '../kernel/canonical.ts';
 import { asStreamName, type StreamName } from '../kernel/ids.ts';
 import type { Random } from '../kernel/random.ts';
+import { ArrivalProcess, type RateProfile } from './arrivals.ts';
 import type { PayloadField, WorkloadGenerator } from './scenario.ts';
 
 export interface GeneratedEvent {
@@ -25,6 +26,8 @@ export class GeneratorCursor {
   private readonly typeRandom: Random;
   private readonly streamRandom: Random;
   private readonly payloadRandom: Random;
+  private readonly arrivalRandom: Random;
+  private arrivals: ArrivalProcess;
 
   constructor(
     readonly spec: WorkloadGenerator,
@@ -35,15 +38,27 @@ export class GeneratorCursor {
     this.typeRandom = random.split('type');
     this.streamRandom = random.split('stream');
     this.payloadRandom = random.split('payload');
+    this.arrivalRandom = random.split('arrivals');
+    this.arrivals = new ArrivalProcess(spec.rate, this.arrivalRandom, 0);
   }
 
   /** Virtual time of the next event, in microseconds. Integer arithmetic, exact everywhere. */
   nextTimeUs(): number {
-    return Math.floor((this.index * 1_000_000) / this.spec.rate.perSecond);
+    return this.arrivals.peek();
+  }
+
+  /** From `atUs` on, events arrive at `rate` (an operator changed the rate). */
+  changeRate(rate: RateProfile, atUs: number): void {
+    this.arrivals = new ArrivalProcess(rate, this.arrivalRandom, atUs);
+  }
+
+  /** This generator's position, for state hashes at checkpoints. */
+  fingerprint(): string {
+    return `${this.spec.name}:${this.index}:${this.arrivals.fingerprint()}`;
   }
 
   next(): GeneratedEvent {
-    const virtualTimeUs = this.nextTimeUs();
+    const virtualTimeUs = this.arrivals.advance();
     const sequence = this.index;
     this.index += 1;
     let pick = this.typeRandom.int(0, this.totalWeight - 1);

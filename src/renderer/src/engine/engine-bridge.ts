@@ -57,6 +57,8 @@ export function bindEngine(connection: EngineConnection): EngineCommands {
           virtualTimeUs: 0,
           durationUs: started.durationUs,
           wallMs: 0,
+          paused: false,
+          speed: speed === 'max' ? 'max' : Number(speed),
         };
         labActions.runStarted(labStore.getState().runs[started.runId] ?? initial);
       } catch (error) {

@@ -1,0 +1,80 @@
+/** replay, fork, diff and schema as a user runs them: output, JSON and exit codes. */
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli.ts';
+import { temporaryDirectory } from '../support/fixtures.ts';
+
+const work = temporaryDirectory('aura-lab-cli-replay-');
+afterAll(() => work.remove());
+const env = { AURA_LAB_HOME: join(work.path, 'home') };
+const source = join(work.path, 'source');
+
+describe('aura-lab replay, fork, diff, schema', () => {
+  it('replays a run (exit 0), names an altered position (exit 1) and refuses a non-run (exit 2)', async () => {
+    expect((await runCli(['run', 'scenarios/hello.yaml', '--out', source, '--json'], env)).code).toBe(0);
+    const replay = await runCli(['replay', source, '--json'], env);
+    expect(replay.code).toBe(0);
+    expect(JSON.parse(replay.stdout)).toMatchObject({ identical: true, events: 3302, recordedHead: 3302 });
+
+    const altered = join(work.path, 'altered');
+    mkdirSync(altered);
+    copyFileSync(join(source, 'events.sqlite'), join(altered, 'events.sqlite'));
+    copyFileSync(join(source, 'manifest.json'), join(altered, 'manifest.json'));
+    const db = new Database(join(altered, 'events.sqlite'));
+    db.prepare(`UPDATE events SET virtual_time_us = virtual_time_us + 1 WHERE position = 2024`).run();
+    db.close();
+    const diverged = await runCli(['replay', altered], env);
+    expect(diverged.code).toBe(1);
+    expect(diverged.stdout).toMatch(/^diverged at position 2024: the recorded event differs/);
+    expect(diverged.stdout).toMatch(/virtual time .*<$/m);
+
+    const notARun = await runCli(['replay', work.path], env);
+    expect(notARun.code).toBe(2);
+    expect(notARun.stderr).toMatch(/not a run directory|no manifest/);
+  }, 60_000);
+
+  it('forks a run with a changed rate, and diff shows where and how the two parted', async () => {
+    const fork = join(work.path, 'fork');
+    const forked = await runCli(['fork', source, '--at', '1500', '--set', 'workload.payments.rate.perSecond=60', '--out', fork, '--json'], env);
+    expect(forked.stderr).toBe('');
+    expect(forked.code).toBe(0);
+    expect(JSON.parse(forked.stdout)).toMatchObject({ status: 'completed', outDir: fork });
+    expect((await runCli(['replay', fork], env)).code).toBe(0);
+
+    const diff = await runCli(['diff', source, fork, '--json'], env);
+    expect(diff.code).toBe(1);
+    const report = JSON.parse(diff.stdout) as { sharedPrefix: number; firstDivergence: { b: { type: string } }; a: { byType: Record<string, number> }; b: { byType: Record<string, number> } };
+    expect(report.sharedPrefix).toBe(1500);
+    expect(report.firstDivergence.b.type).toBe('ParameterChanged');
+    expect(report.b.byType.PaymentCaptured).toBeGreaterThan(report.a.byType.PaymentCaptured ?? 0);
+    const text = await runCli(['diff', source, fork], env);
+    expect(text.stdout).toMatch(/^first divergence at position 1501 \(positions 1\.\.1500 are the same\)/);
+    expect(text.stdout).toMatch(/PaymentCaptured +900 +\d+ +<$/m);
+    expect((await runCli(['diff', source, source], env)).code).toBe(0);
+  }, 60_000);
+
+  it('refuses bad forks with exit 2 and writes nothing', async () => {
+    const out = join(work.path, 'bad-fork');
+    const badPath = await runCli(['fork', source, '--at', '10', '--set', 'workload.orders.speed=3', '--out', out], env);
+    expect(badPath.code).toBe(2);
+    expect(badPath.stderr).toMatch(/cannot set workload\.orders\.speed: expected one of workload\.<generator>\.rate/);
+    const badValue = await runCli(['fork', source, '--at', '10', '--set', 'workload.orders.rate.perSecond=0', '--out', out], env);
+    expect(badValue.code).toBe(2);
+    expect(badValue.stderr).toMatch(/rate\.perSecond: expected a number > 0/);
+    const badAt = await runCli(['fork', source, '--at', 'soon'], env);
+    expect(badAt.code).toBe(2);
+    expect(badAt.stderr).toMatch(/--at expects a position/);
+    expect(existsSync(out)).toBe(false);
+  }, 60_000);
+
+  it('prints the scenario format as JSON Schema', async () => {
+    const result = await runCli(['schema'], env);
+    expect(result.code).toBe(0);
+    const schema = JSON.parse(result.stdout) as { $schema: string; properties: Record<string, unknown>; required: string[] };
+    expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
+    expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['version', 'name', 'seed', 'duration', 'workload', 'projections']));
+    expect(JSON.stringify(schema)).toContain('"diurnal"');
+  }, 30_000);
+});
