@@ -12,6 +12,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { limits } from '../core/kernel/limits.ts';
 import type { EngineSupervisor } from '../host/engine-supervisor.ts';
 import { errorResponse } from '../shared/api.ts';
+import { ApiClient } from '../shared/client.ts';
 
 const contentTypes: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -45,7 +46,16 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
   let port = options.port;
   const allowedHosts = (): string[] => [`127.0.0.1:${port}`, `localhost:${port}`];
 
-  const server: Server = createServer((request, response) => serveStatic(request, response, options.rendererDir, allowedHosts(), port));
+  // One engine link of the server's own for /metrics.
+  const metricsClient: ApiClient = new ApiClient((message) => metricsLink.send(message));
+  const metricsLink = options.supervisor.connect((message) => metricsClient.handle(message));
+  const server: Server = createServer((request, response) => {
+    if (new URL(request.url ?? '/', 'http://localhost').pathname === '/metrics') {
+      void serveMetrics(request, response, allowedHosts(), tokenBytes, metricsClient);
+      return;
+    }
+    serveStatic(request, response, options.rendererDir, allowedHosts(), port);
+  });
   const sockets = new WebSocketServer({ noServer: true, maxPayload: limits.apiMessageBytesMax });
 
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -78,6 +88,7 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
     port,
     token,
     close: async () => {
+      metricsLink.close();
       for (const client of sockets.clients) client.terminate();
       sockets.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -105,6 +116,33 @@ function attach(ws: WebSocket, supervisor: EngineSupervisor): void {
   });
   ws.on('close', () => link.close());
   ws.on('error', () => link.close());
+}
+
+/**
+ * Prometheus scrapes /metrics with this launch's secret, as `Authorization: Bearer <token>` (a
+ * scrape config's `authorization` block) or `?token=`: the numbers name runs and scenarios.
+ */
+async function serveMetrics(request: IncomingMessage, response: ServerResponse, allowedHosts: string[], tokenBytes: Buffer, client: ApiClient): Promise<void> {
+  if (!allowedHosts.includes(request.headers.host ?? '')) {
+    response.writeHead(421, { 'Content-Type': 'text/plain' }).end('misdirected request\n');
+    return;
+  }
+  if (request.method !== 'GET') {
+    response.writeHead(405, { Allow: 'GET' }).end();
+    return;
+  }
+  const bearer = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
+  const offered = Buffer.from(bearer ?? new URL(request.url ?? '/', 'http://localhost').searchParams.get('token') ?? '');
+  if (offered.length !== tokenBytes.length || !timingSafeEqual(offered, tokenBytes)) {
+    response.writeHead(401, { 'Content-Type': 'text/plain', 'WWW-Authenticate': 'Bearer' }).end('this launch\'s token is required\n');
+    return;
+  }
+  try {
+    const { text } = await client.request('metrics.prometheus', {});
+    response.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8', 'Cache-Control': 'no-store' }).end(text);
+  } catch (error) {
+    response.writeHead(503, { 'Content-Type': 'text/plain' }).end(`metrics unavailable: ${(error as Error).message}\n`);
+  }
 }
 
 function serveStatic(request: IncomingMessage, response: ServerResponse, rendererDir: string, allowedHosts: string[], port: number): void {

@@ -27,6 +27,7 @@ import {
 import { EventBrowser } from './event-browser.ts';
 import { defaultRunOptions, RunController, type RunOptions, type RunSpec } from './run-controller.ts';
 import { planFork } from '../node/fork.ts';
+import { prometheusText } from './prometheus.ts';
 import { diffRuns } from '../node/run-diff.ts';
 import type { JsonValue } from '../core/kernel/canonical.ts';
 import type { ProjectionDaemon } from '../node/projection-daemon.ts';
@@ -108,7 +109,13 @@ export class Engine {
       'events.verify': (params) => this.browser.verify(params),
       'run.timeline': (params) => this.browser.timeline(params),
       'run.stateAt': (params) => this.browser.stateAt(params) as ResultOf<'run.stateAt'>,
-      'telemetry.get': (params) => this.findRun(params.runId).telemetry(params.fromSecond),
+      'metrics.prometheus': () => ({
+        text: prometheusText([...this.runs.values()].map((run) => ({ summary: run.summary(), projections: run.projectionHealth(), telemetry: run.telemetry(0) }))),
+      }),
+      'telemetry.get': (params) => {
+        const run = this.runs.get(params.runId);
+        return run !== undefined ? run.telemetry(params.fromSecond) : this.browser.telemetry(params);
+      },
     };
   }
 

@@ -15,6 +15,10 @@ import { dirname, join } from 'node:path';
 import { operatorEventTypes, type RecordedAction } from '../core/sim/operator.ts';
 import { readRunManifest } from '../node/run-manifest.ts';
 import { projectionStateAt } from '../node/time-travel.ts';
+import { readTelemetry } from '../node/telemetry-store.ts';
+import { parseScenarioText } from '../node/scenario-loader.ts';
+import type { ServiceLevelObjective } from '../core/sim/scenario.ts';
+import { telemetryView } from './telemetry-recorder.ts';
 import { declaredDurationUs, timelineBuckets } from '../node/timeline.ts';
 import { z } from 'zod';
 import { toPlainEvent, type RecordedEvent } from '../core/events/event.ts';
@@ -252,6 +256,23 @@ export class EventBrowser {
             detail: action.action.kind === 'set' ? `${action.action.path} = ${JSON.stringify(action.action.value)}` : action.action.kind,
           })),
       };
+    });
+  }
+
+  /** A finished run's stored telemetry, with the SLOs its scenario declares. */
+  telemetry(params: Params<'telemetry.get'>): ResultOf<'telemetry.get'> {
+    const dir = dirname(this.locate(params.runId).path);
+    let slos: ServiceLevelObjective[] = [];
+    try {
+      const manifest = readRunManifest(dir);
+      slos = parseScenarioText(manifest.scenario.text, 'manifest').slos ?? [];
+    } catch {
+      // A run without a readable manifest still shows its series.
+    }
+    return this.withLog(params.runId, (queries) => {
+      const stored = readTelemetry(queries.db);
+      if (stored === undefined) throw new AuraError('not_found', `run ${params.runId} has no telemetry (recorded by an older AURA Lab, or not finished)`);
+      return telemetryView(params.runId, stored, slos, params.fromSecond);
     });
   }
 

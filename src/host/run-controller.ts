@@ -14,6 +14,8 @@ import type { Clock } from '../core/ports/clock.ts';
 import type { JsonValue } from '../core/kernel/canonical.ts';
 import { AuraError } from '../core/kernel/errors.ts';
 import type { RecordedAction } from '../core/sim/operator.ts';
+import { writeTelemetry } from '../node/telemetry-store.ts';
+import { TelemetryRecorder, telemetryView } from './telemetry-recorder.ts';
 import { sha256Hex } from '../node/hashing.ts';
 import { writeFileAtomic } from '../node/files.ts';
 import type { ProjectionPool } from '../node/projection-pool.ts';
@@ -90,6 +92,7 @@ export class RunController {
   private wallOriginMs = 0;
   private wake: (() => void) | undefined;
   private readonly checkpoints: RunCheckpoint[] = [];
+  private readonly recorder: TelemetryRecorder;
   private nextCheckpointAt = limits.checkpointEveryEvents;
   readonly done: Promise<RunSummary>;
 
@@ -105,6 +108,7 @@ export class RunController {
     this.nextBackupAt = options.backupEveryEvents > 0 ? options.backupEveryEvents : Number.POSITIVE_INFINITY;
     this.kernel = new RunKernel(spec.scenario, spec.seed, spec.actions ?? []);
     this.paused = spec.paused ?? false;
+    this.recorder = new TelemetryRecorder(spec.scenario.slos ?? [], spec.scenario.alerts ?? []);
     this.speed = spec.speed;
     this.projections = new ProjectionDaemon(this.store, pool, spec.scenario.projections ?? [], clock, (event) => this.onProjectionEvent(event), options.projections);
     this.healthTimer = setInterval(() => this.pushHealth(), healthIntervalMs);
@@ -193,6 +197,13 @@ export class RunController {
     this.pushHealth();
     this.finalHealth = this.projections.health();
     this.projections.close();
+    this.recorder.settle(this.store.headPosition(), true);
+    try {
+      writeTelemetry(this.store.db, this.recorder.stored());
+    } catch (error) {
+      // Telemetry is measurement, not the log: a failure to store it is reported, the run stands.
+      process.stderr.write(`aura-lab: telemetry of ${this.spec.runId} not stored: ${(error as Error).message}\n`);
+    }
     await this.backupInFlight;
     this.storeCount = this.store.count();
     this.headPosition = this.store.headPosition();
@@ -253,8 +264,8 @@ export class RunController {
   }
 
   /** The run's telemetry (series per virtual second, SLOs, alerts). */
-  telemetry(_fromSecond: number): ResultOf<'telemetry.get'> {
-    throw new AuraError('unavailable', 'telemetry is not recorded yet');
+  telemetry(fromSecond: number): ResultOf<'telemetry.get'> {
+    return telemetryView(this.spec.runId, this.recorder.stored(), this.spec.scenario.slos ?? [], fromSecond);
   }
 
   /** The operator actions applied so far (replayed and live). */
@@ -324,6 +335,7 @@ export class RunController {
       current.events.push(item.event);
     }
     this.store.appendBatch(appends);
+    this.recorder.appended(planned);
     this.headPosition = this.store.headPosition();
     this.headHash = this.store.headHash();
     if (this.headPosition >= this.nextCheckpointAt || this.kernel.status === 'completed') this.checkpoint();
@@ -347,6 +359,10 @@ export class RunController {
   }
 
   private onProjectionEvent(event: DaemonEvent): void {
+    if (event.kind === 'projected') {
+      this.recorder.projected(event.after, event.to, event.latencyMs);
+      return;
+    }
     if (event.kind === 'progress' && event.role === 'live' && pushedProjections.has(event.name)) {
       this.pendingProjectionPushes.add(event.name);
       this.projectionFlushTimer ??= setTimeout(() => this.flushProjectionPushes(), progressIntervalMs);
@@ -365,6 +381,10 @@ export class RunController {
   }
 
   private pushHealth(): void {
+    if (this.running) {
+      const health = this.projections.health();
+      this.recorder.settle(health.length === 0 ? this.headPosition : Math.min(...health.map((projection) => projection.checkpoint)), false);
+    }
     this.push({ type: 'push', topic: 'projections.health', data: { runId: this.spec.runId, headPosition: this.headPosition, projections: this.projectionHealth() } });
   }
 

@@ -119,7 +119,9 @@ export type DaemonEvent =
   | { kind: 'progress'; name: string; role: Role }
   | { kind: 'parked'; name: string; events: readonly ParkedEvent[] }
   | { kind: 'compared'; report: CompareReport }
-  | { kind: 'stalled'; name: string; role: Role; shard: number; afterMs: number };
+  | { kind: 'stalled'; name: string; role: Role; shard: number; afterMs: number }
+  /** Live positions (after, to] were projected `latencyMs` after their commit (telemetry). */
+  | { kind: 'projected'; name: string; after: number; to: number; latencyMs: number };
 
 /** Commit times of appends, to turn positions into wall-clock ages. */
 class CommitTimes {
@@ -150,14 +152,14 @@ class CommitTimes {
     return found < 0 ? undefined : this.times[found];
   }
 
-  /** Commits covering (from, to]: [events in the commit within the range, its time]. */
-  *between(from: number, to: number): Generator<[number, number]> {
+  /** Commits covering (from, to]: [first position before the span, last position of the span, commit time]. */
+  *between(from: number, to: number): Generator<[number, number, number]> {
     let previous = from;
     for (let index = 0; index < this.positions.length && previous < to; index++) {
       const position = this.positions[index] as number;
       if (position <= previous) continue;
       const end = Math.min(position, to);
-      yield [end - previous, this.times[index] as number];
+      yield [previous, end, this.times[index] as number];
       previous = end;
     }
   }
@@ -338,7 +340,10 @@ export class ProjectionDaemon {
       }
     })();
     const now = this.clock.monotonicMs();
-    for (const [events, committedAt] of this.commits.between(from - 1, result.lastPosition)) instance.latency.record(now - committedAt, events);
+    for (const [before, end, committedAt] of this.commits.between(from - 1, result.lastPosition)) {
+      instance.latency.record(now - committedAt, end - before);
+      if (instance.role === 'live') this.onEvent({ kind: 'projected', name: instance.name, after: before, to: end, latencyMs: now - committedAt });
+    }
     if (result.lastPosition > shard.checkpoint) {
       shard.progressMs = now;
       if (shard.lastStall !== undefined && shard.lastStall.recoveredAfterMs === null) {

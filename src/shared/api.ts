@@ -427,6 +427,11 @@ export const methods = {
     params: z.object({ runId, position: z.number().int().min(0), projection: projectionName }).strict(),
     result: z.object({ position: z.number().int(), virtualTimeUs: z.number(), projection: z.string(), state: z.unknown(), foldedEvents: z.number().int() }),
   },
+  /** Every run of this engine session in the Prometheus text format (served at /metrics in browser mode). */
+  'metrics.prometheus': {
+    params: z.object({}).strict(),
+    result: z.object({ text: z.string() }),
+  },
   /** A run's telemetry: series per virtual second, SLO status and alerts. */
   'telemetry.get': {
     params: z.object({ runId, fromSecond: z.number().int().min(0).default(0) }).strict(),

@@ -115,6 +115,25 @@ describe('browser mode server', () => {
     }
   });
 
+  it('exposes every run as Prometheus text at /metrics, with the secret only', async () => {
+    expect((await get('/metrics')).status).toBe(401);
+    expect((await get('/metrics', { authorization: 'Bearer wrong' })).status).toBe(401);
+    expect((await get('/metrics', { host: 'evil.example:80' })).status).toBe(421);
+    const started = await engine.client.request('run.start', { scenario: 'poison.yaml', speed: 'max' });
+    await engine.waitForRun(started.runId, 60_000);
+    const scraped = await get('/metrics', { authorization: `Bearer ${server.token}` });
+    expect(scraped.status).toBe(200);
+    expect(scraped.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
+    const run = `run="${started.runId}",scenario="poison"`;
+    expect(scraped.body).toContain('# TYPE aura_run_events_total counter');
+    expect(scraped.body).toMatch(new RegExp(`^aura_run_events_total\\{${run}\\} [1-9]\\d+$`, 'm'));
+    expect(scraped.body).toMatch(new RegExp(`^aura_append_to_projected_latency_seconds\\{${run},quantile="0.99"\\} [0-9.e-]+$`, 'm'));
+    expect(scraped.body).toMatch(new RegExp(`^aura_projection_parked_events\\{${run},projection="slo-status"\\} [1-9]\\d*$`, 'm'));
+    // Every sample line is name{labels} value.
+    for (const line of scraped.body.trim().split('\n').filter((text) => !text.startsWith('#'))) expect(line).toMatch(/^[a-z_]+\{[^}]*\} (NaN|[0-9.e+-]+)$/);
+    expect((await get(`/metrics?token=${server.token}`)).status).toBe(200);
+  }, 90_000);
+
   it('only listens on the loopback interface', async () => {
     const address = (await import('node:os')).networkInterfaces();
     const external = Object.values(address)

@@ -11,6 +11,11 @@ import { rateToDocument, type Scenario } from './scenario.ts';
 import { applySet, operatorEventTypes, type OperatorAction, type RecordedAction } from './operator.ts';
 import { canonicalJson } from '../kernel/canonical.ts';
 import { AuraError } from '../kernel/errors.ts';
+import { alertEventTypes, AlertEvaluator, isLatencyRule, RequestCounter, type AlertTransition } from './telemetry.ts';
+import { asStreamName } from '../kernel/ids.ts';
+
+/** Alerts on the log's own metrics are events of this stream. */
+export const alertStream = asStreamName('$alerts');
 import { GeneratorCursor } from './workload.ts';
 
 export interface PlannedEvent {
@@ -33,6 +38,12 @@ export class RunKernel {
   private readonly recorded: readonly RecordedAction[];
   private nextRecorded = 0;
   private readonly acted: RecordedAction[] = [];
+  /** Alert rules on the log's own metrics (undefined when the scenario has none). */
+  private readonly alerts: AlertEvaluator | undefined;
+  private readonly requests: RequestCounter;
+  private readonly alertQueue: AlertTransition[] = [];
+  private openSecond = 0;
+  private eventsThisSecond = 0;
 
   /**
    * @param recorded operator actions of a recorded run (or a fork's), applied at their
@@ -44,6 +55,9 @@ export class RunKernel {
     recorded: readonly RecordedAction[] = [],
   ) {
     this.current = scenario;
+    const logicalRules = (scenario.alerts ?? []).filter((rule) => !isLatencyRule(rule));
+    this.alerts = logicalRules.length > 0 ? new AlertEvaluator(logicalRules, scenario.slos ?? []) : undefined;
+    this.requests = new RequestCounter(this.alerts === undefined ? [] : (scenario.slos ?? []));
     this.recorded = [...recorded].sort((a, b) => a.sequence - b.sequence);
     this.durationUs = scenario.duration;
     const root = createRandom(seed);
@@ -92,6 +106,7 @@ export class RunKernel {
       phase: this.phase,
       generators: this.cursors.map((cursor) => cursor.fingerprint()),
       actions: this.acted.length,
+      ...(this.alerts === undefined ? {} : { alerts: this.alerts.fingerprint(), openSecond: this.openSecond, alertQueue: this.alertQueue.length }),
     });
   }
 
@@ -125,6 +140,11 @@ export class RunKernel {
         planned.push(this.apply(due));
         continue;
       }
+      const alert = this.alertQueue.shift();
+      if (alert !== undefined) {
+        planned.push(this.planAlert(alert));
+        continue;
+      }
       let best: GeneratorCursor | undefined;
       let bestTime = Number.POSITIVE_INFINITY;
       for (const cursor of this.cursors) {
@@ -134,9 +154,13 @@ export class RunKernel {
           bestTime = time;
         }
       }
+      // A virtual second closes (its alert rules are evaluated) before the first event after it.
+      if (this.alerts !== undefined && this.closeSecondBefore(bestTime < this.durationUs ? bestTime : untilUs >= this.durationUs ? this.durationUs : -1)) continue;
       if (best === undefined || bestTime >= this.durationUs || bestTime > limitUs) break;
       const generated = best.next();
       this.workloadEvents += 1;
+      this.eventsThisSecond += 1;
+      this.requests.observe(generated.type, generated.payload);
       this.clockUs = generated.virtualTimeUs;
       this.lastEventUs = generated.virtualTimeUs;
       planned.push({
@@ -159,6 +183,29 @@ export class RunKernel {
       }
     }
     return planned;
+  }
+
+  /** Closes the open virtual second if it ends at or before `horizonUs` (the run's end closes a partial one). */
+  private closeSecondBefore(horizonUs: number): boolean {
+    const startUs = this.openSecond * 1_000_000;
+    const endUs = startUs + 1_000_000;
+    const closes = endUs <= horizonUs || (horizonUs === this.durationUs && startUs < this.durationUs);
+    if (!closes || this.alerts === undefined) return false;
+    const transitions = this.alerts.observe({ second: this.openSecond, events: this.eventsThisSecond, requests: this.requests.take() });
+    this.openSecond += 1;
+    this.eventsThisSecond = 0;
+    for (const transition of transitions) this.alertQueue.push({ ...transition, atUs: Math.min(transition.atUs, this.durationUs) });
+    return true;
+  }
+
+  private planAlert(transition: AlertTransition): PlannedEvent {
+    this.clockUs = Math.max(this.clockUs, transition.atUs);
+    return this.plan(alertStream, transition.state === 'fired' ? alertEventTypes.fired : alertEventTypes.resolved, transition.atUs, {
+      rule: transition.rule,
+      kind: transition.kind,
+      value: transition.value,
+      detail: transition.detail,
+    });
   }
 
   private start(planned: PlannedEvent[]): void {

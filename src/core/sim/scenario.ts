@@ -10,6 +10,7 @@ import { projectionNames } from '../projections/registry.ts';
 import { dayUs, expectedCount, type RateProfile } from './arrivals.ts';
 import type { JsonValue } from '../kernel/canonical.ts';
 import { formatDurationUs, parseDurationUs } from './duration.ts';
+import { alertMetrics } from './telemetry.ts';
 
 export const scenarioFormatVersion = 1;
 
@@ -42,6 +43,8 @@ const payloadField = s.keyed({
   const: scalar,
   text: s.object({ length: s.number({ integer: true, min: 1, max: 1024 }) }),
   sequence: s.object({ start: s.optional(s.number({ integer: true }), 1) }),
+  /** true with this probability, else false. */
+  chance: s.number({ min: 0, max: 1 }),
 });
 
 const eventSpec = s.object({
@@ -77,6 +80,32 @@ const generator = s.object({
   events: s.array(eventSpec, { min: 1, max: limits.eventTypesPerGeneratorMax }),
 });
 
+/** Service-level objectives: on append-to-projected latency (wall-clock telemetry) or on requests in the log. */
+const slo = s.tagged('kind', {
+  latency: s.object({ name: slug, percentile: s.optional(s.number({ min: 50, max: 100 }), 95), belowMs: s.number({ greaterThan: 0, max: 3_600_000 }) }),
+  availability: s.object({
+    name: slug,
+    /** Percent of good requests, e.g. 99.9. */
+    objective: s.number({ greaterThan: 0, max: 99.9999 }),
+    /** The event type that is one request; `ok: false` in its payload makes it bad. */
+    eventType: s.optional(eventTypeName, 'RequestCompleted'),
+    /** Also bad: a request whose payload `latencyMs` is not a number below this. */
+    latencyBelowMs: s.optional(s.number({ greaterThan: 0 })),
+  }),
+});
+
+/** Alert rules: a threshold held for a while on a per-virtual-second metric, or an SLO's error-budget burn rate. */
+const alertRule = s.tagged('kind', {
+  threshold: s.object({
+    name: slug,
+    metric: s.oneOf(alertMetrics, 'a metric: events, requests, failedRequests, errorRate, availability, latency.p50, latency.p95, latency.p99, latency.max'),
+    above: s.optional(s.number()),
+    below: s.optional(s.number()),
+    for: s.optional(moment, 0),
+  }),
+  burnRate: s.object({ name: slug, slo: slug, above: s.number({ greaterThan: 0 }), window: duration }),
+});
+
 export const scenarioSchema = s.object(
   {
     version: s.literal(scenarioFormatVersion),
@@ -86,6 +115,8 @@ export const scenarioSchema = s.object(
     duration,
     workload: s.array(generator, { min: 1, max: limits.generatorsMax }),
     projections: s.optional(s.array(s.oneOf(projectionNames), { max: 16 }), [...projectionNames]),
+    slos: s.optional(s.array(slo, { max: 32 }), []),
+    alerts: s.optional(s.array(alertRule, { max: 64 }), []),
   },
   { description: 'An AURA Lab scenario' },
 );
@@ -93,6 +124,8 @@ export const scenarioSchema = s.object(
 export type Scenario = Infer<typeof scenarioSchema>;
 export type WorkloadGenerator = Scenario['workload'][number];
 export type PayloadField = Infer<typeof payloadField>;
+export type ServiceLevelObjective = Infer<typeof slo>;
+export type AlertRule = Infer<typeof alertRule>;
 
 /** Validates a parsed scenario document. Throws AuraError('validation') listing every issue. */
 export function validateScenario(document: unknown): Scenario {
@@ -105,6 +138,19 @@ export function validateScenario(document: unknown): Scenario {
       throw new AuraError('validation', 'invalid scenario', [{ path: ['workload', index, 'name'], message: `duplicate generator name ${JSON.stringify(item.name)}` }]);
     }
     names.add(item.name);
+  });
+  const sloNames = new Map<string, ServiceLevelObjective>();
+  (scenario.slos ?? []).forEach((item, index) => {
+    if (sloNames.has(item.name)) throw new AuraError('validation', 'invalid scenario', [{ path: ['slos', index, 'name'], message: `duplicate SLO name ${JSON.stringify(item.name)}` }]);
+    sloNames.set(item.name, item);
+  });
+  (scenario.alerts ?? []).forEach((rule, index) => {
+    if (rule.kind === 'burnRate' && sloNames.get(rule.slo)?.kind !== 'availability') {
+      throw new AuraError('validation', 'invalid scenario', [{ path: ['alerts', index, 'slo'], message: `expected the name of an availability SLO (${[...sloNames.values()].filter((item) => item.kind === 'availability').map((item) => item.name).join(', ') || 'none declared'}), got ${JSON.stringify(rule.slo)}` }]);
+    }
+    if (rule.kind === 'threshold' && (rule.above === undefined) === (rule.below === undefined)) {
+      throw new AuraError('validation', 'invalid scenario', [{ path: ['alerts', index], message: 'expected exactly one of above or below' }]);
+    }
   });
   return scenario;
 }

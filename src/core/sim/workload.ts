@@ -101,6 +101,8 @@ export class GeneratorCursor {
       }
       case 'sequence':
         return (field.value.start ?? 1) + sequence;
+      case 'chance':
+        return this.payloadRandom.nextFloat() < field.value;
     }
   }
 }
