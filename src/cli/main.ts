@@ -12,7 +12,7 @@ import { newestSourceMs, packageRoot } from '../node/runtime.ts';
 import { readScenarioFile } from '../node/scenario-loader.ts';
 import { CliError, dataDir, scenariosDir } from './context.ts';
 import { forkCommand, runCommand } from './run.ts';
-import { diffCommand, replayCommand, schemaCommand } from './sim-commands.ts';
+import { diffCommand, exportCommand, importCommand, replayCommand, schemaCommand } from './sim-commands.ts';
 import { parseSetArgument } from '../core/sim/operator.ts';
 import { startBrowserServer } from './serve.ts';
 import { backupCommand, repairCommand, verifyCommand } from './store-commands.ts';
@@ -47,6 +47,11 @@ Usage:
   aura-lab diff <runA> <runB> [--json]
       Where two runs' logs first diverge, and their metrics side by side. Exit 0 identical,
       1 different, 2 unusable input.
+  aura-lab export <run> [--out FILE] [--json]
+      The run as one file (<run>.aura-run): its log, telemetry, manifest and report.
+  aura-lab import <file> [--out DIR] [--json]
+      A run file back as a run directory (under AURA_LAB_HOME/runs by default), its hash chain
+      verified first. Exit 1 if it does not verify (nothing is kept).
   aura-lab schema
       Print the scenario format as JSON Schema, for editors.
   aura-lab help | --help
@@ -227,6 +232,14 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'schema':
       return schemaCommand();
+    case 'export': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { out: { type: 'string' }, json: { type: 'boolean', default: false } } });
+      return exportCommand(one(positionals, 'run directory', 'export'), values.out, values.json);
+    }
+    case 'import': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { out: { type: 'string' }, json: { type: 'boolean', default: false } } });
+      return importCommand(one(positionals, 'run file', 'import'), values.out, values.json);
+    }
     default:
       throw new CliError(`unknown command ${JSON.stringify(command)}; see aura-lab --help`, 2);
   }

@@ -1,5 +1,7 @@
 /** `aura-lab replay`, `diff` and `schema`: reproducibility checks and the scenario format. */
 import { existsSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { bundleExtension, bundleRunId, exportRun, importRun, type ExportResult, type ImportResult } from '../node/run-bundle.ts';
 import { AuraError } from '../core/kernel/errors.ts';
 import { scenarioSchema } from '../core/sim/scenario.ts';
 import { formatDurationUs } from '../core/sim/duration.ts';
@@ -7,7 +9,7 @@ import { replayRun, type EventSide, type ReplayReport } from '../node/replay.ts'
 import { diffRuns, type DiffSide, type RunDiff, type RunMetrics } from '../node/run-diff.ts';
 import { runFiles } from '../node/run-files.ts';
 import { displayPath } from '../node/scenario-loader.ts';
-import { CliError } from './context.ts';
+import { CliError, dataDir } from './context.ts';
 import { ProgressBar } from './progress.ts';
 import { locate } from './store-commands.ts';
 
@@ -120,5 +122,41 @@ function metricsTable(a: RunMetrics, b: RunMetrics): string[] {
 export function schemaCommand(): number {
   const schema = { $schema: 'https://json-schema.org/draft/2020-12/schema', $id: 'https://aura-lab.local/scenario.schema.json', title: 'AURA Lab scenario', ...scenarioSchema.jsonSchema() };
   process.stdout.write(`${JSON.stringify(schema, null, 2)}\n`);
+  return 0;
+}
+
+/** `aura-lab export <run> [--out FILE]`: the run as one file. */
+export function exportCommand(target: string, out: string | undefined, json: boolean): number {
+  const dir = runDir(target);
+  const file = resolve(out ?? `${basename(dir)}${bundleExtension}`);
+  let result: ExportResult;
+  try {
+    result = exportRun(dir, file);
+  } catch (error) {
+    asCliError(error);
+  }
+  if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  else process.stdout.write(`exported ${result.runId}: ${result.events.toLocaleString('en')} events, ${(result.bytes / 1e6).toFixed(1)} MB\n  written to ${displayPath(result.file)}\n`);
+  return 0;
+}
+
+/** `aura-lab import <file> [--out DIR]`: a bundle back as a run directory, verified first. */
+export async function importCommand(file: string, out: string | undefined, json: boolean): Promise<number> {
+  const path = resolve(file);
+  if (!existsSync(path)) throw new CliError(`${file}: no such file`, 2);
+  const bar = new ProgressBar(`import ${displayPath(path)}`);
+  let result: ImportResult;
+  try {
+    const runId = bundleRunId(path);
+    const dir = resolve(out ?? join(dataDir(), 'runs', runId));
+    result = await importRun(path, dir, (checked, total) => bar.update(total > 0 ? checked / total : 1, `${checked.toLocaleString('en')} events verified`));
+  } catch (error) {
+    bar.done();
+    if (error instanceof AuraError && error.code === 'damaged') throw new CliError(error.message, 1);
+    asCliError(error);
+  }
+  bar.done();
+  if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  else process.stdout.write(`imported ${result.runId}: ${result.events.toLocaleString('en')} events, hash chain verified\n  head ${result.headHash}\n  written to ${displayPath(result.runDir)}\n`);
   return 0;
 }

@@ -187,10 +187,12 @@ export class Engine {
 
   private forkRun(params: z.infer<(typeof methods)['run.fork']['params']>): ResultOf<'run.fork'> {
     const sourceDir = this.runDirectory(params.from);
+    const live = [...this.runs.values()].find((run) => run.spec.outDir === sourceDir && run.running);
     const plan = planFork(
       sourceDir,
       params.at,
       params.set.map((set, index) => ({ path: set.path, value: toJsonValue(set.value, `set[${index}].value`) })),
+      live?.actions(),
     );
     const forkOf = { runId: plan.manifest.runId, outDir: sourceDir, at: plan.at };
     const started = this.launch(

@@ -211,6 +211,7 @@ export class RunController {
     await this.store.closeFinishedWhenAlone();
     this.finishedMs = this.clock.monotonicMs();
     this.writeManifest();
+    this.writeReport();
     const summary = this.summary();
     this.push({ type: 'push', topic: 'run.finished', data: summary });
     return summary;
@@ -265,7 +266,8 @@ export class RunController {
 
   /** The run's telemetry (series per virtual second, SLOs, alerts). */
   telemetry(fromSecond: number): ResultOf<'telemetry.get'> {
-    return telemetryView(this.spec.runId, this.recorder.stored(), this.spec.scenario.slos ?? [], fromSecond);
+    const stored = this.recorder.stored();
+    return telemetryView(this.spec.runId, stored, this.spec.scenario.slos ?? [], fromSecond, this.running ? this.recorder.finalSeconds : stored.seconds.length);
   }
 
   /** The operator actions applied so far (replayed and live). */
@@ -396,6 +398,21 @@ export class RunController {
   /** The live daemon, for projection actions (rebuild, compare, resume, state): only while the run goes. */
   daemon(): ProjectionDaemon | undefined {
     return this.running ? this.projections : undefined;
+  }
+
+  /** The run's report: its outcome, SLOs, alerts and projections, for people and for diffs. */
+  private writeReport(): void {
+    const { seconds, ...telemetry } = this.telemetry(0);
+    const report = {
+      format: 'aura-lab-report',
+      formatVersion: 1,
+      summary: this.summary(),
+      virtualSeconds: seconds.length,
+      peakEventsPerVirtualSecond: seconds.reduce((peak, row) => Math.max(peak, row.events), 0),
+      ...telemetry,
+      projections: this.projectionHealth().map((projection) => ({ name: projection.name, status: projection.status, checkpoint: projection.checkpoint, parked: projection.parked, stalls: projection.stalls, latency: projection.latency })),
+    };
+    writeFileAtomic(runFiles.report(this.spec.outDir), `${JSON.stringify(report, null, 2)}\n`);
   }
 
   private writeManifest(): void {

@@ -88,6 +88,11 @@ export class TelemetryRecorder {
     }
   }
 
+  /** Leading seconds whose latency is final. */
+  get finalSeconds(): number {
+    return this.evaluatedSeconds;
+  }
+
   stored(): StoredTelemetry {
     const percentiles: Record<string, number> = {};
     for (const slo of this.slos) if (slo.kind === 'latency') percentiles[String(slo.percentile ?? 95)] = this.overall.percentileMs((slo.percentile ?? 95) / 100);
@@ -142,7 +147,7 @@ export class TelemetryRecorder {
 }
 
 /** The API's view of a run's telemetry, from what was recorded (live) or stored (finished). */
-export function telemetryView(runId: string, telemetry: StoredTelemetry, slos: readonly ServiceLevelObjective[], fromSecond: number): ResultOf<'telemetry.get'> {
+export function telemetryView(runId: string, telemetry: StoredTelemetry, slos: readonly ServiceLevelObjective[], fromSecond: number, finalSeconds = telemetry.seconds.length): ResultOf<'telemetry.get'> {
   const first = slos.find((slo): slo is AvailabilitySlo => slo.kind === 'availability');
   const totals = new Map<string, { total: number; bad: number }>();
   for (const row of telemetry.seconds) {
@@ -168,6 +173,7 @@ export function telemetryView(runId: string, telemetry: StoredTelemetry, slos: r
           availability: requests === undefined || requests.total === 0 ? null : (requests.total - requests.bad) / requests.total,
         };
       }),
+    finalSeconds,
     latency: telemetry.overall.summary,
     slos: slos.map((slo) => {
       if (slo.kind === 'latency') {

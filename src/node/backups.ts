@@ -3,7 +3,7 @@
  * pages are copied. Each backup is a standalone database in <run>/backups, named by the head
  * position it holds, with a sidecar JSON describing it. Old backups are pruned, newest kept.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { writeFileAtomic } from './files.ts';
@@ -34,7 +34,7 @@ export async function createBackup(store: SqliteEventStore, backupsDir: string, 
   const headPosition = head?.position ?? 0;
   const file = join(backupsDir, `events-${headPosition}.sqlite`);
   renameSync(temporary, file);
-  const info: BackupInfo = { file, headPosition, headHash: head?.hash ?? '0'.repeat(64), createdAtMs: nowMs, bytes: readFileSync(file).byteLength };
+  const info: BackupInfo = { file, headPosition, headHash: head?.hash ?? '0'.repeat(64), createdAtMs: nowMs, bytes: statSync(file).size };
   writeFileAtomic(`${file}.json`, `${JSON.stringify(info, null, 2)}\n`);
   pruneBackups(backupsDir, keep);
   return info;

@@ -10,7 +10,7 @@ import { AuraError } from '../core/kernel/errors.ts';
 import type { EventId, StreamName } from '../core/kernel/ids.ts';
 import type { ReadDirection, ReadFilter } from '../core/ports/event-store.ts';
 import { eventColumns, eventColumnsWithHash, type RawEventRow, type RawEventRowWithHash } from './sqlite-schema.ts';
-import { StoredEvent } from './stored-event.ts';
+import { FoldEvent, StoredEvent } from './stored-event.ts';
 import type { StreamIndex } from './stream-index.ts';
 
 export class EventReader {
@@ -27,6 +27,7 @@ export class EventReader {
     this.statements = {
       all: db.prepare(`SELECT ${eventColumns} FROM events WHERE position >= ? ORDER BY position LIMIT ?`).raw(true),
       range: db.prepare(`SELECT ${eventColumns} FROM events WHERE position >= ? AND position <= ? ORDER BY position`).raw(true),
+      foldRange: db.prepare('SELECT position, stream_id, version, type_id, schema_version, payload, virtual_time_us, causation_id IS NOT NULL OR correlation_id IS NOT NULL FROM events WHERE position >= ? AND position <= ? ORDER BY position').raw(true),
       rangeWithHash: db.prepare(`SELECT ${eventColumnsWithHash} FROM events WHERE position >= ? AND position <= ? ORDER BY position`).raw(true),
       at: db.prepare(`SELECT ${eventColumns} FROM events WHERE position = ?`).raw(true),
       nextPosition: db.prepare('SELECT position FROM events WHERE position >= ? ORDER BY position LIMIT 1'),
@@ -97,6 +98,30 @@ export class EventReader {
   /** Events with fromPosition <= position <= toPosition, lazily. */
   *readRange(fromPosition: number, toPosition: number): Generator<RecordedEvent> {
     for (const row of this.statements.range.iterate(fromPosition, toPosition) as Iterable<RawEventRow>) yield this.toEvent(row);
+  }
+
+  /**
+   * Events for folding, lazily: the same events as readRange, read without converting ids to
+   * hex (about 30% less work per row); an event's id and causation are fetched on first access,
+   * which folds do not make.
+   */
+  *readRangeForFold(fromPosition: number, toPosition: number): Generator<RecordedEvent> {
+    for (const row of this.statements.foldRange.iterate(fromPosition, toPosition) as Iterable<[number, number, number, number, number, string, number, number]>) {
+      if (row[7] === 1 || this.upcasters !== undefined) {
+        // Metadata beyond virtual time, or upcasting: the full row.
+        const full = this.statements.at.get(row[0]) as RawEventRow;
+        yield this.toEvent(full);
+        continue;
+      }
+      yield new FoldEvent(row[0], this.streamName(row[1]) as StreamName, row[2], this.typeName(row[3]), row[4], row[5], { virtualTimeUs: row[6] }, this);
+    }
+  }
+
+  /** An event's id (hex), by position. */
+  idAt(position: number): EventId {
+    const row = this.statements.at.get(position) as RawEventRow | undefined;
+    if (row === undefined) throw new AuraError('not_found', `no event at position ${position}`);
+    return row[3] as EventId;
   }
 
   /** Raw rows with their stored hash, for verification. */

@@ -24,7 +24,11 @@ export interface ForkPlan {
   readonly virtualTimeUs: number;
 }
 
-export function planFork(sourceDir: string, at: number, sets: readonly { path: string; value: JsonValue }[]): ForkPlan {
+/**
+ * @param liveActions the source's actions when it is still running (its manifest lists them only
+ *   once it has ended).
+ */
+export function planFork(sourceDir: string, at: number, sets: readonly { path: string; value: JsonValue }[], liveActions?: readonly RecordedAction[]): ForkPlan {
   const manifest = readRunManifest(sourceDir);
   const scenario = parseScenarioText(manifest.scenario.text, `${runFiles.manifest(sourceDir)} (scenario.text)`);
   const db = openDatabase(runFiles.eventLog(sourceDir), { readonly: true });
@@ -45,7 +49,7 @@ export function planFork(sourceDir: string, at: number, sets: readonly { path: s
   if (completedAt > 0 && at >= completedAt) {
     throw new AuraError('validation', `--at ${at}: the run completed at position ${completedAt}; fork before it`, [{ path: ['at'], message: `expected a position before ${completedAt}` }]);
   }
-  const actions = manifest.actions.filter((action) => action.sequence < at);
+  const actions = (liveActions ?? manifest.actions).filter((action) => action.sequence < at);
   // The scenario as the recorded actions had left it at `at`, then each change in turn: a bad
   // path or value is refused here, before anything is written.
   let current = scenario;

@@ -26,11 +26,13 @@ import { LatencyHistogram, type HistogramSummary } from '../core/kernel/histogra
 import type { Clock } from '../core/ports/clock.ts';
 import { initialShardState, mergeShards, shardCount, type ParkedEvent, type ProjectionDefinition } from '../core/projections/projection.ts';
 import { findProjection } from '../core/projections/registry.ts';
-import type { ProjectionTask, ProjectionTaskResult } from './projection-task.ts';
+import type { ProjectionTask, ProjectionTaskResult, ShardFoldResult } from './projection-task.ts';
 
 /** What the daemon needs of a worker pool (the real one is ProjectionPool). */
 export interface ProjectionWorkers {
   run(task: ProjectionTask, signal?: AbortSignal): Promise<ProjectionTaskResult>;
+  /** Worker threads: shards that share a read are spread over this many tasks (1 if unknown). */
+  readonly threads?: number;
 }
 import type { SqliteEventStore } from './sqlite-event-store.ts';
 
@@ -292,43 +294,85 @@ export class ProjectionDaemon {
 
   // ---- scheduling ---------------------------------------------------------------------------
 
-  /** The head advanced or a task finished: give every idle shard that is behind its next range. */
+  /**
+   * The head advanced or a task finished: give every idle shard that is behind its next range.
+   * Live shards at the same checkpoint share tasks (one read of the log folds several shards),
+   * spread over the workers; a shard that failed or stalled goes alone until it is healthy, so
+   * that it cannot hold the others back.
+   */
   notify(): void {
     if (this.closed) return;
     const head = this.store.headPosition();
+    const groups = new Map<number, { instance: Instance; shard: Shard }[]>();
     for (const instance of this.instances) {
       // Rebuilds take one worker at most, so that live projections keep their latency.
       if (instance.role === 'shadow' && this.instances.some((other) => other.role === 'shadow' && other.shards.some((shard) => shard.inFlight !== undefined))) continue;
       for (const shard of instance.shards) {
-        if (shard.inFlight === undefined && shard.halted === undefined && shard.checkpoint < head) this.dispatch(instance, shard, head);
+        if (shard.inFlight !== undefined || shard.halted !== undefined || shard.checkpoint >= head) continue;
+        if (instance.role === 'shadow' || shard.failures > 0 || Number.isFinite(shard.batchLimit)) {
+          this.dispatch([{ instance, shard }], head);
+          continue;
+        }
+        const group = groups.get(shard.checkpoint) ?? [];
+        group.push({ instance, shard });
+        groups.set(shard.checkpoint, group);
       }
+    }
+    const workers = Math.max(1, this.pool.threads ?? 1);
+    for (const group of groups.values()) {
+      const tasks = Math.min(workers, group.length);
+      for (let task = 0; task < tasks; task++) this.dispatch(group.filter((_, index) => index % tasks === task), head);
     }
     this.maybeSwap();
     this.settle();
   }
 
-  private dispatch(instance: Instance, shard: Shard, head: number): void {
-    const lag = head - shard.checkpoint;
-    const size = Math.min(shard.batchLimit, instance.role === 'shadow' || lag > this.catchUpBatchEvents ? this.catchUpBatchEvents : this.batchEvents);
-    const from = shard.checkpoint + 1;
+  private dispatch(items: readonly { instance: Instance; shard: Shard }[], head: number): void {
+    const first = items[0];
+    if (first === undefined) return;
+    const checkpoint = first.shard.checkpoint;
+    const lag = head - checkpoint;
+    let size = first.instance.role === 'shadow' || lag > this.catchUpBatchEvents ? this.catchUpBatchEvents : this.batchEvents;
+    for (const { shard } of items) size = Math.min(size, shard.batchLimit);
+    const from = checkpoint + 1;
     // Live ranges stop at snapshot boundaries, so that a shard's state there can be kept (time
     // travel); rebuilds take their large ranges and keep none.
-    const to = Math.min(head, shard.checkpoint + size, instance.role === 'live' ? snapshotBoundaryAfter(shard.checkpoint) : Number.POSITIVE_INFINITY);
+    const to = Math.min(head, checkpoint + size, first.instance.role === 'live' ? snapshotBoundaryAfter(checkpoint) : Number.POSITIVE_INFINITY);
     const abort = new AbortController();
-    shard.inFlight = abort;
-    shard.inFlightSinceMs = this.clock.monotonicMs();
-    const skip = (this.skips.get(instance.name) ?? []).filter((position) => position >= from && position <= to);
+    const now = this.clock.monotonicMs();
+    for (const { shard } of items) {
+      shard.inFlight = abort;
+      shard.inFlightSinceMs = now;
+    }
+    const folds = items.map(({ instance, shard }) => ({
+      projection: instance.name,
+      shard: shard.shard,
+      stateJson: shard.stateJson,
+      skip: (this.skips.get(instance.name) ?? []).filter((position) => position >= from && position <= to),
+    }));
     this.pool
-      .run({ dbPath: this.store.path, projection: instance.name, shard: shard.shard, stateJson: shard.stateJson, fromPosition: from, toPosition: to, skip }, abort.signal)
-      .then((result) => this.completed(instance, shard, from, to, result))
-      .catch((error: unknown) => this.failed(instance, shard, error))
+      .run({ dbPath: this.store.path, fromPosition: from, toPosition: to, folds }, abort.signal)
+      .then((result) => {
+        if (this.closed) return;
+        // Every shard of the task commits in one transaction, each with its own checkpoint.
+        this.store.db.transaction(() => {
+          items.forEach(({ instance, shard }, index) => {
+            const fold = result.folds[index];
+            if (fold === undefined) throw new AuraError('internal', `worker returned ${result.folds.length} folds for ${items.length} shards`);
+            this.completed(instance, shard, from, to, fold);
+          });
+        })();
+      })
+      .catch((error: unknown) => {
+        for (const { instance, shard } of items) this.failed(instance, shard, error);
+      })
       .finally(() => {
-        if (shard.inFlight === abort) shard.inFlight = undefined;
+        for (const { shard } of items) if (shard.inFlight === abort) shard.inFlight = undefined;
         this.notify();
       });
   }
 
-  private completed(instance: Instance, shard: Shard, from: number, to: number, result: ProjectionTaskResult): void {
+  private completed(instance: Instance, shard: Shard, from: number, to: number, result: ShardFoldResult): void {
     if (this.closed || !this.instances.includes(instance)) return;
     if (result.halted === undefined && result.lastPosition !== to) throw new AuraError('internal', `worker folded ${instance.name} up to ${result.lastPosition}, expected ${to}`);
     this.store.db.transaction(() => {

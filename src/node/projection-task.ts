@@ -1,25 +1,38 @@
 import type { ParkedEvent } from '../core/projections/projection.ts';
 
-/** The message a projection worker receives: fold one shard of one projection over a range. */
-export interface ProjectionTask {
-  readonly dbPath: string;
+/** One shard of one projection to fold over the task's range. */
+export interface ShardFold {
   readonly projection: string;
   readonly shard: number;
-  /** The shard's state to continue from, as canonical JSON. */
+  /** The shard's state to continue from, as JSON. */
   readonly stateJson: string;
-  /** First position to fold (inclusive). */
-  readonly fromPosition: number;
-  /** Last position to fold (inclusive). */
-  readonly toPosition: number;
   /** Positions an operator chose to skip (a halted projection resumed past its poison event). */
   readonly skip: readonly number[];
 }
 
-export interface ProjectionTaskResult {
+/**
+ * The message a projection worker receives: a range of positions, read once, and the shards
+ * to fold over it (shards at the same checkpoint share one read of the log).
+ */
+export interface ProjectionTask {
+  readonly dbPath: string;
+  /** First position to fold (inclusive). */
+  readonly fromPosition: number;
+  /** Last position to fold (inclusive). */
+  readonly toPosition: number;
+  readonly folds: readonly ShardFold[];
+}
+
+export interface ShardFoldResult {
   readonly stateJson: string;
   /** Last position folded; fromPosition - 1 when the range was empty or the first event halted it. */
   readonly lastPosition: number;
   readonly applied: number;
   readonly parked: readonly ParkedEvent[];
   readonly halted?: ParkedEvent;
+}
+
+/** One result per fold, in the task's order. */
+export interface ProjectionTaskResult {
+  readonly folds: readonly ShardFoldResult[];
 }

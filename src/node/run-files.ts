@@ -4,6 +4,7 @@ import { join } from 'node:path';
 export const runFiles = {
   eventLog: (runDir: string): string => join(runDir, 'events.sqlite'),
   manifest: (runDir: string): string => join(runDir, 'manifest.json'),
+  report: (runDir: string): string => join(runDir, 'report.json'),
   headRecord: (runDir: string): string => join(runDir, 'head.json'),
   backups: (runDir: string): string => join(runDir, 'backups'),
   repairReport: (runDir: string, stamp: string): string => join(runDir, `repair-${stamp}.json`),

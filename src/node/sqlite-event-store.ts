@@ -537,7 +537,9 @@ export class SqliteEventStore implements EventStore {
     await this.db.backup(destination, {
       progress: ({ totalPages, remainingPages }) => {
         onProgress?.(totalPages === 0 ? 1 : 1 - remainingPages / totalPages);
-        return 256;
+        // Small steps: each one holds the writer's thread (256 pages stalled it ~50 ms at a
+        // time, and that showed as append-to-projected latency); the total barely changes.
+        return 32;
       },
     });
   }

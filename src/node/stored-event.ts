@@ -35,3 +35,38 @@ export class StoredEvent implements RecordedEvent {
     return toPlainEvent(this);
   }
 }
+
+/**
+ * An event read for a fold: like StoredEvent, but its id is looked up only if asked for (folds
+ * read types, streams, times and payloads). Only events without causation or correlation
+ * metadata are read this way.
+ */
+export class FoldEvent implements RecordedEvent {
+  private parsed: JsonValue | undefined = undefined;
+  private cachedId: EventId | undefined = undefined;
+
+  constructor(
+    readonly position: number,
+    readonly stream: StreamName,
+    readonly version: number,
+    readonly type: string,
+    readonly schemaVersion: number,
+    readonly payloadJson: string,
+    readonly metadata: EventMetadata,
+    private readonly ids: { idAt(position: number): EventId },
+  ) {}
+
+  get id(): EventId {
+    this.cachedId ??= this.ids.idAt(this.position);
+    return this.cachedId;
+  }
+
+  get payload(): JsonValue {
+    if (this.parsed === undefined) this.parsed = JSON.parse(this.payloadJson) as JsonValue;
+    return this.parsed;
+  }
+
+  toJSON(): RecordedEvent {
+    return toPlainEvent(this);
+  }
+}

@@ -180,10 +180,15 @@ export const telemetrySchema = z.object({
       latency: latencySummarySchema,
       requests: z.number().int(),
       failedRequests: z.number().int(),
-      /** Good requests / requests, per the availability SLO's definition of good; null without requests. */
+      /** Good requests / requests as a fraction (0..1), per the first availability SLO; null without requests. */
       availability: z.number().nullable(),
     }),
   ),
+  /**
+   * Seconds 0..finalSeconds-1 are final: every live projection has passed them, so their latency
+   * will not change (all of them once the run has ended).
+   */
+  finalSeconds: z.number().int(),
   /** Over the whole run so far. */
   latency: latencySummarySchema,
   slos: z.array(
@@ -191,6 +196,7 @@ export const telemetrySchema = z.object({
       name: z.string(),
       kind: z.enum(['latency', 'availability']),
       objective: z.string(),
+      /** Latency SLOs: the percentile in ms; availability SLOs: good requests in percent (0..100). */
       value: z.number().nullable(),
       met: z.boolean().nullable(),
       /** Error budget left, 1 = untouched, 0 = spent, negative = overspent; null for latency SLOs. */

@@ -69,6 +69,37 @@ describe('aura-lab replay, fork, diff, schema', () => {
     expect(existsSync(out)).toBe(false);
   }, 60_000);
 
+  it('exports a run as one file and imports it back, verified, replaying to the same hashes', async () => {
+    const file = join(work.path, 'hello.aura-run');
+    const exported = await runCli(['export', source, '--out', file, '--json'], env);
+    expect(exported.stderr).toBe('');
+    expect(exported.code).toBe(0);
+    expect(JSON.parse(exported.stdout)).toMatchObject({ events: 3302 });
+    expect((await runCli(['export', source, '--out', file], env)).code).toBe(2); // never overwrites
+    const imported = join(work.path, 'imported');
+    const result = await runCli(['import', file, '--out', imported, '--json'], env);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ events: 3302, runDir: imported });
+    expect(existsSync(join(imported, 'report.json'))).toBe(true);
+    const replay = await runCli(['replay', imported, '--json'], env);
+    expect(JSON.parse(replay.stdout)).toMatchObject({ identical: true, events: 3302 });
+    expect(JSON.parse((await runCli(['diff', source, imported, '--json'], env)).stdout)).toMatchObject({ identical: true });
+
+    // A bundle whose log was altered does not verify, and nothing is kept.
+    const tampered = join(work.path, 'tampered.aura-run');
+    copyFileSync(file, tampered);
+    const db = new Database(tampered);
+    db.prepare(`UPDATE events SET payload = '{"amount":1}' WHERE position = 100`).run();
+    db.close();
+    const refused = await runCli(['import', tampered, '--out', join(work.path, 'tampered-run')], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/does not verify/);
+    expect(existsSync(join(work.path, 'tampered-run'))).toBe(false);
+    const notABundle = await runCli(['import', join(source, 'manifest.json')], env);
+    expect(notABundle.code).toBe(2);
+    expect(notABundle.stderr).toMatch(/not a run bundle/);
+  }, 60_000);
+
   it('prints the scenario format as JSON Schema', async () => {
     const result = await runCli(['schema'], env);
     expect(result.code).toBe(0);

@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { asStreamName } from '../../src/core/kernel/ids.ts';
 import { anyVersion } from '../../src/core/ports/event-store.ts';
 import { SqliteEventStore } from '../../src/node/sqlite-event-store.ts';
+import { EventReader } from '../../src/node/event-reader.ts';
+import type { RecordedEvent } from '../../src/core/events/event.ts';
 import { eventStoreContract, newEvent } from '../contract/event-store.contract.ts';
 import { temporaryDirectory } from '../support/fixtures.ts';
 
@@ -63,6 +65,28 @@ describe('SQLite event store', () => {
       expect(new Database(join(dir.path, 'events.sqlite'), { readonly: true }).prepare('SELECT COUNT(*) AS n FROM streams').get()).toEqual({ n: 1 });
       store.close();
     } finally {
+      dir.remove();
+    }
+  });
+});
+
+describe('reads for folds', () => {
+  it('yield the same events as full reads, ids fetched on demand, causation and correlation included', () => {
+    const dir = temporaryDirectory();
+    const store = new SqliteEventStore(join(dir.path, 'events.sqlite'));
+    try {
+      const first = newEvent('Started', { n: 1 });
+      store.appendBatch([
+        { stream: asStreamName('a'), events: [first, newEvent('Moved', { to: 'x' }, { causationId: first.id, correlationId: 'flow-1' })], expected: anyVersion },
+        { stream: asStreamName('b'), events: [newEvent('Moved', { to: 'y' }), newEvent('Stopped', null)], expected: anyVersion },
+      ]);
+      const reader = new EventReader(store.db);
+      const plain = (events: Iterable<RecordedEvent>) => [...events].map((event) => JSON.parse(JSON.stringify(event)) as unknown);
+      expect(plain(reader.readRangeForFold(1, 4))).toEqual(plain(reader.readRange(1, 4)));
+      expect(plain(reader.readRangeForFold(2, 3))).toEqual(plain(reader.readRange(2, 3)));
+      expect([...reader.readRangeForFold(5, 9)]).toEqual([]);
+    } finally {
+      store.close();
       dir.remove();
     }
   });

@@ -4,6 +4,7 @@ import { EventLogView } from './features/event-log/EventLogView.tsx';
 import { ProjectionsView } from './features/projections/ProjectionsView.tsx';
 import { RunControls, RunView } from './features/run/RunPanel.tsx';
 import { ScenarioList } from './features/scenarios/ScenarioList.tsx';
+import { TimeTravelView } from './features/time-travel/TimeTravelView.tsx';
 import { eventLogActions } from './state/event-log-store.ts';
 import { useEventLog } from './state/use-event-log.ts';
 import { useLab } from './state/use-lab.ts';
@@ -41,8 +42,19 @@ export function App({ commands }: { commands: EngineCommands }) {
             <button type="button" role="tab" aria-selected={view === 'projections'} className={view === 'projections' ? 'tab active' : 'tab'} onClick={() => void commands.projections.show()} data-testid="tab-projections">
               Projections
             </button>
+            <button type="button" role="tab" aria-selected={view === 'time-travel'} className={view === 'time-travel' ? 'tab active' : 'tab'} onClick={() => void commands.timeTravel.show()} data-testid="tab-time-travel">
+              Time travel
+            </button>
           </nav>
-          {view === 'run' ? <RunView commands={commands} /> : view === 'events' ? <EventLogView commands={commands.eventLog} /> : <ProjectionsView commands={commands.projections} />}
+          {view === 'run' ? (
+            <RunView commands={commands} />
+          ) : view === 'events' ? (
+            <EventLogView commands={commands.eventLog} />
+          ) : view === 'projections' ? (
+            <ProjectionsView commands={commands.projections} />
+          ) : (
+            <TimeTravelView commands={commands.timeTravel} />
+          )}
         </div>
       </main>
     </div>

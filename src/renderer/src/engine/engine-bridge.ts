@@ -6,6 +6,8 @@ import type { EngineConnection } from './connection.ts';
 import { describeError as describe } from './describe-error.ts';
 import { bindEventLog, type EventLogCommands } from './event-log-bridge.ts';
 import { bindProjections, type ProjectionsCommands } from './projections-bridge.ts';
+import { bindRunControl, type RunControlCommands } from './run-control-bridge.ts';
+import { bindTimeTravel, type TimeTravelCommands } from './time-travel-bridge.ts';
 
 export interface EngineCommands {
   refreshScenarios(): Promise<void>;
@@ -13,6 +15,8 @@ export interface EngineCommands {
   stopRun(runId: string): Promise<void>;
   readonly eventLog: EventLogCommands;
   readonly projections: ProjectionsCommands;
+  readonly runControl: RunControlCommands;
+  readonly timeTravel: TimeTravelCommands;
 }
 
 
@@ -22,6 +26,8 @@ export function bindEngine(connection: EngineConnection): EngineCommands {
   const commands: EngineCommands = {
     eventLog,
     projections: bindProjections(client, eventLog),
+    runControl: bindRunControl(client),
+    timeTravel: bindTimeTravel(client, eventLog),
     async refreshScenarios() {
       try {
         const { scenarios } = await client.request('scenarios.list', {});

@@ -1,6 +1,7 @@
 import type { EngineCommands } from '../../engine/engine-bridge.ts';
 import { labActions } from '../../state/lab-store.ts';
 import { useLab } from '../../state/use-lab.ts';
+import { RunControlBar } from './RunControlBar.tsx';
 import { ThroughputChart, isEventsPerSecondState } from './ThroughputChart.tsx';
 
 const speeds = ['1', '5', '20', '100', 'max'];
@@ -73,6 +74,7 @@ export function RunView({ commands }: { commands: EngineCommands }) {
           Browse events
         </button>
       </header>
+      {run.status === 'running' ? <RunControlBar run={run} commands={commands.runControl} /> : null}
       <div className="progress" aria-label="virtual time">
         <div className="progress-fill" style={{ width: `${(progress * 100).toFixed(1)}%` }} />
       </div>
