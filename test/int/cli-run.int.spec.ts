@@ -29,7 +29,9 @@ describe('aura-lab run', () => {
     expect(check.checkpoint).toBe(check.head);
     expect(check.stored).toBe(check.replayed);
     // A finished run is self-contained: no WAL left behind; the head record stays for repairs.
-    expect(readdirSync(out).sort()).toEqual(['events.sqlite', 'head.json', 'manifest.json']);
+    expect(readdirSync(out).sort()).toEqual(['events.sqlite', 'head.json', 'manifest.json', 'report.json']);
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as { format: string; summary: { status: string; headHash: string }; virtualSeconds: number };
+    expect(report).toMatchObject({ format: 'aura-lab-report', summary: { status: 'completed', headHash: summary.headHash }, virtualSeconds: 61 });
   });
 
   it('writes byte-identical event tables for the same scenario and seed, and different ones for another seed', async () => {
