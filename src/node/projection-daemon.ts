@@ -187,11 +187,6 @@ function newShard(shard: number, now: number, checkpoint: number, stateJson: str
   };
 }
 
-/** The next position after `checkpoint` at which a shard's state is kept as a snapshot. */
-function snapshotBoundaryAfter(checkpoint: number): number {
-  return (Math.floor(checkpoint / limits.snapshotEveryEvents) + 1) * limits.snapshotEveryEvents;
-}
-
 function differingKeys(a: string, b: string): string[] {
   const left = JSON.parse(a) as JsonValue;
   const right = JSON.parse(b) as JsonValue;
@@ -296,33 +291,34 @@ export class ProjectionDaemon {
 
   /**
    * The head advanced or a task finished: give every idle shard that is behind its next range.
-   * Live shards at the same checkpoint share tasks (one read of the log folds several shards),
-   * spread over the workers; a shard that failed or stalled goes alone until it is healthy, so
-   * that it cannot hold the others back.
+   * Live shards share tasks by lane (one read of the log folds several shards); a shard that
+   * failed or stalled goes alone until it is healthy, so that it cannot hold the others back.
    */
   notify(): void {
     if (this.closed) return;
     const head = this.store.headPosition();
-    const groups = new Map<number, { instance: Instance; shard: Shard }[]>();
+    // Each live shard has a lane (a worker's share, fixed by its order); a lane's shards at the
+    // same checkpoint go in one task, so lanes read the log once per range and do not fragment.
+    const lanes = Math.max(1, this.pool.threads ?? 1);
+    const groups = new Map<string, { instance: Instance; shard: Shard }[]>();
+    let order = 0;
     for (const instance of this.instances) {
       // Rebuilds take one worker at most, so that live projections keep their latency.
       if (instance.role === 'shadow' && this.instances.some((other) => other.role === 'shadow' && other.shards.some((shard) => shard.inFlight !== undefined))) continue;
       for (const shard of instance.shards) {
+        const lane = instance.role === 'live' ? order++ % lanes : -1;
         if (shard.inFlight !== undefined || shard.halted !== undefined || shard.checkpoint >= head) continue;
         if (instance.role === 'shadow' || shard.failures > 0 || Number.isFinite(shard.batchLimit)) {
           this.dispatch([{ instance, shard }], head);
           continue;
         }
-        const group = groups.get(shard.checkpoint) ?? [];
+        const key = `${lane}:${shard.checkpoint}`;
+        const group = groups.get(key) ?? [];
         group.push({ instance, shard });
-        groups.set(shard.checkpoint, group);
+        groups.set(key, group);
       }
     }
-    const workers = Math.max(1, this.pool.threads ?? 1);
-    for (const group of groups.values()) {
-      const tasks = Math.min(workers, group.length);
-      for (let task = 0; task < tasks; task++) this.dispatch(group.filter((_, index) => index % tasks === task), head);
-    }
+    for (const group of groups.values()) this.dispatch(group, head);
     this.maybeSwap();
     this.settle();
   }
@@ -335,9 +331,7 @@ export class ProjectionDaemon {
     let size = first.instance.role === 'shadow' || lag > this.catchUpBatchEvents ? this.catchUpBatchEvents : this.batchEvents;
     for (const { shard } of items) size = Math.min(size, shard.batchLimit);
     const from = checkpoint + 1;
-    // Live ranges stop at snapshot boundaries, so that a shard's state there can be kept (time
-    // travel); rebuilds take their large ranges and keep none.
-    const to = Math.min(head, checkpoint + size, first.instance.role === 'live' ? snapshotBoundaryAfter(checkpoint) : Number.POSITIVE_INFINITY);
+    const to = Math.min(head, checkpoint + size);
     const abort = new AbortController();
     const now = this.clock.monotonicMs();
     for (const { shard } of items) {
@@ -349,6 +343,8 @@ export class ProjectionDaemon {
       shard: shard.shard,
       stateJson: shard.stateJson,
       skip: (this.skips.get(instance.name) ?? []).filter((position) => position >= from && position <= to),
+      // Live shards keep their state at every snapshot position they pass (time travel).
+      snapshotEvery: instance.role === 'live' ? limits.snapshotEveryEvents : 0,
     }));
     this.pool
       .run({ dbPath: this.store.path, fromPosition: from, toPosition: to, folds }, abort.signal)
@@ -379,9 +375,7 @@ export class ProjectionDaemon {
       this.statements.save.run(instance.name, instance.role, shard.shard, instance.version, result.lastPosition, result.stateJson, result.halted?.position ?? null);
       for (const parked of result.parked) this.statements.park.run(instance.name, instance.role, parked.position, parked.error);
       if (result.halted) this.statements.park.run(instance.name, instance.role, result.halted.position, result.halted.error);
-      if (instance.role === 'live' && result.halted === undefined && result.lastPosition % limits.snapshotEveryEvents === 0) {
-        this.statements.snapshot.run(instance.name, instance.role, shard.shard, result.lastPosition, result.stateJson);
-      }
+      if (instance.role === 'live') for (const snapshot of result.snapshots) this.statements.snapshot.run(instance.name, instance.role, shard.shard, snapshot.position, snapshot.stateJson);
     })();
     const now = this.clock.monotonicMs();
     for (const [before, end, committedAt] of this.commits.between(from - 1, result.lastPosition)) {

@@ -8,6 +8,8 @@ export interface ShardFold {
   readonly stateJson: string;
   /** Positions an operator chose to skip (a halted projection resumed past its poison event). */
   readonly skip: readonly number[];
+  /** Return the shard's state at every multiple of this inside the range (0: none). */
+  readonly snapshotEvery: number;
 }
 
 /**
@@ -30,6 +32,8 @@ export interface ShardFoldResult {
   readonly applied: number;
   readonly parked: readonly ParkedEvent[];
   readonly halted?: ParkedEvent;
+  /** The state at each snapshot position inside the range, in order. */
+  readonly snapshots: readonly { readonly position: number; readonly stateJson: string }[];
 }
 
 /** One result per fold, in the task's order. */

@@ -1,6 +1,7 @@
 /**
  * Piscina worker: reads a range of positions once, through its own read-only connection (the
- * host never ships payloads across threads), and folds every shard of the task over it.
+ * host never ships payloads across threads), and folds every shard of the task over it,
+ * keeping each live shard's state at the snapshot positions it passes (time travel).
  *
  * Connections are kept between tasks (opening one and preparing its statements costs about a
  * millisecond, which at 20,000 events/s is most of a task) and closed once idle for a moment,
@@ -10,12 +11,12 @@
  */
 import type Database from 'better-sqlite3';
 import type { JsonValue } from '../core/kernel/canonical.ts';
-import { foldShard } from '../core/projections/projection.ts';
+import { foldShard, type ParkedEvent } from '../core/projections/projection.ts';
 import { findProjection } from '../core/projections/registry.ts';
 import type { RecordedEvent } from '../core/events/event.ts';
 import { EventReader } from '../node/event-reader.ts';
 import { openDatabase } from '../node/sqlite-schema.ts';
-import type { ProjectionTask, ProjectionTaskResult, ShardFoldResult } from '../node/projection-task.ts';
+import type { ProjectionTask, ProjectionTaskResult, ShardFold, ShardFoldResult } from '../node/projection-task.ts';
 
 const idleCloseMs = 150;
 const connections = new Map<string, { db: Database.Database; reader: EventReader; lastUsedMs: number }>();
@@ -47,21 +48,42 @@ function readerFor(path: string): EventReader {
 
 export default function projectionTask(task: ProjectionTask): ProjectionTaskResult {
   const reader = readerFor(task.dbPath);
-  // One read for every fold; a single fold streams instead of holding the range.
-  const events: Iterable<RecordedEvent> = task.folds.length === 1 ? reader.readRangeForFold(task.fromPosition, task.toPosition) : [...reader.readRangeForFold(task.fromPosition, task.toPosition)];
-  return {
-    folds: task.folds.map((fold): ShardFoldResult => {
-      const definition = findProjection(fold.projection);
-      if (definition === undefined) throw new Error(`unknown projection ${fold.projection}`);
-      const outcome = foldShard(definition, fold.shard, JSON.parse(fold.stateJson) as JsonValue, events, new Set(fold.skip));
-      const lastPosition = outcome.halted !== undefined ? outcome.halted.position - 1 : outcome.lastPosition === 0 ? task.fromPosition - 1 : outcome.lastPosition;
-      return {
-        stateJson: JSON.stringify(outcome.state),
-        lastPosition: Math.max(task.fromPosition - 1, lastPosition),
-        applied: outcome.applied,
-        parked: outcome.parked,
-        ...(outcome.halted === undefined ? {} : { halted: outcome.halted }),
-      };
-    }),
-  };
+  // One read for every fold of the task.
+  const events = [...reader.readRangeForFold(task.fromPosition, task.toPosition)];
+  return { folds: task.folds.map((fold) => foldOne(fold, task.fromPosition, task.toPosition, events)) };
+}
+
+/** Folds one shard over the range, keeping its state at every snapshot position on the way. */
+function foldOne(fold: ShardFold, from: number, to: number, events: readonly RecordedEvent[]): ShardFoldResult {
+  const definition = findProjection(fold.projection);
+  if (definition === undefined) throw new Error(`unknown projection ${fold.projection}`);
+  const skip = new Set(fold.skip);
+  const parked: ParkedEvent[] = [];
+  const snapshots: { position: number; stateJson: string }[] = [];
+  let state = JSON.parse(fold.stateJson) as JsonValue;
+  let applied = 0;
+  let lastPosition = from - 1;
+  let halted: ParkedEvent | undefined;
+  let index = 0;
+  // Segment ends: each snapshot position inside the range, then the range's end.
+  const ends: number[] = [];
+  if (fold.snapshotEvery > 0) for (let at = Math.ceil(from / fold.snapshotEvery) * fold.snapshotEvery; at < to; at += fold.snapshotEvery) ends.push(at);
+  ends.push(to);
+  for (const end of ends) {
+    let stop = index;
+    while (stop < events.length && (events[stop] as RecordedEvent).position <= end) stop += 1;
+    const outcome = foldShard(definition, fold.shard, state, events.slice(index, stop), skip);
+    index = stop;
+    state = outcome.state;
+    applied += outcome.applied;
+    parked.push(...outcome.parked);
+    if (outcome.halted !== undefined) {
+      halted = outcome.halted;
+      lastPosition = outcome.halted.position - 1;
+      break;
+    }
+    lastPosition = end;
+    if (fold.snapshotEvery > 0 && end % fold.snapshotEvery === 0) snapshots.push({ position: end, stateJson: JSON.stringify(state) });
+  }
+  return { stateJson: JSON.stringify(state), lastPosition: Math.max(from - 1, lastPosition), applied, parked, snapshots, ...(halted === undefined ? {} : { halted }) };
 }

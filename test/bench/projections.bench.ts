@@ -74,7 +74,7 @@ async function rebuild(source: string, threads: number, name: string): Promise<n
   copyFileSync(source, path);
   const store = new SqliteEventStore(path);
   const pool = new ProjectionPool({ threads });
-  await pool.run({ dbPath: path, fromPosition: 1, toPosition: 0, folds: [{ projection: 'slo-status', shard: 0, stateJson: '{}', skip: [] }] }).catch(() => undefined);
+  await pool.run({ dbPath: path, fromPosition: 1, toPosition: 0, folds: [{ projection: 'slo-status', shard: 0, stateJson: '{}', skip: [], snapshotEvery: 0 }] }).catch(() => undefined);
   const started = performance.now();
   const daemon = new ProjectionDaemon(store, pool, projections, systemClock);
   await daemon.drain();
@@ -96,7 +96,7 @@ async function live(rate: number, seconds: number, kill: boolean): Promise<{ p50
   for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
   const store = new SqliteEventStore(path, { backgroundCheckpoints: true });
   const pool = new ProjectionPool({ threads: 2 });
-  await Promise.all([0, 1].map(() => pool.run({ dbPath: path, fromPosition: 1, toPosition: 0, folds: [{ projection: 'slo-status', shard: 0, stateJson: '{}', skip: [] }] }).catch(() => undefined)));
+  await Promise.all([0, 1].map(() => pool.run({ dbPath: path, fromPosition: 1, toPosition: 0, folds: [{ projection: 'slo-status', shard: 0, stateJson: '{}', skip: [], snapshotEvery: 0 }] }).catch(() => undefined)));
   const daemon = new ProjectionDaemon(store, pool, projections, systemClock, undefined, { batchEvents: 2_000 });
   const random = createRandom(2);
   const tickMs = 10;

@@ -96,3 +96,59 @@ describe('alerts in the log', () => {
     expect(() => validateScenario(parse(scenarioText.replace('above: 10 }', '}')))).toThrow(/invalid scenario/);
   });
 });
+
+describe('debates in a scenario', () => {
+  const text = `version: 1
+name: debating
+seed: 5
+duration: 30s
+workload:
+  - name: requests
+    streams: { prefix: "api-", count: 2 }
+    rate: { profile: constant, perSecond: 20 }
+    events:
+      - type: RequestCompleted
+        payload: { latencyMs: { int: [1, 50] }, ok: { chance: 0.9 } }
+debates:
+  - name: triage
+    every: 5s
+    debate:
+      question: { kind: categorical, options: [incident, noise], correct: incident }
+      agents: [{ name: a, model: reasoner }, { name: b, model: reasoner }, { name: c, model: reasoner }]
+  - name: review
+    at: [12s, 3s]
+    debate:
+      question: { kind: numeric, truth: 10, tolerance: 1 }
+      agents: [{ name: x, model: degroot }, { name: y, model: hegselmann-krause, params: { epsilon: 5 } }]
+`;
+  const scenario = validateScenario(parse(text));
+
+  it('holds each debate at its moments, on its own stream, the same however the run is chunked', () => {
+    const reference = runAll(new RunKernel(scenario, 5), 10_000);
+    const started = reference.filter((item) => item.event.type === 'DebateStarted');
+    expect(started.map((item) => [item.stream, item.event.metadata.virtualTimeUs])).toEqual([
+      ['debate-review-1', 3_000_000],
+      ['debate-triage-1', 5_000_000],
+      ['debate-triage-2', 10_000_000],
+      ['debate-review-2', 12_000_000],
+      ['debate-triage-3', 15_000_000],
+      ['debate-triage-4', 20_000_000],
+      ['debate-triage-5', 25_000_000],
+    ]);
+    expect(reference.filter((item) => item.event.type === 'DebateDecided')).toHaveLength(7);
+    for (const chunk of [1, 13, 500]) expect(canonicalJson(runAll(new RunKernel(scenario, 5), chunk))).toBe(canonicalJson(reference));
+    // Each debate's events sit together, in virtual-time order with the workload.
+    for (let index = 1; index < reference.length; index++) expect(reference[index]!.event.metadata.virtualTimeUs).toBeGreaterThanOrEqual(reference[index - 1]!.event.metadata.virtualTimeUs);
+  });
+
+  it('keeps the workload unchanged when debates are added (separate random streams)', () => {
+    const without = validateScenario(parse(text.slice(0, text.indexOf('debates:'))));
+    const requests = (events: PlannedEvent[]) => canonicalJson(events.filter((item) => item.event.type === 'RequestCompleted').map((item) => [item.stream, item.event.payload, item.event.metadata.virtualTimeUs]));
+    expect(requests(runAll(new RunKernel(scenario, 5), 1_000))).toBe(requests(runAll(new RunKernel(without, 5), 1_000)));
+  });
+
+  it('refuses a schedule with both or neither of every and at', () => {
+    expect(() => validateScenario(parse(text.replace('    every: 5s\n', '')))).toThrow(/invalid scenario/);
+    expect(() => validateScenario(parse(text.replace('    at: [12s, 3s]\n', '    at: [12s, 3s]\n    every: 1s\n')))).toThrow(/invalid scenario/);
+  });
+});

@@ -11,7 +11,8 @@ import { rateToDocument, type Scenario } from './scenario.ts';
 import { applySet, operatorEventTypes, type OperatorAction, type RecordedAction } from './operator.ts';
 import { canonicalJson } from '../kernel/canonical.ts';
 import { AuraError } from '../kernel/errors.ts';
-import { alertEventTypes, AlertEvaluator, isLatencyRule, RequestCounter, type AlertTransition } from './telemetry.ts';
+import { alertEventTypes, AlertEvaluator, isLatencyRule, RequestCounter } from './telemetry.ts';
+import { DebateCursor } from './debates.ts';
 import { asStreamName } from '../kernel/ids.ts';
 
 /** Alerts on the log's own metrics are events of this stream. */
@@ -41,7 +42,9 @@ export class RunKernel {
   /** Alert rules on the log's own metrics (undefined when the scenario has none). */
   private readonly alerts: AlertEvaluator | undefined;
   private readonly requests: RequestCounter;
-  private readonly alertQueue: AlertTransition[] = [];
+  /** Events decided together (a debate's, a closed second's alerts), emitted one at a time. */
+  private readonly queue: { stream: StreamName; type: string; atUs: number; payload: NewEvent['payload'] }[] = [];
+  private readonly debates: DebateCursor[];
   private openSecond = 0;
   private eventsThisSecond = 0;
 
@@ -64,6 +67,8 @@ export class RunKernel {
     const workload = root.split('workload');
     this.cursors = scenario.workload.map((spec) => new GeneratorCursor(spec, workload.split(spec.name)));
     this.idRandom = root.split('event-ids');
+    const debates = root.split('debates');
+    this.debates = (scenario.debates ?? []).map((schedule) => new DebateCursor(schedule, debates.split(schedule.name)));
   }
 
   get status(): KernelPhase {
@@ -106,7 +111,9 @@ export class RunKernel {
       phase: this.phase,
       generators: this.cursors.map((cursor) => cursor.fingerprint()),
       actions: this.acted.length,
-      ...(this.alerts === undefined ? {} : { alerts: this.alerts.fingerprint(), openSecond: this.openSecond, alertQueue: this.alertQueue.length }),
+      queue: this.queue.length,
+      ...(this.debates.length === 0 ? {} : { debates: this.debates.map((cursor) => cursor.fingerprint()) }),
+      ...(this.alerts === undefined ? {} : { alerts: this.alerts.fingerprint(), openSecond: this.openSecond }),
     });
   }
 
@@ -140,9 +147,10 @@ export class RunKernel {
         planned.push(this.apply(due));
         continue;
       }
-      const alert = this.alertQueue.shift();
-      if (alert !== undefined) {
-        planned.push(this.planAlert(alert));
+      const queued = this.queue.shift();
+      if (queued !== undefined) {
+        this.clockUs = Math.max(this.clockUs, queued.atUs);
+        planned.push(this.plan(queued.stream, queued.type, queued.atUs, queued.payload));
         continue;
       }
       let best: GeneratorCursor | undefined;
@@ -154,8 +162,26 @@ export class RunKernel {
           bestTime = time;
         }
       }
+      let debate: DebateCursor | undefined;
+      let debateTime = Number.POSITIVE_INFINITY;
+      for (const cursor of this.debates) {
+        const time = cursor.nextTimeUs();
+        if (time < debateTime) {
+          debate = cursor;
+          debateTime = time;
+        }
+      }
+      const nextUs = Math.min(bestTime, debateTime);
       // A virtual second closes (its alert rules are evaluated) before the first event after it.
-      if (this.alerts !== undefined && this.closeSecondBefore(bestTime < this.durationUs ? bestTime : untilUs >= this.durationUs ? this.durationUs : -1)) continue;
+      if (this.alerts !== undefined && this.closeSecondBefore(nextUs < this.durationUs ? nextUs : untilUs >= this.durationUs ? this.durationUs : -1)) continue;
+      if (debate !== undefined && debateTime <= bestTime && debateTime < this.durationUs && debateTime <= limitUs) {
+        const occurrence = debate.next();
+        for (const event of occurrence.events) this.queue.push({ stream: occurrence.stream, type: event.type, atUs: occurrence.atUs, payload: event.payload });
+        this.workloadEvents += occurrence.events.length;
+        this.eventsThisSecond += occurrence.events.length;
+        this.lastEventUs = occurrence.atUs;
+        continue;
+      }
       if (best === undefined || bestTime >= this.durationUs || bestTime > limitUs) break;
       const generated = best.next();
       this.workloadEvents += 1;
@@ -194,18 +220,15 @@ export class RunKernel {
     const transitions = this.alerts.observe({ second: this.openSecond, events: this.eventsThisSecond, requests: this.requests.take() });
     this.openSecond += 1;
     this.eventsThisSecond = 0;
-    for (const transition of transitions) this.alertQueue.push({ ...transition, atUs: Math.min(transition.atUs, this.durationUs) });
+    for (const transition of transitions) {
+      this.queue.push({
+        stream: alertStream,
+        type: transition.state === 'fired' ? alertEventTypes.fired : alertEventTypes.resolved,
+        atUs: Math.min(transition.atUs, this.durationUs),
+        payload: { rule: transition.rule, kind: transition.kind, value: transition.value, detail: transition.detail },
+      });
+    }
     return true;
-  }
-
-  private planAlert(transition: AlertTransition): PlannedEvent {
-    this.clockUs = Math.max(this.clockUs, transition.atUs);
-    return this.plan(alertStream, transition.state === 'fired' ? alertEventTypes.fired : alertEventTypes.resolved, transition.atUs, {
-      rule: transition.rule,
-      kind: transition.kind,
-      value: transition.value,
-      detail: transition.detail,
-    });
   }
 
   private start(planned: PlannedEvent[]): void {

@@ -11,6 +11,7 @@ import { dayUs, expectedCount, type RateProfile } from './arrivals.ts';
 import type { JsonValue } from '../kernel/canonical.ts';
 import { formatDurationUs, parseDurationUs } from './duration.ts';
 import { alertMetrics } from './telemetry.ts';
+import { parseDebateSpec } from '../debate/spec.ts';
 
 export const scenarioFormatVersion = 1;
 
@@ -106,6 +107,18 @@ const alertRule = s.tagged('kind', {
   burnRate: s.object({ name: slug, slo: slug, above: s.number({ greaterThan: 0 }), window: duration }),
 });
 
+/**
+ * Debates the run holds: one every `every` (the first at `every`), or at the moments listed.
+ * `debate` is a debate spec (src/core/debate); each occurrence is a new debate with its own
+ * random stream (debates/<name>/<n>) and id <name>-<n>.
+ */
+const debateSchedule = s.object({
+  name: slug,
+  every: s.optional(duration),
+  at: s.optional(s.array(moment, { min: 1, max: 10_000 })),
+  debate: s.unknown(),
+});
+
 export const scenarioSchema = s.object(
   {
     version: s.literal(scenarioFormatVersion),
@@ -117,6 +130,7 @@ export const scenarioSchema = s.object(
     projections: s.optional(s.array(s.oneOf(projectionNames), { max: 16 }), [...projectionNames]),
     slos: s.optional(s.array(slo, { max: 32 }), []),
     alerts: s.optional(s.array(alertRule, { max: 64 }), []),
+    debates: s.optional(s.array(debateSchedule, { max: 64 }), []),
   },
   { description: 'An AURA Lab scenario' },
 );
@@ -126,6 +140,7 @@ export type WorkloadGenerator = Scenario['workload'][number];
 export type PayloadField = Infer<typeof payloadField>;
 export type ServiceLevelObjective = Infer<typeof slo>;
 export type AlertRule = Infer<typeof alertRule>;
+export type DebateSchedule = Infer<typeof debateSchedule>;
 
 /** Validates a parsed scenario document. Throws AuraError('validation') listing every issue. */
 export function validateScenario(document: unknown): Scenario {
@@ -150,6 +165,18 @@ export function validateScenario(document: unknown): Scenario {
     }
     if (rule.kind === 'threshold' && (rule.above === undefined) === (rule.below === undefined)) {
       throw new AuraError('validation', 'invalid scenario', [{ path: ['alerts', index], message: 'expected exactly one of above or below' }]);
+    }
+  });
+  const debateNames = new Set<string>();
+  (scenario.debates ?? []).forEach((schedule, index) => {
+    if (debateNames.has(schedule.name)) throw new AuraError('validation', 'invalid scenario', [{ path: ['debates', index, 'name'], message: `duplicate debate name ${JSON.stringify(schedule.name)}` }]);
+    debateNames.add(schedule.name);
+    if ((schedule.every === undefined) === (schedule.at === undefined)) throw new AuraError('validation', 'invalid scenario', [{ path: ['debates', index], message: 'expected exactly one of every or at' }]);
+    try {
+      parseDebateSpec(schedule.debate);
+    } catch (error) {
+      if (!(error instanceof AuraError)) throw error;
+      throw new AuraError('validation', 'invalid scenario', error.issues.map((issue) => ({ ...issue, path: ['debates', index, 'debate', ...issue.path] })));
     }
   });
   return scenario;
