@@ -20,6 +20,7 @@ export default defineConfig({
           host: resolve('src/host/main.ts'),
           'projection-worker': resolve('src/workers/projection-worker.ts'),
           'chain-worker': resolve('src/workers/chain-worker.ts'),
+          'sweep-worker': resolve('src/workers/sweep-worker.ts'),
         },
         output: {
           entryFileNames: '[name].js',

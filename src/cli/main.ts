@@ -12,7 +12,7 @@ import { newestSourceMs, packageRoot } from '../node/runtime.ts';
 import { readScenarioFile } from '../node/scenario-loader.ts';
 import { CliError, dataDir, scenariosDir } from './context.ts';
 import { forkCommand, runCommand } from './run.ts';
-import { diffCommand, exportCommand, importCommand, replayCommand, schemaCommand } from './sim-commands.ts';
+import { diffCommand, exportCommand, importCommand, replayCommand, schemaCommand, sweepCommand } from './sim-commands.ts';
 import { parseSetArgument } from '../core/sim/operator.ts';
 import { startBrowserServer } from './serve.ts';
 import { backupCommand, repairCommand, verifyCommand } from './store-commands.ts';
@@ -52,6 +52,10 @@ Usage:
   aura-lab import <file> [--out DIR] [--json]
       A run file back as a run directory (under AURA_LAB_HOME/runs by default), its hash chain
       verified first. Exit 1 if it does not verify (nothing is kept).
+  aura-lab sweep <experiment> [--out DIR] [--threads N] [--json]
+      Play an experiment's debates (a base debate, a parameter grid, replicates) on worker
+      threads, record them, and write results.csv and results.json (mean, std, 95% CI per
+      cell). Stopped (Ctrl-C, exit 130), the same command resumes where it stopped.
   aura-lab schema
       Print the scenario format as JSON Schema, for editors.
   aura-lab help | --help
@@ -232,6 +236,12 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'schema':
       return schemaCommand();
+    case 'sweep': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { out: { type: 'string' }, threads: { type: 'string' }, json: { type: 'boolean', default: false } } });
+      const threads = values.threads === undefined ? undefined : Number(values.threads);
+      if (threads !== undefined && (!Number.isInteger(threads) || threads < 1 || threads > 64)) throw new CliError(`--threads: expected 1-64, got ${JSON.stringify(values.threads)}`, 2);
+      return sweepCommand(one(positionals, 'experiment file', 'sweep'), values.out, threads, values.json);
+    }
     case 'export': {
       const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { out: { type: 'string' }, json: { type: 'boolean', default: false } } });
       return exportCommand(one(positionals, 'run directory', 'export'), values.out, values.json);

@@ -1,6 +1,7 @@
 /** `aura-lab replay`, `diff` and `schema`: reproducibility checks and the scenario format. */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
+import { loadExperiment, runSweep, type SweepReport } from '../node/sweep.ts';
 import { bundleExtension, bundleRunId, exportRun, importRun, type ExportResult, type ImportResult } from '../node/run-bundle.ts';
 import { AuraError } from '../core/kernel/errors.ts';
 import { scenarioSchema } from '../core/sim/scenario.ts';
@@ -159,4 +160,43 @@ export async function importCommand(file: string, out: string | undefined, json:
   if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else process.stdout.write(`imported ${result.runId}: ${result.events.toLocaleString('en')} events, hash chain verified\n  head ${result.headHash}\n  written to ${displayPath(result.runDir)}\n`);
   return 0;
+}
+
+/** `aura-lab sweep <experiment> [--out DIR] [--threads N]`: exit 0 complete, 130 stopped, 2 bad input. */
+export async function sweepCommand(file: string, out: string | undefined, threads: number | undefined, json: boolean): Promise<number> {
+  const path = resolve(file);
+  if (!existsSync(path)) throw new CliError(`${file}: no such experiment file`, 2);
+  const text = readFileSync(path, 'utf8');
+  let name: string;
+  try {
+    name = loadExperiment(text, displayPath(path)).name;
+  } catch (error) {
+    asCliError(error);
+  }
+  const outDir = resolve(out ?? join(dataDir(), 'sweeps', name));
+  const bar = new ProgressBar(`sweep ${name}`);
+  const stop = new AbortController();
+  const onSignal = (): void => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let report: SweepReport;
+  try {
+    report = await runSweep(text, displayPath(path), { outDir, onProgress: (done, total) => bar.update(total > 0 ? done / total : 1, `${done.toLocaleString('en')} / ${total.toLocaleString('en')} debates`), signal: stop.signal, ...(threads === undefined ? {} : { threads }) });
+  } catch (error) {
+    bar.done();
+    asCliError(error);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  bar.done();
+  if (json) {
+    const { summaries, ...rest } = report;
+    process.stdout.write(`${JSON.stringify({ ...rest, cells: summaries.length })}\n`);
+  } else if (report.complete) {
+    process.stdout.write(`sweep ${report.name}: ${report.debates.toLocaleString('en')} debates (${report.played.toLocaleString('en')} played now) in ${(report.wallMs / 1000).toFixed(1)} s\n  results: ${displayPath(join(outDir, 'results.csv'))} and results.json\n`);
+  } else {
+    process.stdout.write(`sweep ${report.name} stopped at ${report.debates.toLocaleString('en')} of ${report.total.toLocaleString('en')} debates; run the same command to resume\n`);
+  }
+  return report.complete ? 0 : 130;
 }

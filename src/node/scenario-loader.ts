@@ -47,6 +47,14 @@ export function readScenarioFile(file: string): LoadedScenario {
 
 /** Parses scenario text; `sourceName` is used in error messages. */
 export function parseScenarioText(text: string, sourceName: string): Scenario {
+  return parseYamlWith(text, sourceName, validateScenario, 'a scenario mapping');
+}
+
+/**
+ * Parses YAML (or JSON) text and validates it; validation errors are located at the line and
+ * column of the field they name.
+ */
+export function parseYamlWith<T>(text: string, sourceName: string, validate: (document: unknown) => T, expected: string): T {
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const syntaxError = document.errors[0];
@@ -57,11 +65,11 @@ export function parseScenarioText(text: string, sourceName: string): Scenario {
   }
   const value: unknown = document.toJS({ maxAliasCount: 100 });
   if (value === null || value === undefined) {
-    const issue: ErrorIssue = { path: [], message: 'the file is empty; expected a scenario mapping', file: sourceName, line: 1, column: 1 };
+    const issue: ErrorIssue = { path: [], message: `the file is empty; expected ${expected}`, file: sourceName, line: 1, column: 1 };
     throw new AuraError('validation', formatIssue(issue), [issue]);
   }
   try {
-    return validateScenario(value);
+    return validate(value);
   } catch (error) {
     if (!(error instanceof AuraError)) throw error;
     const issues = error.issues.map((issue) => locate(issue, document, lineCounter, sourceName));
