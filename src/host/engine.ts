@@ -28,6 +28,7 @@ import { EventBrowser } from './event-browser.ts';
 import { defaultRunOptions, RunController, type RunOptions, type RunSpec } from './run-controller.ts';
 import { planFork } from '../node/fork.ts';
 import { prometheusText } from './prometheus.ts';
+import { listSweeps, readSweepResults } from '../node/sweep.ts';
 import { diffRuns } from '../node/run-diff.ts';
 import type { JsonValue } from '../core/kernel/canonical.ts';
 import type { ProjectionDaemon } from '../node/projection-daemon.ts';
@@ -109,6 +110,8 @@ export class Engine {
       'events.verify': (params) => this.browser.verify(params),
       'run.timeline': (params) => this.browser.timeline(params),
       'run.stateAt': (params) => this.browser.stateAt(params) as ResultOf<'run.stateAt'>,
+      'sweeps.list': () => ({ sweeps: listSweeps(join(this.options.dataDir, 'sweeps')) }),
+      'sweeps.results': (params) => readSweepResults(join(this.options.dataDir, 'sweeps', params.name)),
       'metrics.prometheus': () => ({
         text: prometheusText([...this.runs.values()].map((run) => ({ summary: run.summary(), projections: run.projectionHealth(), telemetry: run.telemetry(0) }))),
       }),

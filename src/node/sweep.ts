@@ -9,7 +9,7 @@
  * have deterministic ids, so appending them again changes nothing). The summary is computed from
  * the results in (cell, replicate) order, so an interrupted sweep ends with the same CSV.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Piscina } from 'piscina';
 import { parseExperiment, replicateSeed, resultsCsv, summariseCells, workOrder, type CellSummary, type Experiment, type ReplicateResult } from '../core/debate/experiment.ts';
@@ -130,4 +130,35 @@ export async function runSweep(text: string, sourceName: string, options: SweepO
     writeFileAtomic(join(options.outDir, 'results.json'), `${JSON.stringify({ name: experiment.name, description: experiment.description, seed: experiment.seed, replicates: experiment.replicates, replicateSeeds, grid: experiment.grid, cells: summaries }, null, 2)}\n`);
   }
   return { name: experiment.name, outDir: options.outDir, complete, debates: results.length, total, played, events, wallMs: Math.round(performance.now() - started), summaries };
+}
+
+export interface SweepEntry {
+  readonly name: string;
+  readonly dir: string;
+  readonly cells: number;
+  readonly replicates: number;
+  readonly complete: boolean;
+}
+
+/** Sweep directories under `root`, newest first; unreadable ones are left out. */
+export function listSweeps(root: string): SweepEntry[] {
+  if (!existsSync(root)) return [];
+  const entries: (SweepEntry & { mtimeMs: number })[] = [];
+  for (const name of readdirSync(root)) {
+    const dir = join(root, name);
+    try {
+      const experiment = JSON.parse(readFileSync(join(dir, 'experiment.json'), 'utf8')) as { name: string; cells: number; replicates: number };
+      entries.push({ name: experiment.name, dir, cells: experiment.cells, replicates: experiment.replicates, complete: existsSync(join(dir, 'results.json')), mtimeMs: statSync(dir).mtimeMs });
+    } catch {
+      // Not a sweep directory.
+    }
+  }
+  return entries.sort((a, b) => b.mtimeMs - a.mtimeMs).map(({ mtimeMs: _mtime, ...entry }) => entry);
+}
+
+/** A completed sweep's results.json (NaN summaries, for cells without replicates, as null). */
+export function readSweepResults(dir: string): { name: string; description: string; replicates: number; grid: { path: string; values: unknown[] }[]; cells: CellSummary[] } {
+  const file = join(dir, 'results.json');
+  if (!existsSync(file)) throw new AuraError('not_found', `no completed sweep at ${dir} (results.json is written when the sweep completes)`);
+  return JSON.parse(readFileSync(file, 'utf8')) as { name: string; description: string; replicates: number; grid: { path: string; values: unknown[] }[]; cells: CellSummary[] };
 }

@@ -158,6 +158,8 @@ const runMetricsSchema = z.object({
   forkOf: z.object({ runId: z.string(), at: z.number().int() }).nullable(),
 });
 
+const summarySchema = z.object({ n: z.number().int(), mean: z.number().nullable(), std: z.number().nullable(), ciLow: z.number().nullable(), ciHigh: z.number().nullable() });
+
 export const timelineSchema = z.object({
   runId: z.string(),
   durationUs: z.number(),
@@ -432,6 +434,31 @@ export const methods = {
   'run.stateAt': {
     params: z.object({ runId, position: z.number().int().min(0), projection: projectionName }).strict(),
     result: z.object({ position: z.number().int(), virtualTimeUs: z.number(), projection: z.string(), state: z.unknown(), foldedEvents: z.number().int() }),
+  },
+  /** Sweeps under the data directory (sweeps/<name>), newest first, with their progress. */
+  'sweeps.list': {
+    params: z.object({}).strict(),
+    result: z.object({ sweeps: z.array(z.object({ name: z.string(), dir: z.string(), cells: z.number().int(), replicates: z.number().int(), complete: z.boolean() })) }),
+  },
+  /** A completed sweep's results (results.json): per cell, its parameters and summaries. */
+  'sweeps.results': {
+    params: z.object({ name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a sweep name') }).strict(),
+    result: z.object({
+      name: z.string(),
+      description: z.string(),
+      replicates: z.number().int(),
+      grid: z.array(z.object({ path: z.string(), values: z.array(z.unknown()) })),
+      cells: z.array(
+        z.object({
+          cell: z.number().int(),
+          parameters: z.record(z.string(), z.unknown()),
+          accuracy: summarySchema,
+          consensusRate: summarySchema,
+          rounds: summarySchema,
+          messages: summarySchema,
+        }),
+      ),
+    }),
   },
   /** Every run of this engine session in the Prometheus text format (served at /metrics in browser mode). */
   'metrics.prometheus': {

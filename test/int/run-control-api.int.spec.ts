@@ -1,5 +1,9 @@
 /** Run control, forks and telemetry over the engine API, as the UI and scripts use them. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runSweep } from '../../src/node/sweep.ts';
+import { repoRoot } from '../support/fixtures.ts';
 import { rejection, startEngine, type EngineHarness } from '../support/engine.ts';
 
 let engine: EngineHarness;
@@ -49,5 +53,16 @@ describe('run control over the API', () => {
     expect(telemetry.finalSeconds).toBe(telemetry.seconds.length);
     expect(telemetry.seconds.reduce((sum, row) => sum + row.events, 0)).toBe(source.headPosition);
     expect((await rejection(engine.client.request('run.pause', { runId }))).code).toBe('conflict');
+  }, 60_000);
+
+  it('lists sweeps and serves a completed sweep\'s results', async () => {
+    const text = readFileSync(join(repoRoot, 'scenarios', 'experiments', 'persuasion.yaml'), 'utf8').replace('replicates: 200', 'replicates: 20');
+    await runSweep(text, 'persuasion.yaml', { outDir: join(engine.dataDir, 'sweeps', 'persuasion') });
+    const { sweeps } = await engine.client.request('sweeps.list', {});
+    expect(sweeps).toEqual([{ name: 'persuasion', dir: join(engine.dataDir, 'sweeps', 'persuasion'), cells: 9, replicates: 20, complete: true }]);
+    const results = await engine.client.request('sweeps.results', { name: 'persuasion' });
+    expect(results.cells).toHaveLength(9);
+    expect(results.cells[8]).toMatchObject({ parameters: { 'agents[*].params.persuasionBias': 0.6, rounds: 5 }, accuracy: { n: 20 } });
+    expect((await rejection(engine.client.request('sweeps.results', { name: 'nothing-here' }))).code).toBe('not_found');
   }, 60_000);
 });
