@@ -7,12 +7,8 @@ import { labEventTypes } from '../events/lab-events.ts';
 import type { JsonValue } from '../kernel/canonical.ts';
 import type { DebateRecord } from './records.ts';
 
-/** Event types for records lab-events.ts does not name yet. */
-export const debateEventTypes = {
-  ...labEventTypes,
-  voteCast: 'VoteCast',
-  debateDecided: 'DebateDecided',
-} as const;
+/** The debate's event types (named once, in lab-events.ts). */
+export const debateEventTypes = labEventTypes;
 
 export interface DebateEvent {
   readonly type: string;

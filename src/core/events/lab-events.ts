@@ -10,6 +10,8 @@ export const labEventTypes = {
   argumentMade: 'ArgumentMade',
   consensusReached: 'ConsensusReached',
   consensusFailed: 'ConsensusFailed',
+  voteCast: 'VoteCast',
+  debateDecided: 'DebateDecided',
   faultInjected: 'FaultInjected',
   faultCleared: 'FaultCleared',
 } as const;
