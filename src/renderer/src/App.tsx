@@ -1,4 +1,5 @@
 import type { EngineCommands } from './engine/engine-bridge.ts';
+import { DebatesView } from './features/debates/DebatesView.tsx';
 import { EngineStatusBadge } from './features/engine/EngineStatusBadge.tsx';
 import { EventLogView } from './features/event-log/EventLogView.tsx';
 import { ProjectionsView } from './features/projections/ProjectionsView.tsx';
@@ -45,6 +46,9 @@ export function App({ commands }: { commands: EngineCommands }) {
             <button type="button" role="tab" aria-selected={view === 'time-travel'} className={view === 'time-travel' ? 'tab active' : 'tab'} onClick={() => void commands.timeTravel.show()} data-testid="tab-time-travel">
               Time travel
             </button>
+            <button type="button" role="tab" aria-selected={view === 'debates'} className={view === 'debates' ? 'tab active' : 'tab'} onClick={() => void commands.debates.show()} data-testid="tab-debates">
+              Debates
+            </button>
           </nav>
           {view === 'run' ? (
             <RunView commands={commands} />
@@ -52,8 +56,10 @@ export function App({ commands }: { commands: EngineCommands }) {
             <EventLogView commands={commands.eventLog} />
           ) : view === 'projections' ? (
             <ProjectionsView commands={commands.projections} />
-          ) : (
+          ) : view === 'time-travel' ? (
             <TimeTravelView commands={commands.timeTravel} />
+          ) : (
+            <DebatesView commands={commands.debates} />
           )}
         </div>
       </main>

@@ -3,6 +3,7 @@ import type { RunSummary } from '../../../shared/api.ts';
 import type { ApiClient } from '../../../shared/client.ts';
 import { labActions, labStore } from '../state/lab-store.ts';
 import type { EngineConnection } from './connection.ts';
+import { bindDebates, type DebatesCommands } from './debates-bridge.ts';
 import { describeError as describe } from './describe-error.ts';
 import { bindEventLog, type EventLogCommands } from './event-log-bridge.ts';
 import { bindProjections, type ProjectionsCommands } from './projections-bridge.ts';
@@ -17,6 +18,7 @@ export interface EngineCommands {
   readonly projections: ProjectionsCommands;
   readonly runControl: RunControlCommands;
   readonly timeTravel: TimeTravelCommands;
+  readonly debates: DebatesCommands;
 }
 
 
@@ -28,6 +30,7 @@ export function bindEngine(connection: EngineConnection): EngineCommands {
     projections: bindProjections(client, eventLog),
     runControl: bindRunControl(client),
     timeTravel: bindTimeTravel(client, eventLog),
+    debates: bindDebates(client, eventLog),
     async refreshScenarios() {
       try {
         const { scenarios } = await client.request('scenarios.list', {});

@@ -17,7 +17,7 @@ export interface EventLogFilter {
 }
 
 /** The tab on screen (kept here since the event log's jumps switch to it). */
-export type LabView = 'run' | 'events' | 'projections' | 'time-travel';
+export type LabView = 'run' | 'events' | 'projections' | 'time-travel' | 'debates';
 
 export interface EventLogState {
   view: LabView;
