@@ -9,6 +9,7 @@
  * reshuffling what came before.
  */
 import type { Random } from '../kernel/random.ts';
+import { detCos, detLog, detSin } from '../kernel/det-math.ts';
 
 export type RateProfile =
   | { readonly profile: 'constant'; readonly perSecond: number }
@@ -42,7 +43,7 @@ export function expectedCount(rate: RateProfile, timeUs: number): number {
     }
     case 'diurnal': {
       const period = (rate.period ?? dayUs) / microsPerSecond;
-      return rate.perSecond * t + ((rate.perSecond * rate.amplitude * period) / (2 * Math.PI)) * (1 - Math.cos((2 * Math.PI * t) / period));
+      return rate.perSecond * t + ((rate.perSecond * rate.amplitude * period) / (2 * Math.PI)) * (1 - detCos((2 * Math.PI * t) / period));
     }
   }
 }
@@ -59,7 +60,7 @@ export function rateAt(rate: RateProfile, timeUs: number): number {
     case 'spike':
       return timeUs >= rate.at && timeUs < rate.at + rate.for ? rate.peak : rate.perSecond;
     case 'diurnal':
-      return rate.perSecond * (1 + rate.amplitude * Math.sin((2 * Math.PI * t) / ((rate.period ?? dayUs) / microsPerSecond)));
+      return rate.perSecond * (1 + rate.amplitude * detSin((2 * Math.PI * t) / ((rate.period ?? dayUs) / microsPerSecond)));
   }
 }
 
@@ -108,7 +109,7 @@ export class ArrivalProcess {
       if (this.count === 0 && this.originUs === 0) return 0;
       const previous = this.count === 0 ? this.originUs : this.nextUs;
       // Inverse transform of an exponential gap; 1 - u is in (0, 1], so the log is finite.
-      const gapUs = Math.max(1, Math.round((-Math.log(1 - this.random.nextFloat()) * microsPerSecond) / rate.perSecond));
+      const gapUs = Math.max(1, Math.round((-detLog(1 - this.random.nextFloat()) * microsPerSecond) / rate.perSecond));
       return previous + gapUs;
     }
     // The first microsecond t >= origin with expectedCount(t) - expectedCount(origin) >= k.
