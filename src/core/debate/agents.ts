@@ -7,7 +7,7 @@
  * so the same inputs give the same bits on every engine.
  */
 import type { Random } from '../kernel/random.ts';
-import type { AgentSpec, BayesianParams, ByzantineParams, DegrootParams, FriedkinJohnsenParams, HegselmannKrauseParams, NumericInitialParams, PhaseKingParams, Question, ReasonerParams, StubbornWrongParams, SycophantParams, VoterParams } from './spec.ts';
+import type { AgentSpec, BayesianParams, ByzantineParams, DegrootParams, FriedkinJohnsenParams, HegselmannKrauseParams, LlmParams, NumericInitialParams, PhaseKingParams, Question, ReasonerParams, StubbornWrongParams, SycophantParams, VoterParams } from './spec.ts';
 
 /** The question as the engine sees it. */
 export interface QuestionModel {
@@ -84,6 +84,44 @@ export interface AgentEnv {
    * noise (numeric). Correlated agents tend to make this same mistake.
    */
   readonly sharedError: number;
+  /** Answers of real models (agents of the `llm` model), looked up by prompt. */
+  readonly oracle?: ModelOracle;
+}
+
+/** What an `llm` agent is asked at a turn: plain data, the same on every replay. */
+export interface ModelPrompt {
+  readonly agent: string;
+  readonly endpoint: string;
+  readonly persona: string;
+  readonly question: string;
+  /** The options of a categorical question; null for a numeric one. */
+  readonly options: readonly string[] | null;
+  readonly round: number;
+  readonly role: AgentRole;
+  /** What the agent heard since its previous turn. */
+  readonly heard: readonly { readonly from: string; readonly round: number; readonly answer: string; readonly confidence: number }[];
+}
+
+export interface ModelReply {
+  readonly answer: string;
+  readonly confidence: number;
+  readonly rationale: string;
+}
+
+/**
+ * Answers to prompts, from outside the engine. `undefined`: not known yet (the debate stops with
+ * PromptNeeded, the caller asks the model and runs the debate again); `null`: the model failed,
+ * and the agent stays silent that turn.
+ */
+export interface ModelOracle {
+  answer(prompt: ModelPrompt): ModelReply | null | undefined;
+}
+
+/** Thrown by an `llm` agent whose answer is not known yet. */
+export class PromptNeeded extends Error {
+  constructor(readonly prompt: ModelPrompt) {
+    super(`no answer yet for ${prompt.agent} in round ${prompt.round}`);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -625,10 +663,55 @@ class PhaseKing extends BaseAgent {
   }
 }
 
+/** A real model: says what the oracle says it said; silent when the model failed. */
+class LlmAgent implements AgentModel {
+  readonly late = false;
+  readonly crashed = false;
+  private last: Statement | null = null;
+
+  constructor(
+    private readonly env: AgentEnv,
+    private readonly params: LlmParams,
+    private readonly options: readonly string[],
+    private readonly questionText: string,
+  ) {}
+
+  speak(turn: Turn): Speech {
+    const categorical = this.env.question.kind === 'categorical';
+    const show = (value: number): string => (categorical ? (this.options[value] ?? String(value)) : String(value));
+    const name = this.env.names[this.env.index] as string;
+    const prompt: ModelPrompt = {
+      agent: name,
+      endpoint: this.params.endpoint ?? name,
+      persona: this.params.persona,
+      question: this.questionText,
+      options: categorical ? this.options : null,
+      round: turn.round,
+      role: turn.role,
+      heard: turn.inbox.map((message) => ({ from: this.env.names[message.from] as string, round: message.round, answer: show(message.value), confidence: message.confidence })),
+    };
+    const reply = this.env.oracle?.answer(prompt);
+    if (reply === undefined) throw new PromptNeeded(prompt);
+    if (reply === null) return null;
+    const value = categorical ? this.options.indexOf(reply.answer) : Number(reply.answer);
+    if (!(value >= 0 || (!categorical && Number.isFinite(value)))) return null;
+    this.last = { value, confidence: Math.min(1, Math.max(0, reply.confidence)), rationale: reply.rationale };
+    return this.last;
+  }
+
+  current(): number | null {
+    return this.last?.value ?? null;
+  }
+
+  vote(): Statement | null {
+    return this.last;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 
 /** The agent model for a spec entry, on its own stream. */
-export function createAgent(spec: AgentSpec, env: AgentEnv, random: Random, options: readonly string[]): AgentModel {
+export function createAgent(spec: AgentSpec, env: AgentEnv, random: Random, options: readonly string[], questionText = ''): AgentModel {
   switch (spec.model) {
     case 'reasoner':
       return new Reasoner(env, spec.params, random, false);
@@ -654,5 +737,7 @@ export function createAgent(spec: AgentSpec, env: AgentEnv, random: Random, opti
       return new Crashed(env);
     case 'phase-king':
       return new PhaseKing(env, spec.params, random);
+    case 'llm':
+      return new LlmAgent(env, spec.params, options, questionText);
   }
 }

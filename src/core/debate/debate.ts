@@ -16,7 +16,7 @@
  */
 import type { Random } from '../kernel/random.ts';
 import { aggregate, judgePick, recalibrate, trimmedMean, type Ballot } from './aggregation.ts';
-import { createAgent, drawSharedError, isCorrect, questionModel, sameAnswer, type AgentModel, type AgentRole, type Message, type QuestionModel, type Statement } from './agents.ts';
+import { createAgent, drawSharedError, isCorrect, questionModel, sameAnswer, type AgentModel, type AgentRole, type ModelOracle, type Message, type QuestionModel, type Statement } from './agents.ts';
 import { FaultInjector, type Transmission } from './faults.ts';
 import { buildRoutes, Schedule } from './protocols.ts';
 import type { ArgumentRecord, DebateOutcome, DebateRecord, DecisionRecord, FinalAnswer, StopReason, VoteRecord } from './records.ts';
@@ -38,8 +38,13 @@ export function formatAnswer(spec: DebateSpec, value: number): string {
   return String(Math.round(value * 1e6) / 1e6);
 }
 
-export function runDebate(spec: DebateSpec, random: Random): DebateOutcome {
-  return new DebateRun(spec, random).run();
+export interface RunDebateOptions {
+  /** Answers of `llm` agents (see ModelOracle); without it such an agent throws PromptNeeded. */
+  readonly oracle?: ModelOracle;
+}
+
+export function runDebate(spec: DebateSpec, random: Random, options: RunDebateOptions = {}): DebateOutcome {
+  return new DebateRun(spec, random, options).run();
 }
 
 class DebateRun {
@@ -65,6 +70,7 @@ class DebateRun {
   constructor(
     private readonly spec: DebateSpec,
     private readonly random: Random,
+    private readonly runOptions: RunDebateOptions = {},
   ) {
     this.names = spec.agents.map((agent) => agent.name);
     this.n = this.names.length;
@@ -72,7 +78,7 @@ class DebateRun {
     const sharedError = drawSharedError(random.split('question'), this.question);
     const agentStreams = random.split('agents');
     const options = spec.question.kind === 'categorical' ? spec.question.options : [];
-    this.agents = spec.agents.map((agent, index) => createAgent(agent, { index, names: this.names, question: this.question, sharedError }, agentStreams.split(agent.name), options));
+    this.agents = spec.agents.map((agent, index) => createAgent(agent, { index, names: this.names, question: this.question, sharedError, ...(this.runOptions.oracle === undefined ? {} : { oracle: this.runOptions.oracle }) }, agentStreams.split(agent.name), options, spec.question.text));
     this.faults = new FaultInjector(spec.faults, this.names, spec.debateId, random, (record) => this.records.push(record));
     this.routes = buildRoutes(spec.topology, this.names, random);
     this.recipients = this.names.map((_, j) => [...(this.routes.direct[j] ?? []), ...(this.routes.relayed[j] ?? [])].sort((a, b) => a - b));

@@ -110,7 +110,16 @@ export type AgentSpec =
   | { readonly name: string; readonly model: 'stubborn-wrong'; readonly params: StubbornWrongParams }
   | { readonly name: string; readonly model: 'sycophant'; readonly params: SycophantParams }
   | { readonly name: string; readonly model: 'crashed'; readonly params: Readonly<Record<string, never>> }
-  | { readonly name: string; readonly model: 'phase-king'; readonly params: PhaseKingParams };
+  | { readonly name: string; readonly model: 'phase-king'; readonly params: PhaseKingParams }
+  | { readonly name: string; readonly model: 'llm'; readonly params: LlmParams };
+
+/** A real model (through the model client in node/): its answers come from outside the engine. */
+export interface LlmParams {
+  /** The endpoint (in the model client's configuration) that answers for this agent; default its name. */
+  readonly endpoint?: string;
+  /** A persona line put in the agent's prompt. */
+  readonly persona: string;
+}
 
 export type AgentModelName = AgentSpec['model'];
 
@@ -217,6 +226,7 @@ const paramsSchemas = {
   sycophant: s.object({ competence: s.optional(probability, 0.5) }),
   crashed: s.object({}),
   'phase-king': s.object({ faults: s.optional(s.number({ integer: true, min: 0, max: debateLimits.agentsMax })), competence: s.optional(probability, 0.5), correlation: s.optional(probability, 0) }),
+  llm: s.object({ endpoint: s.optional(name), persona: s.optional(s.string({ maxLength: 2000 }), '') }),
 } satisfies Record<AgentModelName, Schema<unknown>>;
 
 export const agentModelNames = Object.keys(paramsSchemas) as AgentModelName[];
