@@ -23,13 +23,14 @@ function labels(pairs: Record<string, string>): string {
 
 export function prometheusText(runs: readonly RunMetricsInput[]): string {
   const families = new Map<string, { help: string; type: string; samples: string[] }>();
-  const sample = (name: string, type: string, help: string, pairs: Record<string, string>, value: number): void => {
+  /** A sample of family `name` (`suffix` for a summary's `_count`). */
+  const sample = (name: string, type: string, help: string, pairs: Record<string, string>, value: number, suffix = ''): void => {
     let family = families.get(name);
     if (family === undefined) {
       family = { help, type, samples: [] };
       families.set(name, family);
     }
-    family.samples.push(`${name}${labels(pairs)} ${Number.isFinite(value) ? value : 'NaN'}`);
+    family.samples.push(`${name}${suffix}${labels(pairs)} ${Number.isFinite(value) ? value : 'NaN'}`);
   };
   for (const { summary, projections, telemetry } of runs) {
     const run = { run: summary.runId, scenario: summary.scenario };
@@ -44,7 +45,7 @@ export function prometheusText(runs: readonly RunMetricsInput[]): string {
     ] as const) {
       sample('aura_append_to_projected_latency_seconds', 'summary', 'Time from an event\'s commit to the commit of a projection state that includes it.', { ...run, quantile }, value / 1000);
     }
-    sample('aura_append_to_projected_latency_seconds_count', 'summary', '', run, telemetry.latency.count);
+    sample('aura_append_to_projected_latency_seconds', 'summary', '', run, telemetry.latency.count, '_count');
     for (const projection of projections) {
       const pairs = { ...run, projection: projection.name };
       sample('aura_projection_lag_events', 'gauge', 'Events appended but not yet projected.', pairs, projection.lagEvents);
@@ -63,14 +64,6 @@ export function prometheusText(runs: readonly RunMetricsInput[]): string {
     for (const [rule, count] of firing) sample('aura_alert_firing', 'gauge', '1 while an alert rule is firing.', { ...run, rule }, count > 0 ? 1 : 0);
   }
   const lines: string[] = [];
-  for (const [name, family] of families) {
-    if (name.endsWith('_count')) {
-      // Part of its summary family: emitted with it below.
-      continue;
-    }
-    lines.push(`# HELP ${name} ${family.help}`, `# TYPE ${name} ${family.type}`, ...family.samples);
-    const count = families.get(`${name}_count`);
-    if (count !== undefined) lines.push(...count.samples);
-  }
+  for (const [name, family] of families) lines.push(`# HELP ${name} ${family.help}`, `# TYPE ${name} ${family.type}`, ...family.samples);
   return `${lines.join('\n')}\n`;
 }

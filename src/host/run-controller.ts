@@ -383,11 +383,9 @@ export class RunController {
   }
 
   private pushHealth(): void {
-    if (this.running) {
-      const health = this.projections.health();
-      this.recorder.settle(health.length === 0 ? this.headPosition : Math.min(...health.map((projection) => projection.checkpoint)), false);
-    }
-    this.push({ type: 'push', topic: 'projections.health', data: { runId: this.spec.runId, headPosition: this.headPosition, projections: this.projectionHealth() } });
+    const health = this.projectionHealth();
+    if (this.running) this.recorder.settle(health.length === 0 ? this.headPosition : Math.min(...health.map((projection) => projection.checkpoint)), false);
+    this.push({ type: 'push', topic: 'projections.health', data: { runId: this.spec.runId, headPosition: this.headPosition, projections: health } });
   }
 
   /** Health of every projection: live from the daemon while the run goes, as it ended afterwards. */

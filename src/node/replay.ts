@@ -4,8 +4,7 @@
  * framing and chain hash against the stored row's, the kernel's state hash and the log hash
  * against the manifest's. The first divergence is reported with both events side by side.
  */
-import { hashFraming } from '../core/events/encoding.ts';
-import { genesisHashHex } from '../core/events/encoding.ts';
+import { genesisHashHex, hashFraming } from '../core/events/encoding.ts';
 import { AuraError } from '../core/kernel/errors.ts';
 import { limits } from '../core/kernel/limits.ts';
 import { RunKernel } from '../core/sim/kernel.ts';
@@ -52,7 +51,8 @@ export interface ReplayReport {
   readonly wallMs: number;
 }
 
-function framingSide(framing: string): EventSide {
+/** An event's fields back from its framing text (see hashFraming). */
+export function framingSide(framing: string): EventSide {
   const [position, stream, version, id, type, schemaVersion, virtualTimeUs, , , ...payload] = framing.split('\n');
   return {
     position: Number(position),

@@ -8,6 +8,7 @@ import { readRunManifest } from './run-manifest.ts';
 import { runFiles } from './run-files.ts';
 import { EventReader } from './event-reader.ts';
 import { framingOfRow } from './sqlite-event-store.ts';
+import { framingSide } from './replay.ts';
 import { openDatabase } from './sqlite-schema.ts';
 
 export interface RunMetrics {
@@ -65,8 +66,8 @@ function open(dir: string): OpenRun {
 function side(run: OpenRun, position: number): DiffSide | null {
   const row = run.reader.rawAt(position);
   if (row === undefined) return null;
-  const [, stream, version, , type, , virtualTimeUs, , , ...payload] = framingOfRow(run.reader, row).split('\n');
-  return { position, stream: stream ?? '', version: Number(version), type: type ?? '', virtualTimeUs: Number(virtualTimeUs), payload: payload.join('\n') };
+  const { id: _id, schemaVersion: _schemaVersion, ...fields } = framingSide(framingOfRow(run.reader, row));
+  return fields;
 }
 
 function percentile(sorted: number[], fraction: number): number | null {

@@ -58,7 +58,8 @@ function eventIdFor(salt: number, cell: number, replicate: number, index: number
 
 export async function runSweep(text: string, sourceName: string, options: SweepOptions): Promise<SweepReport> {
   const started = performance.now();
-  const experiment = loadExperiment(text, sourceName);
+  // One parse: the document goes to the workers as JSON, the experiment stays here.
+  const { document, experiment } = parseYamlWith(text, sourceName, (parsed) => ({ document: parsed, experiment: parseExperiment(parsed) }), 'an experiment mapping');
   const hash = sha256Hex(text);
   const experimentFile = join(options.outDir, 'experiment.json');
   if (existsSync(experimentFile)) {
@@ -79,7 +80,7 @@ export async function runSweep(text: string, sourceName: string, options: SweepO
   const done = new Set((db.prepare('SELECT cell, replicate FROM sweep_results').all() as { cell: number; replicate: number }[]).map((row) => `${row.cell}/${row.replicate}`));
   const total = experiment.cells.length * experiment.replicates;
   const pending = [...workOrder(experiment)].filter((item) => !done.has(`${item.cell}/${item.replicate}`));
-  const experimentJson = JSON.stringify(parseYamlWith(text, sourceName, (document) => document, 'an experiment mapping'));
+  const experimentJson = JSON.stringify(document);
   const salt = hashString32(hash);
   const threads = options.threads ?? 2;
   const entry = workerEntry('sweep-worker');

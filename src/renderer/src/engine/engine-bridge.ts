@@ -1,10 +1,10 @@
 /** Wires the engine connection to the store, and turns UI intents into API requests. */
-import type { RunSummary } from '../../../shared/api.ts';
 import type { ApiClient } from '../../../shared/client.ts';
 import { labActions, labStore } from '../state/lab-store.ts';
 import type { EngineConnection } from './connection.ts';
 import { bindDebates, type DebatesCommands } from './debates-bridge.ts';
 import { describeError as describe } from './describe-error.ts';
+import { startingSummary } from './starting-summary.ts';
 import { bindEventLog, type EventLogCommands } from './event-log-bridge.ts';
 import { bindProjections, type ProjectionsCommands } from './projections-bridge.ts';
 import { bindRunControl, type RunControlCommands } from './run-control-bridge.ts';
@@ -53,22 +53,7 @@ export function bindEngine(connection: EngineConnection): EngineCommands {
           speed: speed === 'max' ? 'max' : Number(speed),
           ...(seedValue === undefined ? {} : { seed: seedValue }),
         });
-        const initial: RunSummary = {
-          runId: started.runId,
-          scenario: started.scenario,
-          seed: started.seed,
-          status: 'running',
-          outDir: started.outDir,
-          events: 0,
-          storeCount: null,
-          headPosition: 0,
-          headHash: '',
-          virtualTimeUs: 0,
-          durationUs: started.durationUs,
-          wallMs: 0,
-          paused: false,
-          speed: speed === 'max' ? 'max' : Number(speed),
-        };
+        const initial = startingSummary(started, speed === 'max' ? 'max' : Number(speed));
         labActions.runStarted(labStore.getState().runs[started.runId] ?? initial);
       } catch (error) {
         labActions.setError(describe(error));

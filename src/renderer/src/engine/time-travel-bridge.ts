@@ -3,13 +3,13 @@
  * a second while the run is live and the tab is on screen), the projection state at the seek
  * position (one request in flight, the latest position wins), forks and comparisons.
  */
-import type { RunSummary } from '../../../shared/api.ts';
 import { ApiRequestError, type ApiClient } from '../../../shared/client.ts';
 import { eventLogActions, eventLogStore } from '../state/event-log-store.ts';
 import { labActions, labStore } from '../state/lab-store.ts';
 import { seekProjection, timeTravelActions, timeTravelStore } from '../state/time-travel-store.ts';
 import { nextTelemetrySecond, parseJsonOrText, parseSpeed } from '../features/time-travel/time-travel-math.ts';
 import { describeError } from './describe-error.ts';
+import { startingSummary } from './starting-summary.ts';
 import type { EventLogCommands } from './event-log-bridge.ts';
 
 export interface TimeTravelCommands {
@@ -131,22 +131,7 @@ export function bindTimeTravel(client: ApiClient, eventLog: EventLogCommands): T
       try {
         const started = await client.request('run.fork', { from: runId, at: seek.position, set: path === '' ? [] : [{ path, value: parseJsonOrText(fork.value) }], speed });
         timeTravelActions.forkDone();
-        const initial: RunSummary = {
-          runId: started.runId,
-          scenario: started.scenario,
-          seed: started.seed,
-          status: 'running',
-          outDir: started.outDir,
-          events: 0,
-          storeCount: null,
-          headPosition: 0,
-          headHash: '',
-          virtualTimeUs: 0,
-          durationUs: started.durationUs,
-          wallMs: 0,
-          paused: false,
-          speed,
-        };
+        const initial = startingSummary(started, speed);
         // The fork is the run to watch now: the Run tab and this tab follow it.
         labActions.runStarted(labStore.getState().runs[started.runId] ?? initial);
         timeTravelActions.setCompareRun('a', started.forkOf.runId);
