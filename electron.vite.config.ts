@@ -18,6 +18,7 @@ export default defineConfig({
         input: {
           index: resolve('src/main/index.ts'),
           host: resolve('src/host/main.ts'),
+          'load-writer': resolve('src/host/load-writer.ts'),
           'projection-worker': resolve('src/workers/projection-worker.ts'),
           'chain-worker': resolve('src/workers/chain-worker.ts'),
           'sweep-worker': resolve('src/workers/sweep-worker.ts'),

@@ -16,6 +16,8 @@ import { diffCommand, exportCommand, importCommand, replayCommand, schemaCommand
 import { parseSetArgument } from '../core/sim/operator.ts';
 import { startBrowserServer } from './serve.ts';
 import { backupCommand, repairCommand, verifyCommand } from './store-commands.ts';
+import { drillCommand } from './drill-commands.ts';
+import { experimentCommand, experimentUsage } from './experiment-commands.ts';
 
 const usage = `AURA Lab ${appVersion}: a local-first simulation lab for event-sourced multi-agent systems
 
@@ -56,6 +58,13 @@ Usage:
       Play an experiment's debates (a base debate, a parameter grid, replicates) on worker
       threads, record them, and write results.csv and results.json (mean, std, 95% CI per
       cell). Stopped (Ctrl-C, exit 130), the same command resumes where it stopped.
+${experimentUsage}
+  aura-lab drill <name> [--seed N] [--out DIR] [--json]
+      Run a disaster-recovery drill from scenarios/drills for real (complete-failure,
+      database-corruption, network-partition, performance-degradation): print its scorecard
+      and write the debrief (Markdown and HTML). Exit 0 only if every lab target is met.
+  aura-lab drill --list [--json]
+      The drills and what each does.
   aura-lab schema
       Print the scenario format as JSON Schema, for editors.
   aura-lab help | --help
@@ -241,6 +250,14 @@ export async function main(argv: string[]): Promise<number> {
       const threads = values.threads === undefined ? undefined : Number(values.threads);
       if (threads !== undefined && (!Number.isInteger(threads) || threads < 1 || threads > 64)) throw new CliError(`--threads: expected 1-64, got ${JSON.stringify(values.threads)}`, 2);
       return sweepCommand(one(positionals, 'experiment file', 'sweep'), values.out, threads, values.json);
+    }
+    case 'experiment':
+      return experimentCommand(rest);
+    case 'drill': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { seed: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean', default: false }, list: { type: 'boolean', default: false } } });
+      if (positionals.length > 1) throw new CliError(`drill: expected one drill name, got ${positionals.length}`, 2);
+      const seed = parseSeed(values.seed);
+      return drillCommand({ name: positionals[0], json: values.json, list: values.list, ...(seed === undefined ? {} : { seed }), ...(values.out === undefined ? {} : { out: values.out }) });
     }
     case 'export': {
       const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { out: { type: 'string' }, json: { type: 'boolean', default: false } } });

@@ -129,6 +129,7 @@ export async function repairCommand(target: string, options: { json: boolean; ba
       force: options.force,
       ...(options.backupFile === undefined ? {} : { backupFile: resolve(options.backupFile) }),
       onProgress: (stage, fraction) => bar.update(fraction, stage),
+      parallel: true,
     });
   } catch (error) {
     bar.done();

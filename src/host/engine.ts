@@ -33,6 +33,7 @@ import { diffRuns } from '../node/run-diff.ts';
 import type { JsonValue } from '../core/kernel/canonical.ts';
 import type { ProjectionDaemon } from '../node/projection-daemon.ts';
 import Database from 'better-sqlite3';
+import { DrillManager } from './drill-manager.ts';
 
 export interface EngineOptions {
   readonly dataDir: string;
@@ -54,9 +55,11 @@ export class Engine {
   private runCounter = 0;
   private readonly handlers: { [M in MethodName]: Handler<M> };
   private readonly browser: EventBrowser;
+  private readonly drills: DrillManager;
 
   constructor(private readonly options: EngineOptions) {
     this.browser = new EventBrowser({ dataDir: options.dataDir, clock: options.clock, push: options.push, sessionRuns: () => this.runs.values() });
+    this.drills = new DrillManager({ dataDir: options.dataDir, scenariosDir: options.scenariosDir, clock: options.clock, push: options.push });
     this.handlers = {
       'engine.info': () => ({
         pid: process.pid,
@@ -119,6 +122,13 @@ export class Engine {
         const run = this.runs.get(params.runId);
         return run !== undefined ? run.telemetry(params.fromSecond) : this.browser.telemetry(params);
       },
+      'drills.list': () => this.drills.list(),
+      'drill.start': (params) => this.drills.start(params),
+      'drill.get': (params) => this.drills.get(params.drillId),
+      'drill.action': (params) => this.drills.action(params.drillId, params.action),
+      'drill.abort': (params) => this.drills.abort(params.drillId),
+      'drill.debrief': (params) => this.drills.debrief(params.drillId, params.format),
+      'chaos.catalogue': () => this.drills.catalogue(),
     };
   }
 
@@ -147,6 +157,7 @@ export class Engine {
   }
 
   async close(): Promise<void> {
+    await this.drills.close();
     await Promise.all([...this.runs.values()].filter((run) => run.running).map((run) => run.stop()));
     await this.browser.close();
     await this.pool?.close();

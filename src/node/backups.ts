@@ -3,7 +3,8 @@
  * pages are copied. Each backup is a standalone database in <run>/backups, named by the head
  * position it holds, with a sidecar JSON describing it. Old backups are pruned, newest kept.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { writeFileAtomic } from './files.ts';
@@ -15,6 +16,22 @@ export interface BackupInfo {
   readonly headHash: string;
   readonly createdAtMs: number;
   readonly bytes: number;
+  /**
+   * SHA-256 of the backup file as written. A repair trusts a backup whose file still has this
+   * digest without re-verifying every event it holds (see repair.ts).
+   */
+  readonly sha256?: string;
+}
+
+/** SHA-256 of a file, read in 64 KiB chunks (the event loop keeps turning meanwhile). */
+export function fileDigest(file: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash('sha256');
+    createReadStream(file, { highWaterMark: 1 << 16 })
+      .on('data', (chunk) => hash.update(chunk))
+      .on('error', reject)
+      .on('end', () => resolve(hash.digest('hex')));
+  });
 }
 
 const backupPattern = /^events-(\d+)\.sqlite$/;
@@ -30,11 +47,14 @@ export async function createBackup(store: SqliteEventStore, backupsDir: string, 
     head = db.prepare('SELECT position, lower(hex(hash)) AS hash FROM events ORDER BY position DESC LIMIT 1').get() as { position: number; hash: string } | undefined;
   } finally {
     db.close();
+    // Opening the copy made empty -wal and -shm files beside it: they belong to nothing now.
+    for (const suffix of ['-wal', '-shm']) rmSync(temporary + suffix, { force: true });
   }
   const headPosition = head?.position ?? 0;
   const file = join(backupsDir, `events-${headPosition}.sqlite`);
+  const sha256 = await fileDigest(temporary);
   renameSync(temporary, file);
-  const info: BackupInfo = { file, headPosition, headHash: head?.hash ?? '0'.repeat(64), createdAtMs: nowMs, bytes: statSync(file).size };
+  const info: BackupInfo = { file, headPosition, headHash: head?.hash ?? '0'.repeat(64), createdAtMs: nowMs, bytes: statSync(file).size, sha256 };
   writeFileAtomic(`${file}.json`, `${JSON.stringify(info, null, 2)}\n`);
   pruneBackups(backupsDir, keep);
   return info;

@@ -12,7 +12,8 @@ import Database from 'better-sqlite3';
 import { genesisHashHex } from '../core/events/encoding.ts';
 import { lostEventType, lostStream } from '../core/events/event.ts';
 import { AuraError } from '../core/kernel/errors.ts';
-import { listBackups, type BackupInfo } from './backups.ts';
+import { fileDigest, listBackups, type BackupInfo } from './backups.ts';
+import { checkRange, problemsMax } from './chain-check.ts';
 import { EventReader } from './event-reader.ts';
 import { writeFileAtomic } from './files.ts';
 import { readHeadRecord } from './head-record.ts';
@@ -20,6 +21,7 @@ import { fileStamp } from './run-files.ts';
 import { chainHash, framingOfRow, SqliteEventStore, type ImportedEvent } from './sqlite-event-store.ts';
 import type { RawEventRowWithHash } from './sqlite-schema.ts';
 import { verifyEventLog, type VerifyReport } from './verify.ts';
+import { verifyEventLogParallel } from './verify-parallel.ts';
 
 export interface RepairOptions {
   readonly backupsDir: string;
@@ -32,6 +34,10 @@ export interface RepairOptions {
   /** Use this backup rather than the newest good one. */
   readonly backupFile?: string;
   readonly onProgress?: (stage: string, fraction: number) => void;
+  /** A verification of the damaged log already made (the repair does not verify it again). */
+  readonly diagnosis?: VerifyReport;
+  /** Verify on worker threads (verify-parallel.ts) rather than on this thread. */
+  readonly parallel?: boolean;
 }
 
 export interface RepairReport {
@@ -155,9 +161,10 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
   const stamp = fileStamp(options.nowMs);
   const knownHead = options.headRecordPath === undefined ? null : (readHeadRecord(options.headRecordPath)?.headPosition ?? null);
   options.onProgress?.('verifying', 0);
-  let diagnosis: VerifyReport | undefined;
+  let diagnosis: VerifyReport | undefined = options.diagnosis;
+  const verifyProgress = (checked: number, total: number): void => options.onProgress?.('verifying', total > 0 ? checked / total : 1);
   try {
-    diagnosis = existsSync(path) ? verifyEventLog(path, (checked, total) => options.onProgress?.('verifying', total > 0 ? checked / total : 1)) : undefined;
+    if (diagnosis === undefined && existsSync(path)) diagnosis = options.parallel === true ? await verifyEventLogParallel(path, { onProgress: verifyProgress }) : verifyEventLog(path, verifyProgress);
   } catch (error) {
     if (!(error instanceof AuraError) || error.code !== 'not_found') throw error;
   }
@@ -175,6 +182,15 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
   for (const candidate of candidates) {
     options.onProgress?.('checking backups', 0);
     try {
+      const trusted = await trustedByDigest(candidate, summary.firstBadPosition, damagedCopy);
+      if (trusted === 'changed') {
+        rejected.push({ file: candidate.file, reason: 'the file changed since it was written (SHA-256 differs)' });
+        continue;
+      }
+      if (trusted !== undefined) {
+        base = trusted;
+        break;
+      }
       const check = verifyEventLog(candidate.file);
       if (check.ok) {
         base = { ...candidate, headPosition: check.headPosition, headHash: check.headHash };
@@ -189,59 +205,66 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
   const building = `${path}.repairing-${stamp}`;
   rmSync(building, { force: true });
   if (base !== undefined) copyFileSync(base.file, building);
-  const store = new SqliteEventStore(building, { tailCheckEvents: 0 });
-  const lost: number[] = [];
-  let tombstones = 0;
-  const salvage = new Salvage(damagedCopy);
-  try {
-    let previous: string | undefined = store.headHash();
-    const startAt = store.headPosition() + 1;
-    const end = salvage.readableHead;
-    const chunk = 2_000;
-    for (let from = startAt; from <= end; from += chunk) {
-      const to = Math.min(end, from + chunk - 1);
-      const rows = salvage.rows(from, to);
-      const batch: ImportedEvent[] = [];
-      for (let offset = 0; offset < rows.length; offset++) {
-        const position = from + offset;
-        const row = rows[offset];
-        const framing = row === undefined ? undefined : salvage.framing(row);
-        const verified = row !== undefined && framing !== undefined && previous !== undefined && chainHash(previous, framing) === row[10];
-        if (verified && row !== undefined) {
-          batch.push({
-            position,
-            stream: salvage.name('stream', row[1]) as string,
-            version: row[2],
-            idHex: row[3],
-            type: salvage.name('type', row[4]) as string,
-            schemaVersion: row[5],
-            payloadText: row[6],
-            virtualTimeUs: row[7],
-            causationHex: row[8] === '' ? undefined : row[8],
-            correlationId: row[9] ?? undefined,
-            hashHex: row[10],
-          });
-          previous = row[10];
-          continue;
+  const bulkLost = damagedCopy !== null && diagnosis !== undefined ? bulkSalvage(building, damagedCopy, diagnosis, (fraction) => options.onProgress?.('salvaging', fraction)) : undefined;
+  const lost: number[] = bulkLost === undefined ? [] : [...bulkLost];
+  let tombstones = lost.length;
+  if (bulkLost !== undefined) {
+    // The copied rows' stream index is rebuilt by the next writer that opens the log:
+    // meta.stream_index_position still says where the base's chunks end.
+    for (let position = (diagnosis?.headPosition ?? 0) + 1; knownHead !== null && position <= knownHead; position++) lost.push(position);
+  } else {
+    const store = new SqliteEventStore(building, { tailCheckEvents: 0 });
+    const salvage = new Salvage(damagedCopy);
+    try {
+      let previous: string | undefined = store.headHash();
+      const startAt = store.headPosition() + 1;
+      const end = salvage.readableHead;
+      const chunk = 2_000;
+      for (let from = startAt; from <= end; from += chunk) {
+        const to = Math.min(end, from + chunk - 1);
+        const rows = salvage.rows(from, to);
+        const batch: ImportedEvent[] = [];
+        for (let offset = 0; offset < rows.length; offset++) {
+          const position = from + offset;
+          const row = rows[offset];
+          const framing = row === undefined ? undefined : salvage.framing(row);
+          const verified = row !== undefined && framing !== undefined && previous !== undefined && chainHash(previous, framing) === row[10];
+          if (verified && row !== undefined) {
+            batch.push({
+              position,
+              stream: salvage.name('stream', row[1]) as string,
+              version: row[2],
+              idHex: row[3],
+              type: salvage.name('type', row[4]) as string,
+              schemaVersion: row[5],
+              payloadText: row[6],
+              virtualTimeUs: row[7],
+              causationHex: row[8] === '' ? undefined : row[8],
+              correlationId: row[9] ?? undefined,
+              hashHex: row[10],
+            });
+            previous = row[10];
+            continue;
+          }
+          // Lost: a tombstone in its place. Its stored hash (when readable) lets the next event verify.
+          lost.push(position);
+          tombstones += 1;
+          const hashHex: string = row !== undefined && /^[0-9a-f]{64}$/.test(row[10]) ? row[10] : chainHash(previous ?? genesisHashHex, `lost\n${position}`);
+          const knownStream = row === undefined ? undefined : salvage.name('stream', row[1]);
+          batch.push(tombstone(position, knownStream, row?.[2], hashHex, batch, store));
+          previous = row === undefined ? undefined : hashHex;
         }
-        // Lost: a tombstone in its place. Its stored hash (when readable) lets the next event verify.
-        lost.push(position);
-        tombstones += 1;
-        const hashHex: string = row !== undefined && /^[0-9a-f]{64}$/.test(row[10]) ? row[10] : chainHash(previous ?? genesisHashHex, `lost\n${position}`);
-        const knownStream = row === undefined ? undefined : salvage.name('stream', row[1]);
-        batch.push(tombstone(position, knownStream, row?.[2], hashHex, batch, store));
-        previous = row === undefined ? undefined : hashHex;
+        // A stream whose event was lost without a readable stream name keeps a version gap there.
+        store.importEvents(batch, { allowVersionGaps: true });
+        options.onProgress?.('salvaging', end > startAt ? (to - startAt + 1) / (end - startAt + 1) : 1);
       }
-      // A stream whose event was lost without a readable stream name keeps a version gap there.
-      store.importEvents(batch, { allowVersionGaps: true });
-      options.onProgress?.('salvaging', end > startAt ? (to - startAt + 1) / (end - startAt + 1) : 1);
+      // Positions known to have existed beyond what could be read.
+      for (let position = Math.max(store.headPosition(), salvage.readableHead) + 1; knownHead !== null && position <= knownHead; position++) lost.push(position);
+    } finally {
+      salvage.close();
+      // A self-contained file, like a finished run's; a writer reopening it switches back to WAL.
+      store.closeFinished();
     }
-    // Positions known to have existed beyond what could be read.
-    for (let position = Math.max(store.headPosition(), salvage.readableHead) + 1; knownHead !== null && position <= knownHead; position++) lost.push(position);
-  } finally {
-    salvage.close();
-    // A self-contained file, like a finished run's; a writer reopening it switches back to WAL.
-    store.closeFinished();
   }
   for (const suffix of ['-wal', '-shm']) rmSync(building + suffix, { force: true });
   renameSync(building, path);
@@ -264,6 +287,121 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
   };
   if (options.reportPath !== undefined) writeFileAtomic(options.reportPath, `${JSON.stringify(report, null, 2)}\n`);
   return report;
+}
+
+/**
+ * The fast salvage: when verification read every position of the damaged log and listed every
+ * problem (fewer than its cap, none of them an unreadable page or a hole), every other event
+ * after the base verified in place, so whole ranges of rows are copied across in SQL (ATTACH,
+ * INSERT ... SELECT) instead of being re-read, re-hashed and imported one by one: a repair of a
+ * 1,000,000-event log takes seconds, not tens of seconds. Each bad position gets a tombstone in
+ * $lost that keeps its stored hash, so the next event's link still verifies. Returns the lost
+ * positions, or undefined (and changes nothing) when the slow path must do the work.
+ */
+function bulkSalvage(building: string, damaged: string, diagnosis: VerifyReport, onProgress: (fraction: number) => void): number[] | undefined {
+  if (diagnosis.problems.length >= problemsMax) return undefined;
+  if (diagnosis.problems.some((problem) => problem.kind === 'unreadable' || problem.kind === 'missing_position' || problem.kind === 'head')) return undefined;
+  if (!existsSync(building)) new SqliteEventStore(building).close();
+  const db = new Database(building);
+  try {
+    // A file being built aside: a crash mid-repair discards it, so it needs no WAL and no syncs
+    // (the rows would otherwise be written twice, to the WAL and again at the checkpoint).
+    db.pragma('journal_mode = MEMORY');
+    db.pragma('synchronous = OFF');
+    const baseHead = (db.prepare('SELECT coalesce(max(position), 0) AS head FROM events').get() as { head: number }).head;
+    const to = diagnosis.headPosition;
+    if (to <= baseHead) return undefined;
+    const bad = [...new Set(diagnosis.problems.filter((problem) => (problem.kind === 'chain' || problem.kind === 'stream_version') && problem.position !== null && problem.position > baseHead).map((problem) => problem.position as number))].sort((a, b) => a - b);
+    db.prepare('ATTACH DATABASE ? AS d').run(damaged);
+    const lost: number[] = [];
+    db.transaction(() => {
+      db.exec('INSERT OR IGNORE INTO main.event_types SELECT * FROM d.event_types; INSERT OR IGNORE INTO main.streams SELECT * FROM d.streams');
+      const copy = db.prepare('INSERT INTO main.events SELECT * FROM d.events WHERE position BETWEEN ? AND ?');
+      const hashAt = db.prepare<[number], { hash: string }>('SELECT lower(hex(hash)) AS hash FROM main.events WHERE position = ?');
+      const damagedRow = db.prepare<[number], { stream: string | null; version: number | null; hash: string | null }>('SELECT s.name AS stream, e.version AS version, lower(hex(e.hash)) AS hash FROM d.events e LEFT JOIN d.streams s USING (stream_id) WHERE e.position = ?');
+      const idOf = (table: 'streams' | 'event_types', name: string): number => {
+        const key = table === 'streams' ? 'stream_id' : 'type_id';
+        const found = db.prepare(`SELECT ${key} AS id FROM main.${table} WHERE name = ?`).get(name) as { id: number } | undefined;
+        if (found !== undefined) return found.id;
+        return Number((table === 'streams' ? db.prepare('INSERT INTO main.streams (name, category, version) VALUES (?, ?, 0)').run(name, name) : db.prepare('INSERT INTO main.event_types (name) VALUES (?)').run(name)).lastInsertRowid);
+      };
+      let from = baseHead + 1;
+      for (const position of [...bad, to + 1]) {
+        if (position > from) copy.run(from, position - 1);
+        if (position <= to) {
+          const row = damagedRow.get(position);
+          const previous = position === 1 ? genesisHashHex : (hashAt.get(position - 1)?.hash ?? genesisHashHex);
+          const hashHex = row?.hash !== undefined && row.hash !== null && /^[0-9a-f]{64}$/.test(row.hash) ? row.hash : chainHash(previous, `lost\n${position}`);
+          const streamId = idOf('streams', lostStream);
+          const version = (db.prepare('SELECT version FROM main.streams WHERE stream_id = ?').get(streamId) as { version: number }).version + 1;
+          db.prepare('UPDATE main.streams SET version = ? WHERE stream_id = ?').run(version, streamId);
+          const payload = JSON.stringify({ position, stream: row?.stream ?? null, version: row?.version ?? null });
+          const idHex = createHash('sha256').update(`lost:${position}:${hashHex}`).digest('hex').slice(0, 32);
+          db.prepare('INSERT INTO main.events VALUES (?, ?, ?, unhex(?), ?, 1, ?, 0, NULL, NULL, unhex(?))').run(position, streamId, version, idHex, idOf('event_types', lostEventType), payload, hashHex);
+          lost.push(position);
+        }
+        from = position + 1;
+        onProgress(to > baseHead ? (Math.min(from, to) - baseHead) / (to - baseHead) : 1);
+      }
+      const versions = db.prepare('SELECT stream_id, max(version) AS version FROM main.events WHERE position > ? GROUP BY stream_id').all(baseHead) as { stream_id: number; version: number }[];
+      const setVersion = db.prepare('UPDATE main.streams SET version = max(version, ?) WHERE stream_id = ?');
+      for (const row of versions) setVersion.run(row.version, row.stream_id);
+    })();
+    db.exec('DETACH DATABASE d');
+    return lost;
+  } catch {
+    return undefined;
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * A backup the repair may use without verifying all of it. Its file still has the digest it
+ * was written with, so it holds exactly the pages the live log had then. Events are never
+ * rewritten after their commit, and the damaged log verified every position before its first
+ * bad one, so the backup's events before that position were intact when copied; the events
+ * from there to the backup's head are checked link by link here. The backup must also hold the
+ * damaged log's hash at the last good position (the same log). Without a digest: undefined
+ * (verify it all).
+ */
+async function trustedByDigest(candidate: BackupInfo, firstBad: number | null, damagedCopy: string | null): Promise<BackupInfo | 'changed' | undefined> {
+  if (candidate.sha256 === undefined || !existsSync(candidate.file)) return undefined;
+  if ((await fileDigest(candidate.file)) !== candidate.sha256) return 'changed';
+  const db = new Database(candidate.file, { readonly: true, fileMustExist: true });
+  try {
+    const hashAt = db.prepare<[number], { hash: string }>('SELECT lower(hex(hash)) AS hash FROM events WHERE position = ?');
+    const head = candidate.headPosition;
+    const lastGood = Math.min(head, (firstBad ?? head + 1) - 1);
+    if (lastGood >= 1 && damagedCopy !== null) {
+      const mine = hashAt.get(lastGood)?.hash;
+      const theirs = hashOfDamaged(damagedCopy, lastGood);
+      if (theirs !== undefined && mine !== theirs) return undefined;
+    }
+    if (firstBad !== null && firstBad <= head) {
+      const previous = firstBad === 1 ? genesisHashHex : hashAt.get(firstBad - 1)?.hash;
+      if (previous === undefined) return undefined;
+      const range = checkRange(db, firstBad, head, previous);
+      if (range.problems.length > 0 || range.lastPosition !== head) return undefined;
+    }
+    const headHash = hashAt.get(head)?.hash ?? candidate.headHash;
+    return { ...candidate, headHash };
+  } finally {
+    db.close();
+  }
+}
+
+function hashOfDamaged(file: string, position: number): string | undefined {
+  try {
+    const db = new Database(file, { readonly: true, fileMustExist: true });
+    try {
+      return (db.prepare('SELECT lower(hex(hash)) AS hash FROM events WHERE position = ?').get(position) as { hash: string } | undefined)?.hash;
+    } finally {
+      db.close();
+    }
+  } catch {
+    return undefined;
+  }
 }
 
 /** A tombstone for a lost position: in its own stream at its version when known, else in $lost. */

@@ -8,6 +8,8 @@ import { genesisHashHex, hashFraming } from '../core/events/encoding.ts';
 import { AuraError } from '../core/kernel/errors.ts';
 import { limits } from '../core/kernel/limits.ts';
 import { RunKernel } from '../core/sim/kernel.ts';
+import { runExperiment } from '../core/chaos/experiment.ts';
+import { parseExperimentText } from './chaos-experiment.ts';
 import { EventReader } from './event-reader.ts';
 import { sha256Hex } from './hashing.ts';
 import { readRunManifest, type RunManifest } from './run-manifest.ts';
@@ -84,6 +86,10 @@ export function replayRun(runDir: string, options: ReplayOptions = {}): ReplayRe
     const reader = new EventReader(db);
     const head = (db.prepare('SELECT coalesce(max(position), 0) AS head FROM events').get() as { head: number }).head;
     const kernel = new RunKernel(scenario, manifest.seed, manifest.actions);
+    // A chaos experiment's run is the experiment run again (its faults are part of the method).
+    const experimentEvents = manifest.experiment?.text === undefined ? undefined : runExperiment(parseExperimentText(manifest.experiment.text, `${runFiles.manifest(runDir)} (experiment.text)`), scenario, manifest.seed).events;
+    let experimentAt = 0;
+    const done = (): boolean => (experimentEvents === undefined ? kernel.status === 'completed' : experimentAt >= experimentEvents.length);
     const checkpoints = new Map(manifest.checkpoints.map((checkpoint) => [checkpoint.position, checkpoint]));
     const rows = reader.pagedRawRange(1, head);
     const versions = new Map<string, number>();
@@ -102,8 +108,9 @@ export function replayRun(runDir: string, options: ReplayOptions = {}): ReplayRe
       wallMs: Math.round(performance.now() - started),
     });
     let nextCheckpoint = nextCheckpointAfter(manifest, 0);
-    while (kernel.status !== 'completed') {
-      const planned = kernel.advance(Number.POSITIVE_INFINITY, Math.max(1, Math.min(limits.appendBatchEventsMax, nextCheckpoint - kernel.plannedEvents)));
+    while (!done()) {
+      const batch = Math.max(1, Math.min(limits.appendBatchEventsMax, nextCheckpoint - (experimentEvents === undefined ? kernel.plannedEvents : experimentAt)));
+      const planned = experimentEvents === undefined ? kernel.advance(Number.POSITIVE_INFINITY, batch) : experimentEvents.slice(experimentAt, (experimentAt += batch));
       for (const item of planned) {
         const encoded = encodeAppend({ stream: item.stream, events: [item.event], expected: anyVersion }).events[0];
         if (encoded === undefined) throw new Error('encodeAppend returned no event');

@@ -35,6 +35,8 @@ export const runManifestSchema = z.object({
   actions: z.array(z.object({ sequence: z.number().int().min(0), virtualTimeUs: z.number().int().min(0), action })).default([]),
   forkOf: z.object({ runId: z.string(), outDir: z.string(), at: z.number().int() }).optional(),
   projections: z.array(z.object({ name: z.string() }).passthrough()).default([]),
+  /** A chaos experiment's run: the experiment as written, so that a replay can run it again. */
+  experiment: z.object({ file: z.string(), sha256: z.string(), title: z.string(), journal: z.string(), text: z.string().optional() }).optional(),
   error: z.string().optional(),
 });
 

@@ -11,10 +11,11 @@ const here = import.meta.url;
 /** True when this module is TypeScript source (run through tsx), false in a build. */
 export const runningFromSource = here.endsWith('.ts');
 
-export type EntryName = 'host' | 'projection-worker' | 'chain-worker' | 'sweep-worker' | 'cli';
+export type EntryName = 'host' | 'load-writer' | 'projection-worker' | 'chain-worker' | 'sweep-worker' | 'cli';
 
 const sourceEntries: Record<EntryName, string> = {
   host: '../host/main.ts',
+  'load-writer': '../host/load-writer.ts',
   'projection-worker': '../workers/projection-worker.ts',
   'chain-worker': '../workers/chain-worker.ts',
   'sweep-worker': '../workers/sweep-worker.ts',

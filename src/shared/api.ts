@@ -239,6 +239,106 @@ export type ProjectionHealthView = z.infer<typeof projectionHealthSchema>;
 
 const projectionName = z.string().min(1).max(64);
 
+/** Runbook actions a drill's trainee may take (the drill model's list, kept equal by a type check in the drill manager). */
+export const drillRunbookActions = ['restart-engine', 'restore-backup', 'repair-log', 'rebuild-projection', 'heal-partition', 'shed-load', 'acknowledge-alert'] as const;
+export type DrillRunbookAction = (typeof drillRunbookActions)[number];
+export const drillModes = ['auto', 'trainer'] as const;
+export const drillStatuses = ['running', 'passed', 'failed', 'error'] as const;
+export const drillTimelineKinds = ['fault', 'symptom', 'alert', 'action', 'detected', 'recovered', 'check', 'hint', 'note'] as const;
+const drillId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'a drill id');
+const drillName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'a drill name');
+
+export const drillTimelineEntrySchema = z.object({
+  /** Milliseconds since the drill started. */
+  atMs: z.number(),
+  kind: z.enum(drillTimelineKinds),
+  text: z.string(),
+  /** A fault kept from the trainee until the end (sent only once the drill has finished). */
+  hidden: z.boolean().optional(),
+});
+export type DrillTimelineEntry = z.infer<typeof drillTimelineEntrySchema>;
+
+const drillComparison = z.enum(['<=', '>=']);
+
+export const drillTargetResultSchema = z.object({
+  metric: z.string(),
+  label: z.string(),
+  unit: z.string(),
+  comparison: drillComparison,
+  /** null: not measured (or never reached). */
+  value: z.number().nullable(),
+  lab: z.number(),
+  seed: z.number().nullable(),
+  metLab: z.boolean(),
+  metSeed: z.boolean(),
+  weight: z.number(),
+});
+export type DrillTargetResult = z.infer<typeof drillTargetResultSchema>;
+
+export const drillScorecardSchema = z.object({
+  drill: z.string(),
+  title: z.string(),
+  seed: z.number(),
+  mode: z.enum(drillModes),
+  /** Every lab target met. */
+  passed: z.boolean(),
+  /** 0-100. */
+  score: z.number(),
+  targets: z.array(drillTargetResultSchema),
+  /** Every figure measured (null: not finite, such as a recovery that never came). */
+  measurements: z.record(z.string(), z.number().nullable()),
+});
+export type DrillScorecard = z.infer<typeof drillScorecardSchema>;
+
+export const drillStateSchema = z.object({
+  drillId,
+  drill: z.string(),
+  title: z.string(),
+  mode: z.enum(drillModes),
+  seed: z.number().int(),
+  status: z.enum(drillStatuses),
+  stage: z.string(),
+  /** 0..1 */
+  fraction: z.number(),
+  elapsedMs: z.number(),
+  /**
+   * What happened so far. In trainer mode, while the drill runs, entries marked hidden (the
+   * faults themselves) are left out: the trainee sees symptoms, alerts, hints and their own
+   * actions. Once the drill has finished every entry is sent.
+   */
+  timeline: z.array(drillTimelineEntrySchema),
+  /** The runbook actions the drill is waiting for (trainer mode), null when it waits for none. */
+  awaiting: z.array(z.string()).nullable(),
+  runbook: z.array(z.string()),
+  scorecard: drillScorecardSchema.nullable(),
+  checks: z
+    .object({
+      ok: z.boolean(),
+      /** Anomalies found, by class. */
+      anomalies: z.record(z.string(), z.number().int()),
+      /** Each checker: what it checked and how many anomalies it found. */
+      results: z.array(z.object({ check: z.string(), ok: z.boolean(), checked: z.number(), anomalies: z.number().int() })),
+    })
+    .nullable(),
+  error: z.string().optional(),
+});
+export type DrillState = z.infer<typeof drillStateSchema>;
+
+export const drillInfoSchema = z.object({
+  drill: z.string(),
+  kind: z.string(),
+  title: z.string(),
+  description: z.string(),
+  seed: z.number().int(),
+  runbook: z.array(z.string()),
+  targets: z.array(z.object({ metric: z.string(), label: z.string(), unit: z.string(), comparison: drillComparison, lab: z.number(), seed: z.number().nullable(), weight: z.number() })),
+});
+export type DrillInfo = z.infer<typeof drillInfoSchema>;
+
+/** A fault of the chaos catalogue; `layer` is where it strikes (engine, storage, network, agents, load, ...). */
+export const chaosFaultSchema = z.object({ kind: z.string(), layer: z.string(), title: z.string(), mechanism: z.string(), recovery: z.string() });
+export type ChaosFault = z.infer<typeof chaosFaultSchema>;
+
 export const methods = {
   'engine.info': {
     params: z.object({}).strict(),
@@ -470,6 +570,45 @@ export const methods = {
     params: z.object({ runId, fromSecond: z.number().int().min(0).default(0) }).strict(),
     result: telemetrySchema,
   },
+  /** The disaster-recovery drills (scenarios/drills). */
+  'drills.list': {
+    params: z.object({}).strict(),
+    result: z.object({ drills: z.array(drillInfoSchema) }),
+  },
+  /** Starts a drill in the engine; one at a time (`conflict` while another runs). Progress comes as `drill.progress`. */
+  'drill.start': {
+    params: z.object({ drill: drillName, mode: z.enum(drillModes), seed: z.number().int().min(0).max(4_294_967_295).optional() }).strict(),
+    result: z.object({ drillId }),
+  },
+  /** A drill of this engine session (the running one, or one of the last 20 finished). */
+  'drill.get': {
+    params: z.object({ drillId }).strict(),
+    result: drillStateSchema,
+  },
+  /**
+   * A game-day trainee's runbook action. Every action is recorded in the timeline, wrong ones
+   * too; `accepted` says whether the drill took it as its recovery. `conflict` unless the drill
+   * runs in trainer mode.
+   */
+  'drill.action': {
+    params: z.object({ drillId, action: z.enum(drillRunbookActions) }).strict(),
+    result: z.object({ accepted: z.boolean() }),
+  },
+  /** Gives up a game day: the actions it waits for are refused, and the drill ends as an error. */
+  'drill.abort': {
+    params: z.object({ drillId }).strict(),
+    result: z.object({ aborted: z.boolean() }),
+  },
+  /** A finished drill's debrief (`conflict` while it runs or when it ended in an error). */
+  'drill.debrief': {
+    params: z.object({ drillId, format: z.enum(['markdown', 'html']) }).strict(),
+    result: z.object({ text: z.string() }),
+  },
+  /** Every fault the lab can inject, with its layer, mechanism and runbook recovery. */
+  'chaos.catalogue': {
+    params: z.object({}).strict(),
+    result: z.object({ faults: z.array(chaosFaultSchema) }),
+  },
 } as const;
 
 export type Methods = typeof methods;
@@ -499,6 +638,8 @@ export const pushes = {
   }),
   'projections.health': z.object({ runId, headPosition: z.number().int(), projections: z.array(projectionHealthSchema) }),
   'events.verified': verificationSchema,
+  /** A drill's state: at most every 200 ms while it runs, on every timeline entry, and at its end. */
+  'drill.progress': drillStateSchema,
 } as const;
 
 export type Pushes = typeof pushes;

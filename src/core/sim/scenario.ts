@@ -15,10 +15,10 @@ import { parseDebateSpec } from '../debate/spec.ts';
 
 export const scenarioFormatVersion = 1;
 
-const slug = s.string({ minLength: 1, maxLength: 64, pattern: /^[a-z0-9][a-z0-9-]*$/, patternHint: 'lowercase letters, digits and dashes (a slug)' });
-const eventTypeName = s.string({ minLength: 1, maxLength: 64, pattern: /^[A-Z][A-Za-z0-9]*$/, patternHint: 'a PascalCase event type name' });
+export const slug = s.string({ minLength: 1, maxLength: 64, pattern: /^[a-z0-9][a-z0-9-]*$/, patternHint: 'lowercase letters, digits and dashes (a slug)' });
+export const eventTypeName = s.string({ minLength: 1, maxLength: 64, pattern: /^[A-Z][A-Za-z0-9]*$/, patternHint: 'a PascalCase event type name' });
 
-function durationSchema(allowZero: boolean, description: string) {
+export function durationSchema(allowZero: boolean, description: string) {
   return s.transform(s.string({ description }), (text) => {
     const parsed = parseDurationUs(text, allowZero);
     if (typeof parsed !== 'number') return fail(parsed.error);

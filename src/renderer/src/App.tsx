@@ -1,12 +1,15 @@
 import type { EngineCommands } from './engine/engine-bridge.ts';
 import { DebatesView } from './features/debates/DebatesView.tsx';
+import { DrillsView } from './features/drills/DrillsView.tsx';
 import { EngineStatusBadge } from './features/engine/EngineStatusBadge.tsx';
 import { EventLogView } from './features/event-log/EventLogView.tsx';
 import { ProjectionsView } from './features/projections/ProjectionsView.tsx';
 import { RunControls, RunView } from './features/run/RunPanel.tsx';
 import { ScenarioList } from './features/scenarios/ScenarioList.tsx';
 import { TimeTravelView } from './features/time-travel/TimeTravelView.tsx';
+import { drillsActions } from './state/drills-store.ts';
 import { eventLogActions } from './state/event-log-store.ts';
+import { useDrills } from './state/use-drills.ts';
 import { useEventLog } from './state/use-event-log.ts';
 import { useLab } from './state/use-lab.ts';
 
@@ -14,6 +17,9 @@ export function App({ commands }: { commands: EngineCommands }) {
   const engineState = useLab((state) => state.engine.state);
   const link = useLab((state) => state.link);
   const view = useEventLog((state) => state.view);
+  const drillsShown = useDrills((state) => state.shown);
+  // The Drills tab lies over the others' view: choosing another tab hides it.
+  const tab = (name: typeof view): { selected: boolean; className: string } => ({ selected: !drillsShown && view === name, className: !drillsShown && view === name ? 'tab active' : 'tab' });
   return (
     <div className="app">
       <header className="topbar">
@@ -34,23 +40,28 @@ export function App({ commands }: { commands: EngineCommands }) {
         </aside>
         <div className="main-column">
           <nav className="tabs" role="tablist">
-            <button type="button" role="tab" aria-selected={view === 'run'} className={view === 'run' ? 'tab active' : 'tab'} onClick={() => eventLogActions.showView('run')} data-testid="tab-run">
+            <button type="button" role="tab" aria-selected={tab('run').selected} className={tab('run').className} onClick={() => { drillsActions.hide(); eventLogActions.showView('run'); }} data-testid="tab-run">
               Run
             </button>
-            <button type="button" role="tab" aria-selected={view === 'events'} className={view === 'events' ? 'tab active' : 'tab'} onClick={() => void commands.eventLog.show()} data-testid="tab-event-log">
+            <button type="button" role="tab" aria-selected={tab('events').selected} className={tab('events').className} onClick={() => { drillsActions.hide(); void commands.eventLog.show(); }} data-testid="tab-event-log">
               Event log
             </button>
-            <button type="button" role="tab" aria-selected={view === 'projections'} className={view === 'projections' ? 'tab active' : 'tab'} onClick={() => void commands.projections.show()} data-testid="tab-projections">
+            <button type="button" role="tab" aria-selected={tab('projections').selected} className={tab('projections').className} onClick={() => { drillsActions.hide(); void commands.projections.show(); }} data-testid="tab-projections">
               Projections
             </button>
-            <button type="button" role="tab" aria-selected={view === 'time-travel'} className={view === 'time-travel' ? 'tab active' : 'tab'} onClick={() => void commands.timeTravel.show()} data-testid="tab-time-travel">
+            <button type="button" role="tab" aria-selected={tab('time-travel').selected} className={tab('time-travel').className} onClick={() => { drillsActions.hide(); void commands.timeTravel.show(); }} data-testid="tab-time-travel">
               Time travel
             </button>
-            <button type="button" role="tab" aria-selected={view === 'debates'} className={view === 'debates' ? 'tab active' : 'tab'} onClick={() => void commands.debates.show()} data-testid="tab-debates">
+            <button type="button" role="tab" aria-selected={tab('debates').selected} className={tab('debates').className} onClick={() => { drillsActions.hide(); void commands.debates.show(); }} data-testid="tab-debates">
               Debates
             </button>
+            <button type="button" role="tab" aria-selected={drillsShown} className={drillsShown ? 'tab active' : 'tab'} onClick={() => void commands.drills.show()} data-testid="tab-drills">
+              Drills
+            </button>
           </nav>
-          {view === 'run' ? (
+          {drillsShown ? (
+            <DrillsView commands={commands.drills} />
+          ) : view === 'run' ? (
             <RunView commands={commands} />
           ) : view === 'events' ? (
             <EventLogView commands={commands.eventLog} />

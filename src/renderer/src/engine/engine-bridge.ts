@@ -4,6 +4,7 @@ import { labActions, labStore } from '../state/lab-store.ts';
 import type { EngineConnection } from './connection.ts';
 import { bindDebates, type DebatesCommands } from './debates-bridge.ts';
 import { describeError as describe } from './describe-error.ts';
+import { bindDrills, type DrillsCommands } from './drills-bridge.ts';
 import { startingSummary } from './starting-summary.ts';
 import { bindEventLog, type EventLogCommands } from './event-log-bridge.ts';
 import { bindProjections, type ProjectionsCommands } from './projections-bridge.ts';
@@ -19,6 +20,7 @@ export interface EngineCommands {
   readonly runControl: RunControlCommands;
   readonly timeTravel: TimeTravelCommands;
   readonly debates: DebatesCommands;
+  readonly drills: DrillsCommands;
 }
 
 
@@ -31,6 +33,7 @@ export function bindEngine(connection: EngineConnection): EngineCommands {
     runControl: bindRunControl(client),
     timeTravel: bindTimeTravel(client, eventLog),
     debates: bindDebates(client, eventLog),
+    drills: bindDrills(client),
     async refreshScenarios() {
       try {
         const { scenarios } = await client.request('scenarios.list', {});
