@@ -1,6 +1,6 @@
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { chaosStream, runExperiment, validateExperiment, type Experiment, type ExperimentResult, type JournalEntry } from '../../src/core/chaos/experiment.ts';
+import { chaosStream, checkExperimentAgainstScenario, formatSignedDurationUs, parseSignedDurationUs, runExperiment, validateExperiment, type Experiment, type ExperimentResult, type JournalEntry } from '../../src/core/chaos/experiment.ts';
 import { canonicalJson } from '../../src/core/kernel/canonical.ts';
 import { AuraError, type ErrorIssue } from '../../src/core/kernel/errors.ts';
 import { faultWindows } from '../../src/core/projections/fault-windows.ts';
@@ -79,7 +79,7 @@ describe('chaos experiment validation', () => {
     expect(paths).toContain('method.0.fault.kind');
     expect(paths).toContain('method.1.fault.factor');
     expect(paths).toContain('rollbacks.policy');
-    expect(issues.find((issue) => issue.path.join('.') === 'method.0.fault.kind')?.message).toMatch(/expected one of load-spike, load-ramp, hot-stream, pause-generator, got "disk-full"/);
+    expect(issues.find((issue) => issue.path.join('.') === 'method.0.fault.kind')?.message).toMatch(/expected one of load-spike, load-ramp, hot-stream, pause-generator, clock-skew, clock-jump, got "disk-full"/);
     expect(issues.find((issue) => issue.path.join('.') === 'steadyStateHypothesis.probes.1.tolerance')?.message).toBe('expected at least one of min or max');
   });
 
@@ -301,5 +301,221 @@ describe('running a chaos experiment', () => {
     expect(probes(result, 'method', 'payments').every((entry) => entry.value === 7)).toBe(true);
     expect(result.journal.status).toBe('completed');
     expect(result.journal.steadyStateAfter.map((entry) => entry.value)).toEqual([0, 7]);
+  });
+});
+
+describe('time faults: clock-skew and clock-jump', () => {
+  const clockProbes = {
+    title: 'Stamps follow the run',
+    probes: [
+      { name: 'orders-clock', metric: 'clock_offset_ms', generator: 'orders', window: '2s', tolerance: { max: 100 } },
+      { name: 'payments-clock', metric: 'clock_offset_ms', generator: 'payments', window: '2s', tolerance: { max: 100 } },
+    ],
+  };
+  /** The same scenario and seed without faults: the kernel's own times of every event, by id. */
+  const plainEvents = (seed = 5): PlannedEvent[] => new RunKernel(scenario, seed).advance(Number.POSITIVE_INFINITY, 1_000_000);
+  const kernelTimes = (seed = 5): Map<string, number> => new Map(plainEvents(seed).map((item) => [item.event.id, item.event.metadata.virtualTimeUs]));
+  const orders = (result: ExperimentResult): PlannedEvent[] => result.events.filter((item) => item.stream.startsWith('order-'));
+  /** Each event's stamp minus the kernel's time of it, by the kernel's time. */
+  const shifts = (items: PlannedEvent[], times: Map<string, number>): { kernelUs: number; shiftUs: number }[] =>
+    items.map((item) => {
+      const kernelUs = times.get(item.event.id) as number;
+      return { kernelUs, shiftUs: item.event.metadata.virtualTimeUs - kernelUs };
+    });
+  const withoutStamp = (items: PlannedEvent[]): string[] => items.map((item) => canonicalJson({ stream: item.stream, event: { ...item.event, metadata: { ...item.event.metadata, virtualTimeUs: 0 } } }));
+  const faultEntries = (result: ExperimentResult): Extract<JournalEntry, { kind: 'fault' | 'rollback' }>[] =>
+    result.journal.run.filter((entry): entry is Extract<JournalEntry, { kind: 'fault' | 'rollback' }> => entry.kind === 'fault' || entry.kind === 'rollback');
+
+  it('parses and prints signed durations', () => {
+    expect(parseSignedDurationUs('-2s')).toBe(-2_000_000);
+    expect(parseSignedDurationUs('+500ms')).toBe(500_000);
+    expect(parseSignedDurationUs('1m30s')).toBe(90_000_000);
+    expect(parseSignedDurationUs('0s')).toEqual({ error: expect.stringMatching(/not zero/) });
+    expect(parseSignedDurationUs('--2s')).toEqual({ error: expect.stringMatching(/signed duration/) });
+    expect(formatSignedDurationUs(-1_500_000)).toBe('-1500ms');
+    expect(formatSignedDurationUs(90_000_000)).toBe('90s');
+  });
+
+  it('names the path of every problem: a jump without by, an offset that is not a duration, an unknown generator', () => {
+    const issues = issuesOf(() =>
+      validateExperiment(
+        experiment({
+          method: [
+            { at: '10s', fault: { kind: 'clock-jump', generator: 'orders' } },
+            { at: '11s', fault: { kind: 'clock-skew', generator: 'orders', offset: 'soon' } },
+            { at: '12s', fault: { kind: 'clock-skew', generator: 'orders', offset: '0ms' } },
+            { at: '13s', fault: { kind: 'clock-skew', generator: 'orders', offset: 500 } },
+            { at: '14s', fault: { kind: 'clock-jump', generator: 'orders', by: '-25h' } },
+          ],
+        }),
+      ),
+    );
+    expect(issues.map((issue) => issue.path.join('.'))).toEqual(['method.0.fault.by', 'method.1.fault.offset', 'method.2.fault.offset', 'method.3.fault.offset', 'method.4.fault.by']);
+    expect(issues[1]?.message).toBe('expected a signed duration such as -2s, +500ms or 1m (not zero), got "soon"');
+    expect(issues[2]?.message).toMatch(/not zero\), got "0ms"/);
+    expect(issues[4]?.message).toBe('expected at most 24h either way, got -25h');
+
+    const scenarioIssues = checkExperimentAgainstScenario(
+      validateExperiment(
+        experiment({
+          steadyStateHypothesis: { title: 't', probes: [{ name: 'clock', metric: 'clock_offset_ms', generator: 'ghosts', window: '2s', tolerance: { max: 1 } }] },
+          method: [
+            { at: '10s', fault: { kind: 'clock-skew', generator: 'ghosts', offset: '1s' } },
+            { at: '10s', fault: { kind: 'clock-skew', generator: 'orders', offset: '1s', duration: '4s' } },
+            // A clock fault and a load fault on one generator are independent ...
+            { at: '11s', fault: { kind: 'load-spike', generator: 'orders', factor: 2, duration: '1s' } },
+            // ... two clock faults are not.
+            { at: '12s', fault: { kind: 'clock-jump', generator: 'orders', by: '-1s' } },
+          ],
+        }),
+      ),
+      scenario,
+    );
+    expect(scenarioIssues.map((issue) => issue.path.join('.'))).toEqual(['steadyStateHypothesis.probes.0.generator', 'method.0.fault.generator', 'method.3.at']);
+    expect(scenarioIssues[1]?.message).toMatch(/no generator named "ghosts" in scenario tiny \(generators: orders, payments\)/);
+    expect(scenarioIssues[2]?.message).toBe('overlaps method[1] on generator orders (active until 14s); clock faults on one generator must not overlap');
+  });
+
+  it('stamps a skewed generator\'s events off by the offset while the skew lasts, and nothing else', () => {
+    const document = experiment({ steadyStateHypothesis: clockProbes, method: [{ at: '10s', name: 'behind', fault: { kind: 'clock-skew', generator: 'orders', offset: '-2s', duration: '4s' } }] });
+    const result = run(document);
+    const times = kernelTimes();
+    // Every orders event planned in (10s, 14s] is stamped 2 s early; every other one at the kernel's time.
+    const ordered = shifts(orders(result), times);
+    const during = ordered.filter((item) => item.kernelUs > 10_000_000 && item.kernelUs <= 14_000_000);
+    expect(during).toHaveLength(80);
+    expect(during.every((item) => item.shiftUs === -2_000_000)).toBe(true);
+    expect(ordered.filter((item) => item.kernelUs <= 10_000_000 || item.kernelUs > 14_000_000).every((item) => item.shiftUs === 0)).toBe(true);
+    // The payments generator, $run and $alerts keep the kernel's timeline; ids, types, payloads and streams do not change.
+    const others = result.events.filter((item) => !item.stream.startsWith('order-') && item.stream !== chaosStream);
+    expect(canonicalJson(others)).toBe(canonicalJson(plainEvents().filter((item) => !item.stream.startsWith('order-'))));
+    expect(withoutStamp(result.events.filter((item) => item.stream !== chaosStream))).toEqual(withoutStamp(plainEvents()));
+    // The probe sees it: 2000 ms in the windows of the skew, 0 before and after, and never on payments.
+    expect(probes(result, 'before', 'orders-clock')[0]?.value).toBe(0);
+    expect(probes(result, 'method', 'orders-clock').map((entry) => [entry.toUs, entry.value, entry.ok])).toEqual([
+      [4_000_000, 0, true],
+      [6_000_000, 0, true],
+      [8_000_000, 0, true],
+      [10_000_000, 0, true],
+      [12_000_000, 2000, false],
+      [14_000_000, 2000, false],
+    ]);
+    expect(probes(result, 'method', 'payments-clock').every((entry) => entry.value === 0)).toBe(true);
+    expect(result.journal.steadyStateAfter.map((entry) => entry.value)).toEqual([0, 0]);
+    expect(result.journal.status).toBe('completed');
+    // Recorded like every fault: $chaos events, drawn by the fault-windows projection; no operator action.
+    expect(result.actions).toEqual([]);
+    expect(chaosEvents(result).map((item) => [item.event.type, item.event.metadata.virtualTimeUs, (item.event.payload as { kind: string }).kind])).toEqual([
+      ['FaultInjected', 10_000_000, 'clock-skew'],
+      ['FaultCleared', 14_000_000, 'clock-skew'],
+    ]);
+    let state = faultWindows.initial();
+    result.events.forEach((item, index) => {
+      state = faultWindows.apply(state, { ...item.event, stream: item.stream, position: index + 1, version: 1 } as RecordedEvent);
+    });
+    expect(state.windows).toEqual([{ faultId: 'behind', kind: 'clock-skew', target: 'orders', startUs: 10_000_000, endUs: 14_000_000 }]);
+    expect(faultEntries(result).map((entry) => [entry.atUs, entry.kind, 'phase' in entry ? entry.phase : null, 'fault' in entry ? entry.fault : null, entry.clampedEvents])).toEqual([
+      [10_000_000, 'fault', 'start', { kind: 'clock-skew', generator: 'orders', offset: '-2s', duration: '4s' }, undefined],
+      [14_000_000, 'fault', 'end', { kind: 'clock-skew', generator: 'orders', offset: '-2s', duration: '4s' }, 0],
+    ]);
+  });
+
+  it('ends a skew at the rollbacks: the hypothesis after the method deviates, the stamps come back', () => {
+    const result = run(experiment({ steadyStateHypothesis: clockProbes, method: [{ at: '10s', name: 'ahead', fault: { kind: 'clock-skew', generator: 'orders', offset: '750ms' } }] }));
+    expect(result.journal.status).toBe('deviated');
+    expect(result.journal.steadyStateAfter).toEqual([expect.objectContaining({ probe: 'orders-clock', fromUs: 10_000_000, toUs: 12_000_000, value: 750, ok: false }), expect.objectContaining({ probe: 'payments-clock', value: 0, ok: true })]);
+    expect(result.journal.run.filter((entry) => entry.kind === 'rollback')).toEqual([{ atUs: 12_000_000, kind: 'rollback', action: { kind: 'undo-all' }, faultId: 'ahead', actions: [], clampedEvents: 0 }]);
+    const ordered = shifts(orders(result), kernelTimes());
+    expect(ordered.filter((item) => item.kernelUs > 10_000_000 && item.kernelUs <= 12_000_000).map((item) => item.shiftUs)).toEqual(Array.from({ length: 40 }, () => 750_000));
+    expect(ordered.filter((item) => item.kernelUs <= 10_000_000 || item.kernelUs > 12_000_000).every((item) => item.shiftUs === 0)).toBe(true);
+    expect(chaosEvents(result).map((item) => [item.event.type, item.event.metadata.virtualTimeUs, (item.event.payload as { reason?: string }).reason ?? null])).toEqual([
+      ['FaultInjected', 10_000_000, null],
+      ['FaultCleared', 12_000_000, 'rollback'],
+    ]);
+  });
+
+  it('keeps a jump until a rollback undoes it (or to the end of the run without one)', () => {
+    const jump = [{ at: '10s', name: 'leap', fault: { kind: 'clock-jump', generator: 'payments', by: '+30s' } }];
+    const wide = { title: 't', probes: [{ name: 'payments-clock', metric: 'clock_offset_ms', generator: 'payments', window: '2s', tolerance: { max: 60_000 } }] };
+    const payments = (result: ExperimentResult): { kernelUs: number; shiftUs: number }[] => shifts(result.events.filter((item) => item.stream.startsWith('payment-')), kernelTimes());
+
+    // Held (the hypothesis tolerates it, rollbacks only on deviation): stepped to the end of the run.
+    const held = run(experiment({ steadyStateHypothesis: wide, method: jump, rollbacks: { policy: 'on-deviation' } }));
+    expect(held.journal.rollbacksRun).toBe(false);
+    expect(payments(held).filter((item) => item.kernelUs > 10_000_000).every((item) => item.shiftUs === 30_000_000)).toBe(true);
+    expect(payments(held).filter((item) => item.kernelUs > 10_000_000)).toHaveLength(349); // 7/s in (10s, 60s)
+    expect(chaosEvents(held).map((item) => item.event.type)).toEqual(['FaultInjected']);
+
+    // An undo of that fault ends it at the rollbacks (the after-check, 12s).
+    const undone = run(experiment({ steadyStateHypothesis: wide, method: jump, rollbacks: { policy: 'always', actions: [{ kind: 'undo', fault: 'leap' }] } }));
+    expect(undone.journal.status).toBe('completed');
+    expect(payments(undone).filter((item) => item.shiftUs !== 0).map((item) => item.kernelUs)).toEqual(payments(undone).filter((item) => item.kernelUs > 10_000_000 && item.kernelUs <= 12_000_000).map((item) => item.kernelUs));
+    expect(payments(undone).filter((item) => item.shiftUs !== 0)).toHaveLength(14);
+    expect(chaosEvents(undone).map((item) => [item.event.type, item.event.metadata.virtualTimeUs])).toEqual([
+      ['FaultInjected', 10_000_000],
+      ['FaultCleared', 12_000_000],
+    ]);
+
+    // A duration ends it by itself.
+    const brief = run(experiment({ steadyStateHypothesis: wide, method: [{ at: '10s', fault: { kind: 'clock-jump', generator: 'payments', by: '-3s', duration: '1s' } }] }));
+    expect(payments(brief).filter((item) => item.shiftUs !== 0).every((item) => item.shiftUs === -3_000_000 && item.kernelUs > 10_000_000 && item.kernelUs <= 11_000_000)).toBe(true);
+    expect(payments(brief).filter((item) => item.shiftUs !== 0)).toHaveLength(7);
+  });
+
+  it('never stamps below 0: it clamps, and the journal and the $chaos events say so', () => {
+    const result = run(experiment({ steadyStateHypothesis: clockProbes, method: [{ at: '10s', name: 'far-behind', fault: { kind: 'clock-skew', generator: 'orders', offset: '-20s', duration: '15s' } }] }));
+    const times = kernelTimes();
+    expect(result.events.every((item) => item.event.metadata.virtualTimeUs >= 0)).toBe(true);
+    const during = orders(result).filter((item) => (times.get(item.event.id) as number) > 10_000_000 && (times.get(item.event.id) as number) <= 25_000_000);
+    const clamped = during.filter((item) => (times.get(item.event.id) as number) < 20_000_000);
+    expect(clamped).toHaveLength(199);
+    expect(clamped.every((item) => item.event.metadata.virtualTimeUs === 0)).toBe(true);
+    expect(during.filter((item) => (times.get(item.event.id) as number) >= 20_000_000).every((item) => item.event.metadata.virtualTimeUs === (times.get(item.event.id) as number) - 20_000_000)).toBe(true);
+    const [start, end] = faultEntries(result);
+    expect(start).toEqual(expect.objectContaining({ phase: 'start', clampedBeforeUs: 20_000_000 }));
+    expect(end).toEqual(expect.objectContaining({ phase: 'end', clampedEvents: 199 }));
+    expect(chaosEvents(result).map((item) => item.event.payload)).toEqual([
+      expect.objectContaining({ faultId: 'far-behind', clampedBeforeUs: 20_000_000 }),
+      expect.objectContaining({ faultId: 'far-behind', reason: 'expired', clampedEvents: 199 }),
+    ]);
+    // The probe measures the stamps as written: a clamped stamp (0) is as far off as the kernel's time of it.
+    expect(probes(result, 'method', 'orders-clock').filter((entry) => entry.fromUs >= 10_000_000).map((entry) => entry.value)).toEqual([12_000, 14_000, 16_000, 18_000, 20_000, 20_000, 20_000]);
+    // A skew that cannot reach below 0 says nothing about clamping.
+    const mild = run(experiment({ steadyStateHypothesis: clockProbes, method: [{ at: '10s', fault: { kind: 'clock-skew', generator: 'orders', offset: '-2s', duration: '1s' } }] }));
+    expect(faultEntries(mild)[0]).not.toHaveProperty('clampedBeforeUs');
+  });
+
+  it('is deterministic, chunking aside, and combines with a hot stream on the same generator without changing its draws', () => {
+    const hot = { at: '10s', fault: { kind: 'hot-stream', generator: 'orders', share: 0.5, stream: 2, duration: '6s' } };
+    const both = experiment({ steadyStateHypothesis: clockProbes, method: [hot, { at: '12s', fault: { kind: 'clock-skew', generator: 'orders', offset: '+1s', duration: '2s' } }, { at: '14s', fault: { kind: 'clock-jump', generator: 'payments', by: '-1s' } }] });
+    const a = run(both, 3);
+    const b = run(both, 3);
+    expect(canonicalJson(a.journal)).toBe(canonicalJson(b.journal));
+    expect(canonicalJson(a.events)).toBe(canonicalJson(b.events));
+    expect(canonicalJson(runExperiment(validateExperiment(both), scenario, 3, { batchEvents: 7 }).events)).toBe(canonicalJson(a.events));
+    expect(canonicalJson(run(both, 4).events)).not.toBe(canonicalJson(a.events));
+    // The same streams as the hot stream alone: the clock changes stamps only.
+    const hotOnly = run(experiment({ steadyStateHypothesis: clockProbes, method: [hot] }), 3);
+    const streams = (result: ExperimentResult): string[] => result.events.filter((item) => !item.stream.startsWith('$')).map((item) => `${item.event.id} ${item.stream}`);
+    expect(streams(a)).toEqual(streams(hotOnly));
+    const skewed = shifts(orders(a), kernelTimes(3)).filter((item) => item.shiftUs !== 0);
+    expect(skewed.length).toBe(40);
+    expect(skewed.every((item) => item.shiftUs === 1_000_000 && item.kernelUs > 12_000_000 && item.kernelUs <= 14_000_000)).toBe(true);
+  });
+
+  it('runs the example: the hypothesis notices the skew and the experiment deviates', () => {
+    const loaded = readExperimentFile(join(repoRoot, 'scenarios', 'chaos', 'clock-skew.yaml'), { scenariosDir: join(repoRoot, 'scenarios') });
+    expect(loaded.scenario.name).toBe('baseline');
+    expect(loaded.experiment.method.map((step) => step.fault.kind)).toEqual(['clock-skew', 'clock-jump']);
+    const result = runExperiment(loaded.experiment, loaded.scenario);
+    expect(result.journal.status).toBe('deviated');
+    expect(result.journal.steadyStateBefore.every((entry) => entry.ok)).toBe(true);
+    expect(result.journal.steadyStateAfter.map((entry) => [entry.probe, entry.value, entry.ok])).toEqual([
+      ['orders-clock', 2000, false],
+      ['requests-clock', 0, true],
+      ['orders-rate', expect.any(Number), true],
+    ]);
+    expect(result.journal.run.filter((entry) => entry.kind === 'probe' && entry.phase === 'method' && entry.probe === 'requests-clock').map((entry) => (entry as { value: number }).value)).toEqual([0, 0, 0, 30_000]);
+    expect(result.journal.rollbacksRun).toBe(true);
   });
 });

@@ -16,7 +16,7 @@ const names = ['a', 'b', 'c', 'd', 'e'];
 describe('fault catalogue and blast radius', () => {
   it('lists every fault once, by layer, and names unknown kinds', () => {
     expect(new Set(faultCatalogue.map((fault) => fault.kind)).size).toBe(faultCatalogue.length);
-    expect(new Set(faultCatalogue.map((fault) => fault.layer))).toEqual(new Set(['engine', 'storage', 'network', 'agents', 'load']));
+    expect(new Set(faultCatalogue.map((fault) => fault.layer))).toEqual(new Set(['engine', 'storage', 'network', 'agents', 'load', 'time']));
     for (const fault of faultCatalogue) expect(fault.usedBy.length, fault.kind).toBeGreaterThan(0);
     expect(faultInfo('engine-kill').recovery).toBe('restart-engine');
     expect(() => faultInfo('meteor')).toThrow(/unknown fault kind "meteor"/);

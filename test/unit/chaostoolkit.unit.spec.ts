@@ -7,6 +7,7 @@ import { parseExperimentText } from '../../src/node/chaos-experiment.ts';
 import { repoRoot } from '../support/fixtures.ts';
 
 const example = parseExperimentText(readFileSync(join(repoRoot, 'scenarios', 'chaos', 'load-spike.yaml'), 'utf8'), 'load-spike.yaml');
+const clockExample = parseExperimentText(readFileSync(join(repoRoot, 'scenarios', 'chaos', 'clock-skew.yaml'), 'utf8'), 'clock-skew.yaml');
 
 /** Every fault kind, one-sided tolerances, no description, a warm-up, custom rollbacks. */
 const everything: Experiment = validateExperiment({
@@ -23,6 +24,7 @@ const everything: Experiment = validateExperiment({
       { name: 'shipped', metric: 'events_per_second_of_type', eventType: 'OrderShipped', window: '5s', tolerance: { max: 40 } },
       { name: 'alerts', metric: 'alerts_firing', window: '1s', tolerance: { min: 0, max: 0 } },
       { name: 'streams', metric: 'stream_count', generator: 'payments', window: '5s', tolerance: { min: 1 } },
+      { name: 'clock', metric: 'clock_offset_ms', generator: 'orders', window: '5s', tolerance: { max: 250.5 } },
     ],
   },
   method: [
@@ -30,6 +32,8 @@ const everything: Experiment = validateExperiment({
     { at: '12s', name: 'ramp', fault: { kind: 'load-ramp', generator: 'payments', factor: 0.5, over: '4s', duration: '10s' } },
     { at: '12s', fault: { kind: 'hot-stream', generator: 'orders', share: 0.25, stream: 3, duration: '2s' } },
     { at: '30s', name: 'quiet', fault: { kind: 'pause-generator', generator: 'orders' } },
+    { at: '31s', name: 'late-clock', fault: { kind: 'clock-skew', generator: 'payments', offset: '-1500ms', duration: '5s' } },
+    { at: '40s', fault: { kind: 'clock-jump', generator: 'orders', by: '+2m' } },
   ],
   rollbacks: { policy: 'on-deviation', actions: [{ kind: 'undo', fault: 'quiet' }, { kind: 'set', path: 'workload.payments.rate.perSecond', value: 15 }, { kind: 'undo-all' }] },
   abort: { probe: 'orders', failures: 4 },
@@ -72,8 +76,13 @@ describe('Chaos Toolkit export', () => {
       ['action', 'ramp', 7],
       ['action', 'hot-stream-3', undefined],
       ['action', 'quiet', 18],
+      ['action', 'late-clock', 1],
+      ['action', 'clock-jump-6', 9],
     ]);
     expect(ctk.method[1]?.provider.arguments).toEqual(['fault', '--kind', 'load-ramp', '--generator', 'payments', '--factor', '0.5', '--over', '4s', '--duration', '10s', '--name', 'ramp']);
+    expect(ctk.method[4]?.provider.arguments).toEqual(['fault', '--kind', 'clock-skew', '--generator', 'payments', '--offset', '-1500ms', '--duration', '5s', '--name', 'late-clock']);
+    expect(ctk.method[5]?.provider.arguments).toEqual(['fault', '--kind', 'clock-jump', '--generator', 'orders', '--by', '2m']);
+    expect(probes[5]?.provider.arguments).toEqual(['probe', '--metric', 'clock_offset_ms', '--window', '5s', '--generator', 'orders']);
     expect(ctk.rollbacks.map((action) => action.provider.arguments)).toEqual([
       ['rollback', '--undo', 'quiet'],
       ['rollback', '--set', 'workload.payments.rate.perSecond=15'],
@@ -85,7 +94,7 @@ describe('Chaos Toolkit export', () => {
   });
 
   it('round-trips exactly through import, for the example and for every field', () => {
-    for (const experiment of [example, everything]) {
+    for (const experiment of [example, clockExample, everything]) {
       const back = importChaosToolkit(JSON.parse(JSON.stringify(exportChaosToolkit(experiment))));
       expect(back.unmapped).toEqual([]);
       expect(back.issues).toEqual([]);
@@ -97,6 +106,29 @@ describe('Chaos Toolkit export', () => {
 });
 
 describe('Chaos Toolkit import', () => {
+  it('maps clock faults, with signed durations, and names a jump without --by or a bad offset', () => {
+    const fault = (args: string[]): unknown => ({ type: 'action', name: args[1], provider: { type: 'process', path: 'aura-lab', arguments: ['fault', ...args] } });
+    const document = (method: unknown[]): unknown => ({
+      title: 't',
+      extensions: [{ name: 'aura-lab', scenario: 'baseline.yaml' }],
+      'steady-state-hypothesis': { title: 'h', probes: [{ type: 'probe', name: 'clock', tolerance: [0, 100], provider: { type: 'process', path: 'aura-lab', arguments: ['probe', '--metric', 'clock_offset_ms', '--window', '2s'] } }] },
+      method,
+    });
+    const good = importChaosToolkit(document([{ ...(fault(['--kind', 'clock-skew', '--generator', 'orders', '--offset', '+500ms']) as object), pauses: { before: 10 } }, fault(['--kind', 'clock-jump', '--generator', 'requests', '--by', '-3s', '--duration', '4s'])]));
+    expect(good.unmapped).toEqual([]);
+    expect(good.issues).toEqual([]);
+    expect(good.experiment?.method.map((step) => [step.at, step.name, step.fault])).toEqual([
+      [10_000_000, 'clock-skew', { kind: 'clock-skew', generator: 'orders', offset: 500_000 }],
+      [10_000_000, 'clock-jump', { kind: 'clock-jump', generator: 'requests', by: -3_000_000, duration: 4_000_000 }],
+    ]);
+    const bad = importChaosToolkit(document([{ ...(fault(['--kind', 'clock-jump', '--generator', 'orders']) as object), pauses: { before: 10 } }, fault(['--kind', 'clock-skew', '--generator', 'orders', '--offset', '2'])]));
+    expect(bad.experiment).toBeUndefined();
+    expect(bad.issues.map((issue) => [issue.path.join('.'), issue.message])).toEqual([
+      ['method.0.fault.by', expect.any(String)],
+      ['method.1.fault.offset', 'expected a signed duration such as -2s, +500ms or 1m (not zero), got "2"'],
+    ]);
+  });
+
   const sample: unknown = JSON.parse(readFileSync(join(repoRoot, 'test', 'fixtures', 'chaos', 'ctk-partly-mappable.json'), 'utf8'));
 
   it('names everything that does not map by JSON pointer', () => {

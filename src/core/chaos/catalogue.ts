@@ -6,7 +6,7 @@
 import { AuraError } from '../kernel/errors.ts';
 import type { Random } from '../kernel/random.ts';
 
-export type FaultLayer = 'engine' | 'storage' | 'network' | 'agents' | 'load';
+export type FaultLayer = 'engine' | 'storage' | 'network' | 'agents' | 'load' | 'time';
 
 export interface FaultKindInfo {
   readonly kind: string;
@@ -46,6 +46,8 @@ export const faultCatalogue: readonly FaultKindInfo[] = [
   { kind: 'load-spike', layer: 'load', title: 'Load spike', mechanism: 'multiply the offered rate for a while', recovery: 'shed-load', usedBy: ['drill:performance-degradation', 'experiments'] },
   { kind: 'load-ramp', layer: 'load', title: 'Load ramp', mechanism: 'raise the offered rate gradually', recovery: 'shed-load', usedBy: ['experiments'] },
   { kind: 'hot-stream', layer: 'load', title: 'Hot stream', mechanism: 'send a share of the load to one stream', recovery: 'shed-load', usedBy: ['experiments'] },
+  { kind: 'clock-skew', layer: 'time', title: 'Clock skew', mechanism: "stamp a generator's events ahead of or behind the run's virtual time", recovery: 'rollback', usedBy: ['experiments'] },
+  { kind: 'clock-jump', layer: 'time', title: 'Clock jump', mechanism: "step a generator's clock forward or back until it is reset", recovery: 'rollback', usedBy: ['experiments'] },
 ];
 
 export function faultInfo(kind: string): FaultKindInfo {

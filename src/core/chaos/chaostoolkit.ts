@@ -52,7 +52,9 @@ function probeArguments(probe: Probe): string[] {
   return args;
 }
 
-const faultFlags: Record<string, string> = { generator: '--generator', factor: '--factor', over: '--over', duration: '--duration', share: '--share', stream: '--stream' };
+const faultFlags: Record<string, string> = { generator: '--generator', factor: '--factor', over: '--over', duration: '--duration', share: '--share', stream: '--stream', offset: '--offset', by: '--by' };
+/** Fault arguments that stay text on import (names and durations; a signed one such as -2s too). */
+const textFaultFields = new Set(['generator', 'over', 'duration', 'offset', 'by']);
 
 function rollbackArguments(action: RollbackAction): string[] {
   if (action.kind === 'undo-all') return ['rollback', '--undo-all'];
@@ -357,7 +359,7 @@ export function importChaosToolkit(json: unknown): ImportResult {
         for (const [key, flag] of Object.entries(faultFlags)) {
           if (!flags.has(flag)) continue;
           const text = flags.get(flag) as string;
-          fault[key] = key === 'generator' || key === 'over' || key === 'duration' ? text : numeric(text);
+          fault[key] = textFaultFields.has(key) ? text : numeric(text);
         }
         const step: Json = { at: formatDurationUs(clockUs) };
         const name = flags.get('--name');

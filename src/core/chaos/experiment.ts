@@ -1,20 +1,22 @@
 /**
  * Chaos experiments on a run's virtual timeline, in the style of Chaos Toolkit: a steady-state
  * hypothesis (probes on metrics the run's own events measure, each with a tolerance), a method
- * (faults at moments of virtual time), rollbacks and an abort condition. The model is validated
- * with exact field paths; `runExperiment` drives a RunKernel window by window and returns a
- * journal and the planned events. Pure and deterministic: the same experiment, scenario and
- * seed give the same journal and the same events, ids included.
+ * (faults at moments of virtual time: load faults on a generator's rate or streams, time faults
+ * on its clock), rollbacks and an abort condition. The model is validated with exact field
+ * paths; `runExperiment` drives a RunKernel window by window and returns a journal and the
+ * planned events. Pure and deterministic: the same experiment, scenario and seed give the same
+ * journal and the same events, ids included.
  */
 import type { JsonValue } from '../kernel/canonical.ts';
 import { AuraError, type ErrorIssue } from '../kernel/errors.ts';
+import { limits } from '../kernel/limits.ts';
 import { asEventId, asStreamName, type StreamName } from '../kernel/ids.ts';
 import { createRandom, type Random } from '../kernel/random.ts';
 import { fail, parseWith, s, type Infer } from '../kernel/schema.ts';
 import { isSystemStream, type NewEvent } from '../events/event.ts';
 import { labEventTypes } from '../events/lab-events.ts';
 import type { RateProfile } from '../sim/arrivals.ts';
-import { formatDurationUs } from '../sim/duration.ts';
+import { formatDurationUs, parseDurationUs } from '../sim/duration.ts';
 import { alertStream, RunKernel, type PlannedEvent } from '../sim/kernel.ts';
 import { applySet, operatorEventTypes, type RecordedAction } from '../sim/operator.ts';
 import { durationSchema, eventTypeName, rateSchema, rateToDocument, slug, type Scenario, type WorkloadGenerator } from '../sim/scenario.ts';
@@ -25,15 +27,35 @@ export const experimentFormatVersion = 1;
 /** The stream the experiment's own events (faults injected and cleared) go to. */
 export const chaosStream = asStreamName('$chaos');
 
-export const probeMetrics = ['events_per_second', 'events_per_second_of_type', 'alerts_firing', 'stream_count'] as const;
+export const probeMetrics = ['events_per_second', 'events_per_second_of_type', 'alerts_firing', 'stream_count', 'clock_offset_ms'] as const;
 export type ProbeMetric = (typeof probeMetrics)[number];
-export const faultKinds = ['load-spike', 'load-ramp', 'hot-stream', 'pause-generator'] as const;
+export const faultKinds = ['load-spike', 'load-ramp', 'hot-stream', 'pause-generator', 'clock-skew', 'clock-jump'] as const;
 export type FaultKind = (typeof faultKinds)[number];
 export const rollbackPolicies = ['always', 'never', 'on-deviation'] as const;
 export type RollbackPolicy = (typeof rollbackPolicies)[number];
 
 const duration = durationSchema(false, 'a duration such as 500ms, 5s or 1m');
 const moment = durationSchema(true, 'a moment of virtual time from the start of the run, such as 0s, 30s or 1m30s');
+
+/** A signed duration in microseconds ("-2s", "+500ms", "1m"): not zero, at most 24h either way. */
+export function parseSignedDurationUs(text: string): number | { error: string } {
+  const trimmed = text.trim();
+  const sign = trimmed.startsWith('-') ? -1 : 1;
+  const parsed = parseDurationUs(trimmed.startsWith('-') || trimmed.startsWith('+') ? trimmed.slice(1) : trimmed);
+  if (typeof parsed !== 'number') return { error: `expected a signed duration such as -2s, +500ms or 1m (not zero), got ${JSON.stringify(text)}` };
+  if (parsed > limits.runDurationUsMax) return { error: `expected at most 24h either way, got ${text}` };
+  return sign * parsed;
+}
+
+/** A signed duration as text: "-2s", "500ms". */
+export function formatSignedDurationUs(value: number): string {
+  return value < 0 ? `-${formatDurationUs(-value)}` : formatDurationUs(value);
+}
+
+const signedDuration = s.transform(s.string({ description: 'a signed duration such as -2s, +500ms or 1m' }), (text) => {
+  const parsed = parseSignedDurationUs(text);
+  return typeof parsed === 'number' ? parsed : fail(parsed.error);
+});
 
 const tolerance = s.transform(
   s.object({ min: s.optional(s.number()), max: s.optional(s.number()) }, { description: 'the range the probe value must stay in (inclusive); at least one bound' }),
@@ -55,10 +77,17 @@ const probeSchema = s.tagged('metric', {
   alerts_firing: s.object(probeCommon),
   /** Distinct streams written in the window (of one generator when given). */
   stream_count: s.object({ ...probeCommon, generator: s.optional(slug) }),
+  /**
+   * The largest absolute difference, in milliseconds, between a workload event's stamp (its
+   * `virtualTimeUs`) and the virtual time the kernel planned it at, over the events the kernel
+   * planned in the window (of one generator when given); 0 without events. A clock fault shows
+   * here; nothing else moves a stamp.
+   */
+  clock_offset_ms: s.object({ ...probeCommon, generator: s.optional(slug) }),
 });
 
 const factor = s.number({ greaterThan: 0, max: 1000, description: 'a multiplier of the generator rate' });
-/** Faults the kernel can apply; `duration` (from `at`) ends them, else they last until the rollbacks. */
+/** Faults the runner can apply; `duration` (from `at`) ends them, else they last until the rollbacks. */
 const faultSchema = s.tagged('kind', {
   /** The generator's rate times `factor`. */
   'load-spike': s.object({ generator: slug, factor, duration: s.optional(duration) }),
@@ -68,6 +97,10 @@ const faultSchema = s.tagged('kind', {
   'hot-stream': s.object({ generator: slug, share: s.number({ greaterThan: 0, max: 1 }), stream: s.optional(s.number({ integer: true, min: 0 }), 0), duration: s.optional(duration) }),
   /** The generator stops (rate 0). */
   'pause-generator': s.object({ generator: slug, duration: s.optional(duration) }),
+  /** The generator's clock runs `offset` ahead (or behind, when negative): its events are stamped that much off. */
+  'clock-skew': s.object({ generator: slug, offset: signedDuration, duration: s.optional(duration) }),
+  /** The generator's clock steps by `by` at `at` and stays stepped until the rollbacks (or `duration`). */
+  'clock-jump': s.object({ generator: slug, by: signedDuration, duration: s.optional(duration) }),
 });
 
 const rollbackAction = s.tagged('kind', {
@@ -157,6 +190,16 @@ export function faultId(step: MethodStep, index: number): string {
   return step.name ?? `${step.fault.kind}-${index + 1}`;
 }
 
+/** Whether a fault acts on its generator's clock (clock-skew, clock-jump) rather than on its load. */
+export function isTimeFault(fault: Fault): fault is Extract<Fault, { kind: 'clock-skew' | 'clock-jump' }> {
+  return fault.kind === 'clock-skew' || fault.kind === 'clock-jump';
+}
+
+/** How far a time fault sets its generator's clock, in microseconds (signed). */
+export function clockOffsetUs(fault: Extract<Fault, { kind: 'clock-skew' | 'clock-jump' }>): number {
+  return fault.kind === 'clock-skew' ? fault.offset : fault.by;
+}
+
 /** When a fault ends by itself (`at` + its duration), or undefined when only a rollback ends it. */
 export function faultEndUs(step: MethodStep): number | undefined {
   return step.fault.duration === undefined ? undefined : step.at + step.fault.duration;
@@ -199,7 +242,7 @@ export function faultToDocument(fault: Fault): Record<string, JsonValue> {
   const out: Record<string, JsonValue> = { kind: fault.kind };
   for (const [key, value] of Object.entries(fault)) {
     if (key === 'kind' || value === undefined) continue;
-    out[key] = key === 'duration' || key === 'over' ? formatDurationUs(value as number) : (value as JsonValue);
+    out[key] = key === 'duration' || key === 'over' ? formatDurationUs(value as number) : key === 'offset' || key === 'by' ? formatSignedDurationUs(value as number) : (value as JsonValue);
   }
   return out;
 }
@@ -231,8 +274,10 @@ export const zeroRate: RateProfile = { profile: 'ramp', from: 0, to: 0, over: 1_
 
 /**
  * Everything about an experiment that depends on its scenario: generators and event types
- * exist, streams exist, rates stay valid, faults on one generator do not overlap, and the
- * method and the after-check fit in the run. Issues name the experiment's fields.
+ * exist, streams exist, rates stay valid, faults of one class (load: rate and streams; time:
+ * clock) on one generator do not overlap, generators with rewritten events (hot streams, clocks)
+ * can be told apart by their streams, and the method and the after-check fit in the run. Issues
+ * name the experiment's fields.
  */
 export function checkExperimentAgainstScenario(experiment: Experiment, scenario: Scenario): ErrorIssue[] {
   const issues: ErrorIssue[] = [];
@@ -251,7 +296,7 @@ export function checkExperimentAgainstScenario(experiment: Experiment, scenario:
   const knownTypes = new Set<string>([...scenario.workload.flatMap((item) => item.events.map((event) => event.type)), ...Object.values(labEventTypes), ...Object.values(alertEventTypes), ...Object.values(operatorEventTypes)]);
   experiment.steadyStateHypothesis.probes.forEach((probe, index) => {
     const path = ['steadyStateHypothesis', 'probes', index];
-    if ((probe.metric === 'events_per_second' || probe.metric === 'stream_count') && probe.generator !== undefined) generatorAt(probe.generator, [...path, 'generator'], true);
+    if ((probe.metric === 'events_per_second' || probe.metric === 'stream_count' || probe.metric === 'clock_offset_ms') && probe.generator !== undefined) generatorAt(probe.generator, [...path, 'generator'], true);
     if (probe.metric === 'events_per_second_of_type' && !knownTypes.has(probe.eventType)) {
       issues.push({ path: [...path, 'eventType'], message: `scenario ${scenario.name} produces no events of type ${probe.eventType} (its types: ${[...new Set(scenario.workload.flatMap((item) => item.events.map((event) => event.type)))].join(', ')})` });
     }
@@ -261,7 +306,8 @@ export function checkExperimentAgainstScenario(experiment: Experiment, scenario:
   experiment.method.forEach((step, index) => {
     const path = ['method', index, 'fault'];
     const fault = step.fault;
-    const generator = generatorAt(fault.generator, [...path, 'generator'], fault.kind === 'hot-stream');
+    const time = isTimeFault(fault);
+    const generator = generatorAt(fault.generator, [...path, 'generator'], fault.kind === 'hot-stream' || time);
     if (step.at >= durationUs) issues.push({ path: ['method', index, 'at'], message: `expected before the end of the run (${formatDurationUs(durationUs)})` });
     if (generator === undefined) return;
     if (fault.kind === 'hot-stream' && (fault.stream ?? 0) >= generator.streams.count) {
@@ -271,11 +317,13 @@ export function checkExperimentAgainstScenario(experiment: Experiment, scenario:
       const parsed = parseWith(rateSchema, rateToDocument(scaleRate(generator.rate, fault.factor)));
       if (!parsed.ok) issues.push({ path: [...path, 'factor'], message: `the rate of ${generator.name} times ${fault.factor} is not a valid rate: ${parsed.issues.map((issue) => issue.message).join('; ')}` });
     }
-    const busy = busyUntil.get(generator.name);
+    // Load faults (rate, streams) and time faults (clock) on one generator are independent; two of one class are not.
+    const key = `${generator.name}\n${time ? 'time' : 'load'}`;
+    const busy = busyUntil.get(key);
     if (busy !== undefined && step.at < busy.untilUs) {
-      issues.push({ path: ['method', index, 'at'], message: `overlaps method[${busy.index}] on generator ${generator.name} (active until ${busy.untilUs === Number.POSITIVE_INFINITY ? 'the rollbacks' : formatDurationUs(busy.untilUs)}); faults on one generator must not overlap` });
+      issues.push({ path: ['method', index, 'at'], message: `overlaps method[${busy.index}] on generator ${generator.name} (active until ${busy.untilUs === Number.POSITIVE_INFINITY ? 'the rollbacks' : formatDurationUs(busy.untilUs)}); ${time ? 'clock faults' : 'load faults'} on one generator must not overlap` });
     }
-    busyUntil.set(generator.name, { index, untilUs: faultEndUs(step) ?? Number.POSITIVE_INFINITY });
+    busyUntil.set(key, { index, untilUs: faultEndUs(step) ?? Number.POSITIVE_INFINITY });
   });
   const afterUs = methodEndUs(experiment) + warmupOf(experiment);
   if (issues.length === 0 && afterUs > durationUs) {
@@ -294,18 +342,33 @@ export function checkExperimentAgainstScenario(experiment: Experiment, scenario:
 }
 
 // ---------------------------------------------------------------------------------------------
-// Hot streams
+// Rewriting planned events: hot streams and generator clocks
+
+/** A planned event as the rewriter passed it on, with what the probes need to know about it. */
+export interface RewrittenEvent {
+  readonly item: PlannedEvent;
+  /** The workload generator that planned it, or -1 (system streams, debates). */
+  readonly generator: number;
+  /** The virtual time the kernel planned it at (its stamp before any clock fault). */
+  readonly kernelUs: number;
+}
 
 /**
- * Routes a share of one generator's events to one of its streams. The kernel has no hook for
- * this yet, so it rewrites the stream of planned events as they come out of the kernel. The
- * draws come from the random stream such a hook would use (workload/<generator>/route), one per
- * event of the generator while the route is active, so the events are the ones the kernel hook
- * would plan. Nothing else about an event changes (id, type, payload, time).
+ * Rewrites planned events as they come out of the kernel, for the faults the kernel has no hook
+ * for; the kernel's own timeline (what happens when, its ids, `$run` and `$alerts`) is untouched.
+ *
+ * - **Hot streams**: a share of one generator's events goes to one of its streams. The draws
+ *   come from the random stream such a kernel hook would use (workload/<generator>/route), one
+ *   per event of the generator while the route is active, so the events are the ones the hook
+ *   would plan. Only the stream changes.
+ * - **Clocks**: while a generator's clock is off by an offset, each of its events is stamped
+ *   `virtualTimeUs + offset` (never below 0: a stamp that would be is 0, and counted). Only
+ *   `metadata.virtualTimeUs` changes; the event stays at its place in the log.
  */
-export class HotStreamRouter {
+export class PlannedEventRewriter {
   private readonly routes = new Map<number, { stream: StreamName; share: number }>();
   private readonly randoms = new Map<number, Random>();
+  private readonly clocks = new Map<number, { offsetUs: number; clamped: number }>();
   private readonly streamGenerator = new Map<string, number>();
 
   constructor(
@@ -329,27 +392,48 @@ export class HotStreamRouter {
     return found;
   }
 
-  activate(generator: number, streamIndex: number, share: number): void {
+  /** Sends `share` of the generator's events to its stream number `streamIndex`. */
+  activateRoute(generator: number, streamIndex: number, share: number): void {
     const spec = this.scenario.workload[generator] as WorkloadGenerator;
     this.routes.set(generator, { stream: asStreamName(`${spec.streams.prefix}${streamIndex}`), share });
     if (!this.randoms.has(generator)) this.randoms.set(generator, createRandom(this.seed).split('workload').split(spec.name).split('route'));
   }
 
-  deactivate(generator: number): void {
+  deactivateRoute(generator: number): void {
     this.routes.delete(generator);
   }
 
-  get active(): boolean {
-    return this.routes.size > 0;
+  /** Sets the generator's clock `offsetUs` off the kernel's (signed), from its next event on. */
+  setClock(generator: number, offsetUs: number): void {
+    this.clocks.set(generator, { offsetUs, clamped: 0 });
   }
 
-  route(item: PlannedEvent): PlannedEvent {
-    if (this.routes.size === 0 || isSystemStream(item.stream)) return item;
-    const generator = this.generatorOf(item.stream, item.event.type);
+  /** Puts the generator's clock back; returns how many of its stamps were clamped to 0 meanwhile. */
+  resetClock(generator: number): number {
+    const clock = this.clocks.get(generator);
+    this.clocks.delete(generator);
+    return clock?.clamped ?? 0;
+  }
+
+  get active(): boolean {
+    return this.routes.size > 0 || this.clocks.size > 0;
+  }
+
+  rewrite(planned: PlannedEvent): RewrittenEvent {
+    const kernelUs = planned.event.metadata.virtualTimeUs;
+    if (isSystemStream(planned.stream)) return { item: planned, generator: -1, kernelUs };
+    const generator = this.generatorOf(planned.stream, planned.event.type);
+    if (generator < 0 || !this.active) return { item: planned, generator, kernelUs };
+    let item = planned;
     const route = this.routes.get(generator);
-    if (route === undefined) return item;
-    const draw = (this.randoms.get(generator) as Random).nextFloat();
-    return draw < route.share ? { stream: route.stream, event: item.event } : item;
+    if (route !== undefined && (this.randoms.get(generator) as Random).nextFloat() < route.share) item = { stream: route.stream, event: item.event };
+    const clock = this.clocks.get(generator);
+    if (clock !== undefined) {
+      const stampUs = kernelUs + clock.offsetUs;
+      if (stampUs < 0) clock.clamped += 1;
+      item = { stream: item.stream, event: { ...item.event, metadata: { ...item.event.metadata, virtualTimeUs: Math.max(0, stampUs) } } };
+    }
+    return { item, generator, kernelUs };
   }
 }
 
@@ -361,7 +445,8 @@ export interface ProbeResult {
   readonly metric: ProbeMetric;
   /**
    * The window measured: (fromUs, toUs] of virtual time. Events at exactly toUs count, like the
-   * kernel's advance; a fault at toUs applies to the events after it, so the next window.
+   * kernel's advance; a fault at toUs applies to the events after it, so the next window. An
+   * event counts at the time the kernel planned it, not at its stamp (which a clock fault moves).
    */
   readonly fromUs: number;
   readonly toUs: number;
@@ -370,9 +455,20 @@ export interface ProbeResult {
   readonly ok: boolean;
 }
 
+/**
+ * What the journal says about a time fault's stamps. At its start, `clampedBeforeUs` (only when
+ * it can happen): the generator's events planned before this virtual time would be stamped
+ * below 0, so they are stamped 0. At its end (expired or rolled back), `clampedEvents`: how many
+ * were.
+ */
+export interface ClockNotes {
+  readonly clampedBeforeUs?: number;
+  readonly clampedEvents?: number;
+}
+
 export type JournalEntry =
-  | { readonly atUs: number; readonly kind: 'fault'; readonly phase: 'start' | 'step' | 'end'; readonly faultId: string; readonly method: number; readonly fault: Record<string, JsonValue>; readonly actions: readonly { path: string; value: JsonValue }[]; readonly factor?: number }
-  | { readonly atUs: number; readonly kind: 'rollback'; readonly action: Record<string, JsonValue>; readonly faultId?: string; readonly actions: readonly { path: string; value: JsonValue }[] }
+  | ({ readonly atUs: number; readonly kind: 'fault'; readonly phase: 'start' | 'step' | 'end'; readonly faultId: string; readonly method: number; readonly fault: Record<string, JsonValue>; readonly actions: readonly { path: string; value: JsonValue }[]; readonly factor?: number } & ClockNotes)
+  | ({ readonly atUs: number; readonly kind: 'rollback'; readonly action: Record<string, JsonValue>; readonly faultId?: string; readonly actions: readonly { path: string; value: JsonValue }[] } & ClockNotes)
   | ({ readonly atUs: number; readonly kind: 'probe'; readonly phase: 'before' | 'method' | 'after' } & ProbeResult)
   | { readonly atUs: number; readonly kind: 'abort'; readonly probe: string; readonly failures: number };
 
@@ -441,7 +537,11 @@ type Point =
   | { readonly atUs: number; readonly kind: 'start'; readonly method: number }
   | { readonly atUs: number; readonly kind: 'rollback' };
 
-/** At one moment: checks first (they measure what came before), then faults ending, ramping, starting, then rollbacks. */
+/**
+ * At one moment: checks first (they measure what came before), then faults ending, ramping,
+ * starting, then rollbacks. Events at a fault's moment were planned before it, so a fault (a
+ * rate, a route, a clock) applies from the first event after its moment.
+ */
 const pointOrder: Record<Point['kind'], number> = { check: 0, after: 0, end: 1, step: 2, start: 3, rollback: 4 };
 
 /** Ramp steps: one per virtual second of the ramp, at least 1, at most 100. */
@@ -459,7 +559,7 @@ interface ActiveFault {
 
 class ExperimentRunner {
   private readonly kernel: RunKernel;
-  private readonly router: HotStreamRouter;
+  private readonly rewriter: PlannedEventRewriter;
   private readonly idRandom: Random;
   private readonly durationUs: number;
   private readonly warmupUs: number;
@@ -471,8 +571,10 @@ class ExperimentRunner {
   private points: (Point & { seq: number })[] = [];
   private pointSeq = 0;
   private readonly active = new Map<number, ActiveFault>();
-  // Workload events kept for the probes (the longest window back), and alert transitions.
+  // Workload events kept for the probes (the longest window back, in the kernel's time order), and alert transitions.
   private times: number[] = [];
+  /** Each kept event's stamp minus the kernel's time of it (non-zero only under a clock fault). */
+  private offsets: number[] = [];
   private generators: number[] = [];
   private types: string[] = [];
   private streams: string[] = [];
@@ -495,7 +597,7 @@ class ExperimentRunner {
     this.durationUs = experiment.duration ?? scenario.duration;
     const runScenario: Scenario = { ...scenario, duration: this.durationUs };
     this.kernel = new RunKernel(runScenario, seed);
-    this.router = new HotStreamRouter(runScenario, seed);
+    this.rewriter = new PlannedEventRewriter(runScenario, seed);
     this.idRandom = createRandom(seed).split('chaos').split('event-ids');
     this.warmupUs = warmupOf(experiment);
     this.probes = experiment.steadyStateHypothesis.probes;
@@ -645,14 +747,18 @@ class ExperimentRunner {
     const id = faultId(step, method);
     const atUs = this.kernel.virtualTimeUs;
     const endUs = faultEndUs(step);
-    const previous = fault.kind === 'hot-stream' ? undefined : this.currentRate(generator);
-    this.chaosEvent(labEventTypes.faultInjected, atUs, { faultId: id, kind: fault.kind, target: fault.generator, method, fault: faultToDocument(fault), fromUs: atUs, untilUs: endUs ?? null });
+    const previous = fault.kind === 'load-spike' || fault.kind === 'load-ramp' || fault.kind === 'pause-generator' ? this.currentRate(generator) : undefined;
+    const notes: { clampedBeforeUs?: number } = {};
+    // Events after atUs and before -offset would be stamped below 0.
+    if (isTimeFault(fault) && atUs + clockOffsetUs(fault) < 0) notes.clampedBeforeUs = -clockOffsetUs(fault);
+    this.chaosEvent(labEventTypes.faultInjected, atUs, { faultId: id, kind: fault.kind, target: fault.generator, method, fault: faultToDocument(fault), fromUs: atUs, untilUs: endUs ?? null, ...notes });
     const actions: { path: string; value: JsonValue }[] = [];
     if (fault.kind === 'load-spike') actions.push(this.setRate(generator, scaleRate(previous as RateProfile, fault.factor)));
     else if (fault.kind === 'pause-generator') actions.push(this.setRate(generator, zeroRate));
-    else if (fault.kind === 'hot-stream') this.router.activate(generator, fault.stream ?? 0, fault.share);
+    else if (fault.kind === 'hot-stream') this.rewriter.activateRoute(generator, fault.stream ?? 0, fault.share);
+    else if (isTimeFault(fault)) this.rewriter.setClock(generator, clockOffsetUs(fault));
     this.active.set(method, { method, id, generator, startUs: atUs, previous });
-    this.log.push({ atUs, kind: 'fault', phase: 'start', faultId: id, method, fault: faultToDocument(fault), actions });
+    this.log.push({ atUs, kind: 'fault', phase: 'start', faultId: id, method, fault: faultToDocument(fault), actions, ...notes });
   }
 
   private rampStep(method: number, step: number, steps: number): void {
@@ -664,26 +770,28 @@ class ExperimentRunner {
     this.log.push({ atUs: this.kernel.virtualTimeUs, kind: 'fault', phase: 'step', faultId: active.id, method, fault: faultToDocument(entry.fault), actions: [action], factor: by });
   }
 
-  /** Ends an active fault: its rate back to what it was before it, or its route off. */
-  private undo(active: ActiveFault, reason: 'expired' | 'rollback'): { path: string; value: JsonValue }[] {
+  /**
+   * Ends an active fault: its rate back to what it was before it, its route off, or its
+   * generator's clock back (with how many stamps it clamped to 0).
+   */
+  private undo(active: ActiveFault, reason: 'expired' | 'rollback'): { actions: { path: string; value: JsonValue }[]; clampedEvents?: number } {
     this.active.delete(active.method);
     this.points = this.points.filter((point) => !((point.kind === 'step' || point.kind === 'end') && point.method === active.method));
     const atUs = this.kernel.virtualTimeUs;
-    const entry = this.experiment.method[active.method] as MethodStep;
-    this.chaosEvent(labEventTypes.faultCleared, atUs, { faultId: active.id, kind: entry.fault.kind, target: entry.fault.generator, reason, fromUs: active.startUs, toUs: atUs });
-    if (active.previous === undefined) {
-      this.router.deactivate(active.generator);
-      return [];
-    }
-    return [this.setRate(active.generator, active.previous)];
+    const fault = (this.experiment.method[active.method] as MethodStep).fault;
+    const clampedEvents = isTimeFault(fault) ? this.rewriter.resetClock(active.generator) : undefined;
+    const notes = clampedEvents === undefined ? {} : { clampedEvents };
+    this.chaosEvent(labEventTypes.faultCleared, atUs, { faultId: active.id, kind: fault.kind, target: fault.generator, reason, fromUs: active.startUs, toUs: atUs, ...notes });
+    if (fault.kind === 'hot-stream') this.rewriter.deactivateRoute(active.generator);
+    return { actions: active.previous === undefined ? [] : [this.setRate(active.generator, active.previous)], ...notes };
   }
 
   private endFault(method: number, reason: 'expired'): void {
     const active = this.active.get(method);
     if (active === undefined) return;
     const entry = this.experiment.method[method] as MethodStep;
-    const actions = this.undo(active, reason);
-    this.log.push({ atUs: this.kernel.virtualTimeUs, kind: 'fault', phase: 'end', faultId: active.id, method, fault: faultToDocument(entry.fault), actions });
+    const { actions, ...notes } = this.undo(active, reason);
+    this.log.push({ atUs: this.kernel.virtualTimeUs, kind: 'fault', phase: 'end', faultId: active.id, method, fault: faultToDocument(entry.fault), actions, ...notes });
   }
 
   private runRollbacks(): void {
@@ -694,10 +802,10 @@ class ExperimentRunner {
     for (const action of (this.experiment.rollbacks ?? defaultRollbacks).actions ?? []) {
       const document = { ...action } as Record<string, JsonValue>;
       if (action.kind === 'undo-all') {
-        for (const active of [...this.active.values()].sort((a, b) => a.method - b.method)) this.log.push({ atUs, kind: 'rollback', action: document, faultId: active.id, actions: this.undo(active, 'rollback') });
+        for (const active of [...this.active.values()].sort((a, b) => a.method - b.method)) this.log.push({ atUs, kind: 'rollback', action: document, faultId: active.id, ...this.undo(active, 'rollback') });
       } else if (action.kind === 'undo') {
         const active = [...this.active.values()].find((item) => item.id === action.fault);
-        if (active !== undefined) this.log.push({ atUs, kind: 'rollback', action: document, faultId: active.id, actions: this.undo(active, 'rollback') });
+        if (active !== undefined) this.log.push({ atUs, kind: 'rollback', action: document, faultId: active.id, ...this.undo(active, 'rollback') });
       } else {
         this.emit(this.kernel.act({ kind: 'set', path: action.path, value: action.value as JsonValue }));
         this.log.push({ atUs, kind: 'rollback', action: document, actions: [{ path: action.path, value: action.value as JsonValue }] });
@@ -725,17 +833,18 @@ class ExperimentRunner {
 
   private emit(batch: readonly PlannedEvent[]): void {
     for (const planned of batch) {
-      const item = this.router.route(planned);
+      const { item, generator, kernelUs } = this.rewriter.rewrite(planned);
       this.out.push(item);
       this.planned += 1;
       const type = item.event.type;
-      const atUs = item.event.metadata.virtualTimeUs;
       if (item.stream === alertStream) {
         const rule = (item.event.payload as Record<string, JsonValue>).rule;
-        if (typeof rule === 'string') this.alertTransitions.push({ atUs, rule, firing: type === alertEventTypes.fired });
+        if (typeof rule === 'string') this.alertTransitions.push({ atUs: kernelUs, rule, firing: type === alertEventTypes.fired });
       } else if (!isSystemStream(item.stream)) {
-        this.times.push(atUs);
-        this.generators.push(this.router.generatorOf(item.stream, type));
+        // Windows are on the kernel's time (when the event happened in the run), not on its stamp.
+        this.times.push(kernelUs);
+        this.offsets.push(item.event.metadata.virtualTimeUs - kernelUs);
+        this.generators.push(generator);
         this.types.push(type);
         this.streams.push(item.stream);
       }
@@ -754,6 +863,7 @@ class ExperimentRunner {
     while (drop < this.times.length && (this.times[drop] as number) < beforeUs) drop += 1;
     if (drop < 50_000 && drop < this.times.length / 2) return;
     this.times = this.times.slice(drop);
+    this.offsets = this.offsets.slice(drop);
     this.generators = this.generators.slice(drop);
     this.types = this.types.slice(drop);
     this.streams = this.streams.slice(drop);
@@ -772,6 +882,7 @@ class ExperimentRunner {
     } else {
       const generator = 'generator' in probe && probe.generator !== undefined ? this.generatorIndex(probe.generator) : undefined;
       let count = 0;
+      let largestOffsetUs = 0;
       const streams = new Set<string>();
       for (let index = 0; index < this.times.length; index++) {
         const atUs = this.times[index] as number;
@@ -780,8 +891,9 @@ class ExperimentRunner {
         if (probe.metric === 'events_per_second_of_type' && this.types[index] !== probe.eventType) continue;
         count += 1;
         if (probe.metric === 'stream_count') streams.add(this.streams[index] as string);
+        else if (probe.metric === 'clock_offset_ms') largestOffsetUs = Math.max(largestOffsetUs, Math.abs(this.offsets[index] as number));
       }
-      value = probe.metric === 'stream_count' ? streams.size : count / seconds;
+      value = probe.metric === 'stream_count' ? streams.size : probe.metric === 'clock_offset_ms' ? largestOffsetUs / 1_000 : count / seconds;
     }
     const { min, max } = probe.tolerance;
     const ok = (min === undefined || value >= min) && (max === undefined || value <= max);
