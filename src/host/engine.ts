@@ -2,7 +2,7 @@
  * The engine: owns the runs, their stores and the projection pool, and answers the API
  * contract. Every incoming message is validated here; a malformed one gets a typed error reply.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import type { z } from 'zod';
 import { AuraError } from '../core/kernel/errors.ts';
@@ -14,6 +14,7 @@ import { ProjectionPool } from '../node/projection-pool.ts';
 import { readScenarioFile } from '../node/scenario-loader.ts';
 import {
   errorResponse,
+  faultWindowSchema,
   isMethodName,
   methods,
   requestEnvelopeSchema,
@@ -43,7 +44,12 @@ export interface EngineOptions {
   readonly projectionThreads?: number;
   /** Options of every run (backup interval); defaults to defaultRunOptions. */
   readonly runOptions?: RunOptions;
+  /** How an `engine-kill` fault ends the engine (after its answer); defaults to SIGKILL of this process. */
+  readonly killSelf?: () => void;
 }
+
+/** An injected engine kill waits this long after answering, so that the answer reaches the client. */
+const engineKillDelayMs = 50;
 
 type Handler<M extends MethodName> = (params: z.infer<(typeof methods)[M]['params']>) => Promise<ResultOf<M>> | ResultOf<M>;
 
@@ -120,7 +126,7 @@ export class Engine {
       }),
       'telemetry.get': (params) => {
         const run = this.runs.get(params.runId);
-        return run !== undefined ? run.telemetry(params.fromSecond) : this.browser.telemetry(params);
+        return run !== undefined ? run.telemetry(params.fromSecond) : { ...this.browser.telemetry(params), faults: this.storedFaults(params.runId) };
       },
       'drills.list': () => this.drills.list(),
       'drill.start': (params) => this.drills.start(params),
@@ -129,6 +135,7 @@ export class Engine {
       'drill.abort': (params) => this.drills.abort(params.drillId),
       'drill.debrief': (params) => this.drills.debrief(params.drillId, params.format),
       'chaos.catalogue': () => this.drills.catalogue(),
+      'chaos.inject': (params) => this.injectFault(params),
     };
   }
 
@@ -240,6 +247,39 @@ export class Engine {
     const run = this.runs.get(reference);
     if (run !== undefined) return run.spec.outDir;
     return this.browser.runDirectory(reference);
+  }
+
+  /** chaos.inject: a fault into a live run of this engine, now. */
+  private injectFault(params: z.infer<(typeof methods)['chaos.inject']['params']>): ResultOf<'chaos.inject'> {
+    const run = this.runs.get(params.runId);
+    if (run === undefined) {
+      let known = false;
+      try {
+        known = this.runDirectory(params.runId) !== '';
+      } catch {
+        known = false;
+      }
+      if (known) throw new AuraError('conflict', `run ${params.runId} is not live in this engine: faults are injected into live runs`);
+      throw new AuraError('not_found', `no run ${params.runId} in this engine`);
+    }
+    if (!run.running) throw new AuraError('conflict', `run ${params.runId} is no longer running: faults are injected into live runs`);
+    const result = run.inject(params.fault);
+    if (params.fault.kind === 'engine-kill') {
+      // Answer first: the handler's result goes out before the timer fires.
+      setTimeout(() => (this.options.killSelf ?? (() => process.kill(process.pid, 'SIGKILL')))(), engineKillDelayMs);
+    }
+    return result;
+  }
+
+  /** The fault windows a finished run of another session kept in its report (none when it kept none). */
+  private storedFaults(runId: string): ResultOf<'telemetry.get'>['faults'] {
+    try {
+      const report = JSON.parse(readFileSync(join(this.runDirectory(runId), 'report.json'), 'utf8')) as { faults?: unknown };
+      const parsed = faultWindowSchema.array().safeParse(report.faults ?? []);
+      return parsed.success ? parsed.data : [];
+    } catch {
+      return [];
+    }
   }
 
   private liveDaemon(runId: string): ProjectionDaemon {

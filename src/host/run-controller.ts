@@ -23,7 +23,10 @@ import { ProjectionDaemon, type DaemonEvent, type DaemonOptions, type Projection
 import { SqliteEventStore } from '../node/sqlite-event-store.ts';
 import { createBackup, type BackupInfo } from '../node/backups.ts';
 import { runFiles } from '../node/run-files.ts';
-import type { PushEnvelope, ResultOf, RunStatus, RunSummary } from '../shared/api.ts';
+import type { FaultWindow, InjectFault, InjectFaultKind, PushEnvelope, ResultOf, RunStatus, RunSummary } from '../shared/api.ts';
+import { scaleRate } from '../core/chaos/experiment.ts';
+import { parseDurationUs } from '../core/sim/duration.ts';
+import { rateToDocument } from '../core/sim/scenario.ts';
 import { appVersion } from '../node/app-info.ts';
 
 export interface RunOptions {
@@ -65,6 +68,16 @@ const healthIntervalMs = 500;
 const pushedProjections = new Set(['events-per-second-by-type', 'slo-status', 'fault-windows']);
 const realtimeTickMs = 20;
 
+/** A fault injected into the live run with `chaos.inject` (kept in memory and in report.json, not in the log). */
+interface InjectedFault {
+  readonly faultId: string;
+  readonly kind: InjectFaultKind;
+  readonly detail: string;
+  readonly startUs: number;
+  /** A load spike's end: the previous rate comes back (a recorded `set`) once virtual time passes atUs. */
+  readonly restore?: { readonly generator: string; readonly rate: JsonValue; readonly atUs: number; done: boolean };
+}
+
 export class RunController {
   private readonly store: SqliteEventStore;
   private readonly kernel: RunKernel;
@@ -94,11 +107,12 @@ export class RunController {
   private readonly checkpoints: RunCheckpoint[] = [];
   private readonly recorder: TelemetryRecorder;
   private nextCheckpointAt = limits.checkpointEveryEvents;
+  private readonly injected: InjectedFault[] = [];
   readonly done: Promise<RunSummary>;
 
   constructor(
     readonly spec: RunSpec,
-    pool: ProjectionPool,
+    private readonly pool: ProjectionPool,
     private readonly clock: Clock,
     private readonly push: (message: PushEnvelope) => void,
     private readonly options: RunOptions = defaultRunOptions,
@@ -230,18 +244,17 @@ export class RunController {
         continue;
       }
       if (this.speed === 'max') {
-        this.appendPlanned(this.kernel.advance(Number.POSITIVE_INFINITY, this.batchLimit()));
+        this.advanceAndAppend(Number.POSITIVE_INFINITY, this.batchLimit());
         // Let worker results, IPC messages and control requests in between batches.
         await yieldToLoop();
         continue;
       }
       const targetUs = Math.floor((this.clock.monotonicMs() - this.wallOriginMs) * this.speed * 1000);
-      let planned: PlannedEvent[];
       do {
         const limit = this.batchLimit();
-        planned = this.kernel.advance(targetUs, limit);
-        this.appendPlanned(planned);
-        if (planned.length < limit) break;
+        const { planned, restored } = this.advanceAndAppend(targetUs, limit);
+        // Cut short by a spike's end: the rest of this tick's virtual time follows at the restored rate.
+        if (planned < limit && !restored) break;
       } while (!this.paused && !this.stopRequested);
       await new Promise<void>((resolveTick) => {
         const timer = setTimeout(resolveTick, realtimeTickMs);
@@ -267,7 +280,7 @@ export class RunController {
   /** The run's telemetry (series per virtual second, SLOs, alerts). */
   telemetry(fromSecond: number): ResultOf<'telemetry.get'> {
     const stored = this.recorder.stored();
-    return telemetryView(this.spec.runId, stored, this.spec.scenario.slos ?? [], fromSecond, this.running ? this.recorder.finalSeconds : stored.seconds.length);
+    return { ...telemetryView(this.spec.runId, stored, this.spec.scenario.slos ?? [], fromSecond, this.running ? this.recorder.finalSeconds : stored.seconds.length), faults: this.faults() };
   }
 
   /** The operator actions applied so far (replayed and live). */
@@ -300,7 +313,7 @@ export class RunController {
   step(events: number): RunSummary {
     this.requireRunning();
     if (!this.paused) throw new AuraError('conflict', 'pause the run before stepping it');
-    this.appendPlanned(this.kernel.advance(Number.POSITIVE_INFINITY, Math.min(events, this.batchLimit())));
+    this.advanceAndAppend(Number.POSITIVE_INFINITY, Math.min(events, this.batchLimit()));
     if (this.kernel.status === 'completed') this.wake?.();
     return this.summary();
   }
@@ -318,6 +331,116 @@ export class RunController {
     this.requireRunning();
     this.appendPlanned(this.kernel.act({ kind: 'set', path, value }));
     return this.summary();
+  }
+
+  /**
+   * Injects a fault now. A load spike is a recorded `set` of the generator's whole rate times
+   * `factor`, and another `set` back to the previous rate once virtual time passes start +
+   * duration: ordinary operator actions, in the log and the manifest, so a replay is exact. A
+   * worker kill terminates one projection worker thread (the pool replaces it; the daemon runs
+   * the task again from its checkpoint). An engine kill is only recorded here: the engine kills
+   * its own process after answering.
+   */
+  inject(fault: InjectFault): ResultOf<'chaos.inject'> {
+    this.requireRunning();
+    const faultId = `${fault.kind}-${this.injected.length + 1}`;
+    let injected: InjectedFault;
+    switch (fault.kind) {
+      case 'load-spike': {
+        const scenario = this.kernel.currentScenario;
+        const generator = scenario.workload.find((item) => item.name === fault.generator);
+        if (generator === undefined) {
+          const message = `no generator ${JSON.stringify(fault.generator)} in run ${this.spec.runId} (generators: ${scenario.workload.map((item) => item.name).join(', ')})`;
+          throw new AuraError('not_found', message, [{ path: ['fault', 'generator'], message }]);
+        }
+        const durationUs = parseDurationUs(fault.duration);
+        if (typeof durationUs !== 'number') throw new AuraError('validation', `fault.duration: ${durationUs.error}`, [{ path: ['fault', 'duration'], message: durationUs.error }]);
+        const active = this.injected.find((item) => item.restore !== undefined && !item.restore.done && item.restore.generator === generator.name);
+        if (active !== undefined) throw new AuraError('conflict', `a load spike on ${generator.name} (${active.faultId}) is still on; inject another once it has ended`);
+        const previous = rateToDocument(generator.rate);
+        try {
+          this.appendPlanned(this.kernel.act({ kind: 'set', path: `workload.${generator.name}.rate`, value: rateToDocument(scaleRate(generator.rate, fault.factor)) }));
+        } catch (error) {
+          if (error instanceof AuraError && error.code === 'validation') {
+            throw new AuraError('validation', `the rate of ${generator.name} times ${fault.factor} is not a valid rate: ${error.message}`, [{ path: ['fault', 'factor'], message: error.message }]);
+          }
+          throw error;
+        }
+        const startUs = this.kernel.actions.at(-1)?.virtualTimeUs ?? this.kernel.virtualTimeUs;
+        const atUs = Math.min(startUs + durationUs, this.kernel.durationUs);
+        injected = { faultId, kind: fault.kind, detail: `${generator.name} rate ×${fault.factor} for ${fault.duration}`, startUs, restore: { generator: generator.name, rate: previous, atUs, done: false } };
+        break;
+      }
+      case 'worker-kill': {
+        const workers = this.pool.workers;
+        const worker = workers[this.injected.filter((item) => item.kind === 'worker-kill').length % Math.max(1, workers.length)];
+        if (worker === undefined) throw new AuraError('conflict', 'the projection pool has no worker thread to kill');
+        const threadId = (worker as unknown as { threadId?: number }).threadId;
+        void worker.terminate().catch(() => undefined);
+        injected = { faultId, kind: fault.kind, detail: `projection worker thread${threadId === undefined ? '' : ` ${threadId}`} terminated`, startUs: this.kernel.virtualTimeUs };
+        break;
+      }
+      case 'engine-kill':
+        injected = { faultId, kind: fault.kind, detail: `engine host pid ${process.pid} killed (SIGKILL)`, startUs: this.kernel.virtualTimeUs };
+        break;
+    }
+    this.injected.push(injected);
+    this.wake?.();
+    return { faultId, kind: injected.kind, startUs: injected.startUs, endUs: injected.restore?.atUs ?? null, detail: injected.detail };
+  }
+
+  /**
+   * The run's fault windows, by start: the injected ones, and the log's (the fault-windows
+   * projection's state, when the scenario has it).
+   */
+  faults(): FaultWindow[] {
+    const injected = this.injected.map((fault): FaultWindow => {
+      const restore = fault.restore;
+      const endUs = restore === undefined ? null : restore.done || this.running ? restore.atUs : Math.min(restore.atUs, this.kernel.virtualTimeUs);
+      return { faultId: fault.faultId, kind: fault.kind, detail: fault.detail, startUs: fault.startUs, endUs, source: 'injected' };
+    });
+    return [...this.logFaultWindows(), ...injected].sort((a, b) => a.startUs - b.startUs);
+  }
+
+  private logFaultWindows(): FaultWindow[] {
+    const stateJson = this.projections.stateJson('fault-windows');
+    if (stateJson === undefined) return [];
+    try {
+      const state = JSON.parse(stateJson) as { windows?: { faultId: string; kind: string; target: string; startUs: number; endUs: number | null }[] };
+      return (state.windows ?? []).map((window) => ({ faultId: window.faultId, kind: window.kind, detail: `target ${window.target}`, startUs: window.startUs, endUs: window.endUs, source: 'log' }));
+    } catch {
+      return [];
+    }
+  }
+
+  /** Advances the kernel (never past a load spike's end), appends, and restores the rates due. */
+  private advanceAndAppend(untilUs: number, limit: number): { planned: number; restored: boolean } {
+    const planned = this.kernel.advance(Math.min(untilUs, this.nextRestoreUs()), limit);
+    this.appendPlanned(planned);
+    return { planned: planned.length, restored: this.applyDueRestores() };
+  }
+
+  private nextRestoreUs(): number {
+    let next = Number.POSITIVE_INFINITY;
+    for (const fault of this.injected) if (fault.restore !== undefined && !fault.restore.done) next = Math.min(next, fault.restore.atUs);
+    return next;
+  }
+
+  private applyDueRestores(): boolean {
+    let restored = false;
+    for (const fault of this.injected) {
+      const restore = fault.restore;
+      if (restore === undefined || restore.done || restore.atUs > this.kernel.virtualTimeUs) continue;
+      restore.done = true;
+      if (this.kernel.status === 'completed') continue;
+      try {
+        this.appendPlanned(this.kernel.act({ kind: 'set', path: `workload.${restore.generator}.rate`, value: restore.rate }));
+        restored = true;
+      } catch (error) {
+        process.stderr.write(`aura-lab: ${this.spec.runId}: the rate of ${restore.generator} could not be restored after ${fault.faultId}: ${(error as Error).message}\n`);
+      }
+    }
+    return restored;
   }
 
   private requireRunning(): void {

@@ -8,7 +8,7 @@ import { lostEventType } from '../core/events/event.ts';
 import { EventReader } from './event-reader.ts';
 import { chainHash, framingOfRow } from './sqlite-event-store.ts';
 
-export type ProblemKind = 'integrity' | 'missing_position' | 'chain' | 'stream_version' | 'unreadable' | 'head' | 'lost';
+export type ProblemKind = 'integrity' | 'missing_position' | 'chain' | 'stream_version' | 'unreadable' | 'head' | 'lost' | 'stream_index';
 
 export interface VerifyProblem {
   readonly position: number | null;
@@ -30,6 +30,9 @@ export interface RangeResult {
   readonly streamSpans: [number, number, number, number][];
   /** True when reading stopped early because the database could not be read. */
   readonly unreadable: boolean;
+  /** Stream id and version of each position read, at index position - from (-1: not read). */
+  readonly streamOf: Int32Array;
+  readonly versionOf: Int32Array;
 }
 
 /**
@@ -50,6 +53,23 @@ export function checkRange(db: Database.Database, from: number, to: number, prev
   let events = 0;
   let lastHash = previousHash;
   let unreadable = false;
+  const capacity = Number.isFinite(to) && to - from + 1 <= 50_000_000 ? Math.max(0, to - from + 1) : 0;
+  let streamOf = new Int32Array(capacity).fill(-1);
+  let versionOf = new Int32Array(capacity);
+  const remember = (position: number, streamId: number, version: number): void => {
+    const index = position - from;
+    if (index < 0) return;
+    if (index >= streamOf.length) {
+      const grown = new Int32Array(Math.max(index + 1, streamOf.length * 2 + 1024)).fill(-1);
+      grown.set(streamOf);
+      streamOf = grown;
+      const grownVersions = new Int32Array(grown.length);
+      grownVersions.set(versionOf);
+      versionOf = grownVersions;
+    }
+    streamOf[index] = streamId;
+    versionOf[index] = version;
+  };
   try {
     for (const row of reader.pagedRawRange(from, to)) {
       const position = row[0];
@@ -72,6 +92,7 @@ export function checkRange(db: Database.Database, from: number, to: number, prev
           report({ position, kind: 'chain', detail: 'the event does not match its hash (its content, or the hash before it, changed)' });
         }
       }
+      remember(position, row[1], row[2]);
       const span = spans.get(row[1]);
       if (span === undefined) spans.set(row[1], [row[2], row[2], position]);
       else {
@@ -97,5 +118,51 @@ export function checkRange(db: Database.Database, from: number, to: number, prev
     declaredLost,
     streamSpans: [...spans].map(([id, [first, last, at]]) => [id, first, last, at]),
     unreadable,
+    streamOf: streamOf.subarray(0, Math.max(0, expected - from)),
+    versionOf: versionOf.subarray(0, Math.max(0, expected - from)),
   };
+}
+
+export interface BadChunk {
+  readonly streamId: number;
+  readonly firstVersion: number;
+  /** The earliest valid position the chunk holds (1 when it holds none). */
+  readonly firstPosition: number;
+  readonly detail: string;
+}
+
+export interface ChunkRow {
+  readonly stream_id: number;
+  readonly first_version: number;
+  readonly positions: Buffer;
+}
+
+export function readChunks(db: Database.Database): ChunkRow[] {
+  return db.prepare('SELECT stream_id, first_version, positions FROM stream_chunks').all() as ChunkRow[];
+}
+
+/**
+ * Checks the stream index (derived data, but read by every stream read): every position a chunk
+ * holds must be its stream's event at that version (0 marks a version with no event). `eventAt`
+ * gives what the chain check read at a position.
+ */
+export function badStreamChunks(chunks: readonly ChunkRow[], head: number, eventAt: (position: number) => { streamId: number; version: number } | undefined): BadChunk[] {
+  const bad: BadChunk[] = [];
+  for (const chunk of chunks) {
+    const count = Math.floor(chunk.positions.length / 8);
+    let firstPosition = Number.POSITIVE_INFINITY;
+    let wrong: string | undefined = chunk.positions.length % 8 === 0 ? undefined : 'a chunk of a length that is not a whole number of positions';
+    for (let index = 0; index < count; index++) {
+      const position = chunk.positions.readDoubleLE(index * 8);
+      if (position === 0) continue; // a version with no event (stream-index.ts: missingVersion)
+      const valid = Number.isInteger(position) && position >= 1 && position <= head;
+      if (valid) firstPosition = Math.min(firstPosition, position);
+      const event = valid ? eventAt(position) : undefined;
+      if (wrong === undefined && (event === undefined || event.streamId !== chunk.stream_id || event.version !== chunk.first_version + index)) {
+        wrong = `names position ${position} for version ${chunk.first_version + index}, which is not that event`;
+      }
+    }
+    if (wrong !== undefined) bad.push({ streamId: chunk.stream_id, firstVersion: chunk.first_version, firstPosition: Number.isFinite(firstPosition) ? firstPosition : 1, detail: `stream index: the chunk of stream ${chunk.stream_id} from version ${chunk.first_version} ${wrong}` });
+  }
+  return bad;
 }

@@ -6,7 +6,7 @@
  * events known to have existed (from the head record) past the readable end are named too.
  * The report lists exactly which positions were lost.
  */
-import { copyFileSync, existsSync, renameSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { genesisHashHex } from '../core/events/encoding.ts';
@@ -42,6 +42,8 @@ export interface RepairOptions {
 
 export interface RepairReport {
   readonly file: string;
+  /** How: bad rows patched in a copy of the log, a backup plus the rows after it copied in SQL, or event by event. */
+  readonly method: 'none' | 'patch' | 'copy' | 'import';
   /** False when the log was intact and nothing was done. */
   readonly repaired: boolean;
   readonly diagnosis: { readonly ok: boolean; readonly firstBadPosition: number | null; readonly problems: VerifyReport['problems']; readonly lostTail: boolean };
@@ -171,7 +173,7 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
   const lostTail = knownHead !== null && (diagnosis?.headPosition ?? 0) < knownHead;
   const summary = { ok: diagnosis?.ok ?? false, firstBadPosition: diagnosis?.firstBadPosition ?? (diagnosis === undefined ? 1 : lostTail ? (diagnosis.headPosition + 1) : null), problems: diagnosis?.problems ?? [], lostTail };
   if (diagnosis?.ok === true && !lostTail && options.force !== true) {
-    return { file: path, repaired: false, diagnosis: summary, backupUsed: null, backupsRejected: [], damagedCopy: null, knownHead, recoveredHead: diagnosis.headPosition, lostPositions: [], lostRanges: [], tombstones: 0, wallMs: Math.round(performance.now() - started) };
+    return { file: path, method: 'none', repaired: false, diagnosis: summary, backupUsed: null, backupsRejected: [], damagedCopy: null, knownHead, recoveredHead: diagnosis.headPosition, lostPositions: [], lostRanges: [], tombstones: 0, wallMs: Math.round(performance.now() - started) };
   }
 
   const damagedCopy = existsSync(path) ? moveAside(path, stamp) : null;
@@ -204,8 +206,16 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
 
   const building = `${path}.repairing-${stamp}`;
   rmSync(building, { force: true });
-  if (base !== undefined) copyFileSync(base.file, building);
-  const bulkLost = damagedCopy !== null && diagnosis !== undefined ? bulkSalvage(building, damagedCopy, diagnosis, (fraction) => options.onProgress?.('salvaging', fraction)) : undefined;
+  // Fastest first: patch a copy of the damaged file where only rows are bad; else the newest
+  // good backup plus the rows after it copied in SQL; else event by event (below).
+  let bulkLost = damagedCopy !== null && diagnosis !== undefined ? patchInPlace(building, damagedCopy, diagnosis, base) : undefined;
+  let method: RepairReport['method'] = bulkLost === undefined ? 'import' : 'patch';
+  if (bulkLost === undefined) {
+    rmSync(building, { force: true });
+    if (base !== undefined) copyFileSync(base.file, building);
+    bulkLost = damagedCopy !== null && diagnosis !== undefined ? bulkSalvage(building, damagedCopy, diagnosis, (fraction) => options.onProgress?.('salvaging', fraction)) : undefined;
+    if (bulkLost !== undefined) method = 'copy';
+  }
   const lost: number[] = bulkLost === undefined ? [] : [...bulkLost];
   let tombstones = lost.length;
   if (bulkLost !== undefined) {
@@ -273,6 +283,7 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
   recovered.close();
   const report: RepairReport = {
     file: path,
+    method,
     repaired: true,
     diagnosis: summary,
     backupUsed: base === undefined ? null : { file: base.file, headPosition: base.headPosition },
@@ -287,6 +298,133 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
   };
   if (options.reportPath !== undefined) writeFileAtomic(options.reportPath, `${JSON.stringify(report, null, 2)}\n`);
   return report;
+}
+
+/** Integrity findings a patch can cure: index entries that disagree with the table (the index is rebuilt). */
+const curableIntegrity = [/^ok$/, /^(non-\w+|NULL) value in events\.\w+$/, /^row \d+ missing from index /, /^wrong # of entries in index /, /^non-unique entry in index /];
+
+/**
+ * The fastest repair: when SQLite's structure is sound (integrity_check found at most index
+ * entries that disagree with rows) and verification read every row, the damaged file itself is
+ * copied and only its bad rows are replaced: each from the backup when the backup's row links
+ * into the chain there (the original event, back exactly), else by a $lost tombstone keeping the
+ * stored hash. The id index is built again. Stream-index chunks that cover a tombstoned position
+ * are dropped and the index watermark moved before them, so the next writer rebuilds them from
+ * the events. Returns the lost positions, or undefined (the file being built is then discarded).
+ */
+function patchInPlace(building: string, damaged: string, diagnosis: VerifyReport, base: BackupInfo | undefined): number[] | undefined {
+  if (diagnosis.problems.length >= problemsMax) return undefined;
+  if (diagnosis.problems.some((problem) => problem.kind === 'unreadable' || problem.kind === 'missing_position' || problem.kind === 'head')) return undefined;
+  if (!diagnosis.integrityCheck.every((line) => curableIntegrity.some((pattern) => pattern.test(line)))) return undefined;
+  if (existsSync(`${damaged}-wal`) && statSync(`${damaged}-wal`).size > 0) return undefined;
+  const bad = [...new Set(diagnosis.problems.filter((problem) => (problem.kind === 'chain' || problem.kind === 'stream_version') && problem.position !== null).map((problem) => problem.position as number))].sort((a, b) => a - b);
+  copyFileSync(damaged, building);
+  const db = new Database(building);
+  let backup: Database.Database | undefined;
+  try {
+    db.pragma('journal_mode = MEMORY');
+    db.pragma('synchronous = OFF');
+    const idIndex = (db.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'events_by_id'").get() as { sql: string } | undefined)?.sql;
+    if (idIndex === undefined) return undefined;
+    backup = base === undefined ? undefined : new Database(base.file, { readonly: true, fileMustExist: true });
+    const backupReader = backup === undefined ? undefined : new EventReader(backup);
+    const backupRow = backup?.prepare('SELECT position, stream_id, version, id, type_id, schema_version, payload, virtual_time_us, causation_id, correlation_id, hash, lower(hex(hash)) AS hashHex FROM events WHERE position = ?');
+    const hashAt = db.prepare<[number], { hash: string }>('SELECT lower(hex(hash)) AS hash FROM events WHERE position = ?');
+    const damagedRow = db.prepare<[number], { stream: string | null; version: number | null; hash: string | null }>('SELECT s.name AS stream, e.version AS version, lower(hex(e.hash)) AS hash FROM events e LEFT JOIN streams s USING (stream_id) WHERE e.position = ?');
+    const remove = db.prepare('DELETE FROM events WHERE position = ?');
+    const insertRaw = db.prepare('INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    const lost: number[] = [];
+    const lostRows: { stream: string | null; version: number | null }[] = [];
+    db.transaction(() => {
+      // The index may hold entries for the damaged values: it goes, and is built again at the end.
+      db.exec('DROP INDEX events_by_id');
+      for (const position of bad) {
+        const previous = position === 1 ? genesisHashHex : hashAt.get(position - 1)?.hash;
+        const original = position <= (base?.headPosition ?? 0) ? (backupRow?.get(position) as (Record<string, unknown> & { hashHex: string }) | undefined) : undefined;
+        const raw = original === undefined ? undefined : (backup?.prepare('SELECT position, stream_id, version, lower(hex(id)), type_id, schema_version, payload, virtual_time_us, lower(hex(causation_id)), correlation_id, lower(hex(hash)) FROM events WHERE position = ?').raw(true).get(position) as RawEventRowWithHash | undefined);
+        const restorable = original !== undefined && raw !== undefined && backupReader !== undefined && previous !== undefined && chainHash(previous, framingOfRow(backupReader, raw)) === original.hashHex;
+        const row = damagedRow.get(position);
+        remove.run(position);
+        if (restorable) {
+          insertRaw.run(original.position, original.stream_id, original.version, original.id, original.type_id, original.schema_version, original.payload, original.virtual_time_us, original.causation_id, original.correlation_id, original.hash);
+          continue;
+        }
+        const hashHex = row?.hash !== undefined && row.hash !== null && /^[0-9a-f]{64}$/.test(row.hash) ? row.hash : chainHash(previous ?? genesisHashHex, `lost\n${position}`);
+        insertTombstone(db, position, row?.stream ?? null, row?.version ?? null, hashHex);
+        lost.push(position);
+        lostRows.push({ stream: row?.stream ?? null, version: row?.version ?? null });
+      }
+      // The stream index is derived data copied with the damaged file: a chunk naming a position
+      // that is not its stream's event at that version is dropped with everything after it.
+      const badChunks = diagnosis.problems.filter((problem) => problem.kind === 'stream_index').map((problem) => problem.position ?? 1);
+      const dropFrom = Math.min(lost[0] ?? Number.POSITIVE_INFINITY, ...badChunks);
+      if (Number.isFinite(dropFrom)) dropChunksFrom(db, dropFrom);
+      // A stream whose last event became a tombstone ends one version earlier now (one scan for all of them).
+      const shortened = (db.prepare("SELECT DISTINCT s.stream_id AS id FROM streams s JOIN json_each(?) j ON json_extract(j.value, '$.stream') = s.name AND json_extract(j.value, '$.version') = s.version").all(JSON.stringify(lostRows)) as { id: number }[]).map((row) => row.id);
+      if (shortened.length > 0) {
+        const ends = db.prepare(`SELECT stream_id, max(version) AS version FROM events WHERE stream_id IN (${shortened.map(() => '?').join(',')}) GROUP BY stream_id`).all(...shortened) as { stream_id: number; version: number }[];
+        const setVersion = db.prepare('UPDATE streams SET version = ? WHERE stream_id = ?');
+        for (const id of shortened) setVersion.run(ends.find((end) => end.stream_id === id)?.version ?? 0, id);
+      }
+      db.exec(idIndex);
+    })();
+    // Row-level findings (a value of the wrong type) are cured only if the bad row was one of
+    // those replaced: the patched file must pass SQLite's quick check, or the next path runs.
+    const quick = (db.pragma('quick_check') as { quick_check: string }[]).map((row) => row.quick_check);
+    if (!(quick.length === 1 && quick[0] === 'ok')) return undefined;
+    return lost;
+  } catch {
+    return undefined;
+  } finally {
+    backup?.close();
+    db.close();
+  }
+}
+
+/** A $lost tombstone row at `position` (the stream and type rows made when missing). */
+function insertTombstone(db: Database.Database, position: number, stream: string | null, version: number | null, hashHex: string): void {
+  const idOf = (table: 'streams' | 'event_types', name: string): number => {
+    const key = table === 'streams' ? 'stream_id' : 'type_id';
+    const found = db.prepare(`SELECT ${key} AS id FROM main.${table} WHERE name = ?`).get(name) as { id: number } | undefined;
+    if (found !== undefined) return found.id;
+    return Number((table === 'streams' ? db.prepare('INSERT INTO main.streams (name, category, version) VALUES (?, ?, 0)').run(name, name) : db.prepare('INSERT INTO main.event_types (name) VALUES (?)').run(name)).lastInsertRowid);
+  };
+  const streamId = idOf('streams', lostStream);
+  const next = (db.prepare('SELECT version FROM main.streams WHERE stream_id = ?').get(streamId) as { version: number }).version + 1;
+  db.prepare('UPDATE main.streams SET version = ? WHERE stream_id = ?').run(next, streamId);
+  const payload = JSON.stringify({ position, stream, version });
+  const idHex = createHash('sha256').update(`lost:${position}:${hashHex}`).digest('hex').slice(0, 32);
+  db.prepare('INSERT INTO main.events VALUES (?, ?, ?, unhex(?), ?, 1, ?, 0, NULL, NULL, unhex(?))').run(position, streamId, next, idHex, idOf('event_types', lostEventType), payload, hashHex);
+}
+
+/**
+ * Drops every stream-index chunk holding a position from `from` on, and moves the watermark
+ * before the earliest position any dropped chunk held, so the next open re-reads exactly those
+ * events (chunks of one flush interleave, hence the fixpoint).
+ */
+function dropChunksFrom(db: Database.Database, from: number): void {
+  const chunks = (db.prepare('SELECT chunk_id, positions FROM stream_chunks').all() as { chunk_id: number; positions: Buffer }[]).map((chunk) => ({
+    id: chunk.chunk_id,
+    first: chunk.positions.length >= 8 ? chunk.positions.readDoubleLE(0) : Number.POSITIVE_INFINITY,
+    last: chunk.positions.length >= 8 ? chunk.positions.readDoubleLE(chunk.positions.length - 8) : 0,
+  }));
+  let watermark = from - 1;
+  const dropped = new Set<number>();
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const chunk of chunks) {
+      if (dropped.has(chunk.id) || chunk.last <= watermark) continue;
+      dropped.add(chunk.id);
+      if (chunk.first - 1 < watermark) {
+        watermark = chunk.first - 1;
+        changed = true;
+      }
+    }
+  }
+  const remove = db.prepare('DELETE FROM stream_chunks WHERE chunk_id = ?');
+  for (const id of dropped) remove.run(id);
+  const current = Number((db.prepare("SELECT value FROM meta WHERE key = 'stream_index_position'").get() as { value: string } | undefined)?.value ?? 0);
+  db.prepare("UPDATE meta SET value = ? WHERE key = 'stream_index_position'").run(String(Math.min(current, watermark)));
 }
 
 /**
@@ -319,12 +457,6 @@ function bulkSalvage(building: string, damaged: string, diagnosis: VerifyReport,
       const copy = db.prepare('INSERT INTO main.events SELECT * FROM d.events WHERE position BETWEEN ? AND ?');
       const hashAt = db.prepare<[number], { hash: string }>('SELECT lower(hex(hash)) AS hash FROM main.events WHERE position = ?');
       const damagedRow = db.prepare<[number], { stream: string | null; version: number | null; hash: string | null }>('SELECT s.name AS stream, e.version AS version, lower(hex(e.hash)) AS hash FROM d.events e LEFT JOIN d.streams s USING (stream_id) WHERE e.position = ?');
-      const idOf = (table: 'streams' | 'event_types', name: string): number => {
-        const key = table === 'streams' ? 'stream_id' : 'type_id';
-        const found = db.prepare(`SELECT ${key} AS id FROM main.${table} WHERE name = ?`).get(name) as { id: number } | undefined;
-        if (found !== undefined) return found.id;
-        return Number((table === 'streams' ? db.prepare('INSERT INTO main.streams (name, category, version) VALUES (?, ?, 0)').run(name, name) : db.prepare('INSERT INTO main.event_types (name) VALUES (?)').run(name)).lastInsertRowid);
-      };
       let from = baseHead + 1;
       for (const position of [...bad, to + 1]) {
         if (position > from) copy.run(from, position - 1);
@@ -332,12 +464,7 @@ function bulkSalvage(building: string, damaged: string, diagnosis: VerifyReport,
           const row = damagedRow.get(position);
           const previous = position === 1 ? genesisHashHex : (hashAt.get(position - 1)?.hash ?? genesisHashHex);
           const hashHex = row?.hash !== undefined && row.hash !== null && /^[0-9a-f]{64}$/.test(row.hash) ? row.hash : chainHash(previous, `lost\n${position}`);
-          const streamId = idOf('streams', lostStream);
-          const version = (db.prepare('SELECT version FROM main.streams WHERE stream_id = ?').get(streamId) as { version: number }).version + 1;
-          db.prepare('UPDATE main.streams SET version = ? WHERE stream_id = ?').run(version, streamId);
-          const payload = JSON.stringify({ position, stream: row?.stream ?? null, version: row?.version ?? null });
-          const idHex = createHash('sha256').update(`lost:${position}:${hashHex}`).digest('hex').slice(0, 32);
-          db.prepare('INSERT INTO main.events VALUES (?, ?, ?, unhex(?), ?, 1, ?, 0, NULL, NULL, unhex(?))').run(position, streamId, version, idHex, idOf('event_types', lostEventType), payload, hashHex);
+          insertTombstone(db, position, row?.stream ?? null, row?.version ?? null, hashHex);
           lost.push(position);
         }
         from = position + 1;

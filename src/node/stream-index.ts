@@ -20,10 +20,19 @@ function encodePositions(positions: readonly number[]): Buffer {
   return buffer;
 }
 
+/**
+ * Position 0 stands for a version that has no event: a repair could not recover it and put its
+ * tombstone in $lost. Readers skip it; chunks keep version = first_version + index.
+ */
+export const missingVersion = 0;
+
 function appendTo(runs: Map<number, Pending>, streamId: number, version: number, position: number): void {
   const entry = runs.get(streamId);
   if (entry === undefined) runs.set(streamId, { firstVersion: version, positions: [position] });
-  else entry.positions.push(position);
+  else {
+    for (let next = entry.firstVersion + entry.positions.length; next < version; next++) entry.positions.push(missingVersion);
+    entry.positions.push(position);
+  }
 }
 
 function decodePositions(buffer: Buffer): number[] {
@@ -122,7 +131,7 @@ export class StreamIndex {
         const first = this.statements.chunkAtOrBefore.get(streamId, fromVersion);
         const take = (chunk: { first_version: number; positions: Buffer }): void => {
           const positions = decodePositions(chunk.positions);
-          for (let index = Math.max(0, fromVersion - chunk.first_version); index < positions.length && out.length < maxCount; index++) out.push(positions[index] as number);
+          for (let index = Math.max(0, fromVersion - chunk.first_version); index < positions.length && out.length < maxCount; index++) if (positions[index] !== missingVersion) out.push(positions[index] as number);
         };
         if (first) take(first);
         if (out.length < maxCount) {
@@ -133,18 +142,18 @@ export class StreamIndex {
         }
       }
       if (pending !== undefined) {
-        for (let index = Math.max(0, fromVersion - pending.firstVersion); index < pending.positions.length && out.length < maxCount; index++) out.push(pending.positions[index] as number);
+        for (let index = Math.max(0, fromVersion - pending.firstVersion); index < pending.positions.length && out.length < maxCount; index++) if (pending.positions[index] !== missingVersion) out.push(pending.positions[index] as number);
       }
       return out;
     }
     if (pending !== undefined) {
-      for (let index = Math.min(pending.positions.length - 1, fromVersion - pending.firstVersion); index >= 0 && out.length < maxCount; index--) out.push(pending.positions[index] as number);
+      for (let index = Math.min(pending.positions.length - 1, fromVersion - pending.firstVersion); index >= 0 && out.length < maxCount; index--) if (pending.positions[index] !== missingVersion) out.push(pending.positions[index] as number);
     }
     const before = pending?.firstVersion ?? Number.MAX_SAFE_INTEGER;
     if (out.length < maxCount && fromVersion > 0) {
       for (const chunk of this.statements.chunksBefore.iterate(streamId, Math.min(before, fromVersion + 1))) {
         const positions = decodePositions(chunk.positions);
-        for (let index = Math.min(positions.length - 1, fromVersion - chunk.first_version); index >= 0 && out.length < maxCount; index--) out.push(positions[index] as number);
+        for (let index = Math.min(positions.length - 1, fromVersion - chunk.first_version); index >= 0 && out.length < maxCount; index--) if (positions[index] !== missingVersion) out.push(positions[index] as number);
         if (out.length >= maxCount) break;
       }
     }

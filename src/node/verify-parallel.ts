@@ -9,7 +9,7 @@ import { Piscina } from 'piscina';
 import { genesisHashHex } from '../core/events/encoding.ts';
 import type { RangeResult } from './chain-check.ts';
 import { workerEntry } from './runtime.ts';
-import { assembleReport, openOrReport, readStreams, type VerifyReport } from './verify.ts';
+import { assembleReport, openOrReport, readChunksOrReport, readStreams, type VerifyReport } from './verify.ts';
 
 /** Events per slice; tests may lower it through the options. */
 const defaultSliceEvents = 20_000;
@@ -22,6 +22,7 @@ export async function verifyEventLogParallel(path: string, options: { threads?: 
   const { db, head } = opened;
   let boundaries: { from: number; to: number; previousHash: string }[];
   let streams: ReturnType<typeof readStreams>;
+  let chunks: ReturnType<typeof readChunksOrReport>;
   try {
     const hashAt = db.prepare<[number], { hash: string }>('SELECT lower(hex(hash)) AS hash FROM events WHERE position = ?');
     boundaries = [];
@@ -30,6 +31,7 @@ export async function verifyEventLogParallel(path: string, options: { threads?: 
       boundaries.push({ from, to: Math.max(from, Math.min(head, from + sliceEvents - 1)), previousHash });
     }
     streams = readStreams(db);
+    chunks = readChunksOrReport(db);
   } catch (error) {
     return assembleReport(path, started, [`cannot read: ${(error as Error).message}`], [], []);
   } finally {
@@ -49,7 +51,7 @@ export async function verifyEventLogParallel(path: string, options: { threads?: 
         return result;
       }),
     );
-    return assembleReport(path, started, await integrity, slices, streams);
+    return assembleReport(path, started, await integrity, slices, streams, chunks);
   } finally {
     await pool.destroy();
   }

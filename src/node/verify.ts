@@ -8,7 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { genesisHashHex } from '../core/events/encoding.ts';
 import { AuraError } from '../core/kernel/errors.ts';
-import { checkRange, problemsMax, type RangeResult, type VerifyProblem } from './chain-check.ts';
+import { badStreamChunks, checkRange, problemsMax, readChunks, type ChunkRow, type RangeResult, type VerifyProblem } from './chain-check.ts';
 import { checkSchema } from './sqlite-schema.ts';
 
 export type { ProblemKind, VerifyProblem } from './chain-check.ts';
@@ -65,6 +65,15 @@ export function integrityCheck(db: Database.Database): string[] {
   return (db.pragma(`integrity_check(${problemsMax})`) as { integrity_check: string }[]).map((row) => row.integrity_check);
 }
 
+/** The stream index's chunks, or undefined when they cannot be read (reported as a problem). */
+export function readChunksOrReport(db: Database.Database): ChunkRow[] | string {
+  try {
+    return readChunks(db);
+  } catch (error) {
+    return `stream index: unreadable (${(error as Error).message})`;
+  }
+}
+
 /** Stitches checked slices (in order) and the integrity check into one report. */
 export function assembleReport(
   file: string,
@@ -72,6 +81,7 @@ export function assembleReport(
   integrity: readonly string[],
   slices: readonly RangeResult[],
   streams: readonly { stream_id: number; name: string; version: number }[],
+  chunks: readonly ChunkRow[] | string = [],
 ): VerifyReport {
   const problems: VerifyProblem[] = [];
   if (!(integrity.length === 1 && integrity[0] === 'ok')) for (const line of integrity) problems.push({ position: null, kind: 'integrity', detail: line });
@@ -95,6 +105,25 @@ export function assembleReport(
       previousHash = slice.lastHash;
     }
     if (slice.unreadable) break;
+  }
+  // The stream index against what the slices read.
+  if (typeof chunks === 'string') problems.push({ position: null, kind: 'stream_index', detail: chunks });
+  else {
+    const eventAt = (position: number): { streamId: number; version: number } | undefined => {
+      // Slices are in order: the last one starting at or before the position.
+      let low = 0;
+      let high = slices.length - 1;
+      while (low < high) {
+        const middle = (low + high + 1) >> 1;
+        if ((slices[middle] as RangeResult).from <= position) low = middle;
+        else high = middle - 1;
+      }
+      const slice = slices[low];
+      if (slice === undefined || position < slice.from || position - slice.from >= slice.streamOf.length) return undefined;
+      const streamId = slice.streamOf[position - slice.from] as number;
+      return streamId < 0 ? undefined : { streamId, version: slice.versionOf[position - slice.from] as number };
+    };
+    for (const chunk of badStreamChunks(chunks, expected - 1, eventAt)) problems.push({ position: chunk.firstPosition, kind: 'stream_index', detail: chunk.detail });
   }
   for (const stream of streams) {
     const seen = last.get(stream.stream_id) ?? 0;
@@ -143,7 +172,7 @@ export function verifyEventLog(path: string, onProgress?: (checked: number, tota
     }
     const slice = checkRange(db, 1, Number.MAX_SAFE_INTEGER, genesisHashHex, (checked) => onProgress?.(checked, head));
     onProgress?.(slice.events, head);
-    return assembleReport(path, started, integrity, [slice], readStreams(db));
+    return assembleReport(path, started, integrity, [slice], readStreams(db), readChunksOrReport(db));
   } finally {
     db.close();
   }

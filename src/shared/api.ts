@@ -171,6 +171,45 @@ export const timelineSchema = z.object({
 
 const latencySummarySchema = z.object({ count: z.number(), p50Ms: z.number(), p95Ms: z.number(), p99Ms: z.number(), maxMs: z.number() });
 
+/** The kinds of fault `chaos.inject` puts into a live run. */
+export const injectFaultKinds = ['load-spike', 'worker-kill', 'engine-kill'] as const;
+export type InjectFaultKind = (typeof injectFaultKinds)[number];
+
+/** A fault to inject into a live run now (`chaos.inject`). */
+export const injectFaultSchema = z.discriminatedUnion('kind', [
+  z
+    .object({
+      kind: z.literal('load-spike'),
+      /** A workload generator of the run's scenario. */
+      generator: z.string().min(1).max(128),
+      /** The generator's whole rate is multiplied by this (1 < factor <= 100). */
+      factor: z.number().gt(1).max(100),
+      /** Virtual time the spike lasts ("10s", "500ms", "1m"); then the previous rate comes back. */
+      duration: z.string().regex(/^(?:\d+(?:\.\d+)?(?:us|ms|s|m|h))+$/, 'a duration such as 10s, 500ms or 1m'),
+    })
+    .strict(),
+  /** Terminates one projection worker thread; the pool replaces it and the daemon retries its task. */
+  z.object({ kind: z.literal('worker-kill') }).strict(),
+  /** The engine host answers, then kills itself with SIGKILL; the supervisor restarts it. */
+  z.object({ kind: z.literal('engine-kill') }).strict(),
+]);
+export type InjectFault = z.infer<typeof injectFaultSchema>;
+
+/**
+ * A fault's window of virtual time on a run, for the charts' bands: injected with `chaos.inject`
+ * (source `injected`), or from the log's FaultInjected / FaultCleared events (source `log`).
+ * endUs null: still open (a log fault not cleared yet), or an instant (a kill).
+ */
+export const faultWindowSchema = z.object({
+  faultId: z.string(),
+  kind: z.string(),
+  detail: z.string(),
+  startUs: z.number(),
+  endUs: z.number().nullable(),
+  source: z.enum(['injected', 'log']),
+});
+export type FaultWindow = z.infer<typeof faultWindowSchema>;
+
 export const telemetrySchema = z.object({
   runId: z.string(),
   /** One row per virtual second that has passed (from `fromSecond`). */
@@ -216,6 +255,12 @@ export const telemetrySchema = z.object({
       logged: z.boolean(),
     }),
   ),
+  /**
+   * The run's fault windows (injected with chaos.inject, and the log's FaultInjected/FaultCleared),
+   * in order of start, for the bands on the run's charts. Always sent by this engine; absent in
+   * telemetry from before it.
+   */
+  faults: z.array(faultWindowSchema).optional(),
 });
 
 export const projectionHealthSchema = z.object({
@@ -608,6 +653,16 @@ export const methods = {
   'chaos.catalogue': {
     params: z.object({}).strict(),
     result: z.object({ faults: z.array(chaosFaultSchema) }),
+  },
+  /**
+   * Injects a fault into a live run now. A load spike is two ordinary `set` operator actions (the
+   * spiked rate now, the previous rate back once virtual time passes start + duration), recorded
+   * in the log and the manifest, so replays stay exact. `not_found`: no such run or generator;
+   * `conflict`: the run is not live (or a spike on that generator is still on).
+   */
+  'chaos.inject': {
+    params: z.object({ runId, fault: injectFaultSchema }).strict(),
+    result: z.object({ faultId: z.string(), kind: z.enum(injectFaultKinds), startUs: z.number(), endUs: z.number().nullable(), detail: z.string() }),
   },
 } as const;
 

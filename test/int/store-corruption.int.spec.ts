@@ -50,6 +50,17 @@ function expectExactSurvival(original: Map<number, Row>, repairedPath: string, r
   for (const [position, row] of repaired) {
     expect(original.has(position) || row.type === '$EventLost', `position ${position} is not invented`).toBe(true);
   }
+  // The stream index agrees with the events (a repair may have moved its watermark back).
+  const store = new SqliteEventStore(repairedPath, { tailCheckEvents: 0 });
+  try {
+    const byStream = new Map<string, number[]>();
+    for (const row of [...repaired.values()].sort((a, b) => a.position - b.position)) byStream.set(row.stream, [...(byStream.get(row.stream) ?? []), row.position]);
+    for (const [stream, positions] of byStream) {
+      expect(store.readStream(stream as never, 1, 100_000).map((event) => event.position), `stream ${stream}`).toEqual(positions);
+    }
+  } finally {
+    store.close();
+  }
   const check = verifyEventLog(repairedPath);
   expect(check.problems.filter((problem) => problem.kind !== 'lost' && problem.kind !== 'stream_version')).toEqual([]);
   expect([...check.declaredLost].sort((a, b) => a - b)).toEqual(report.lostPositions.filter((position) => repaired.has(position)));
@@ -163,6 +174,24 @@ process.kill(process.pid, 'SIGKILL');
     // Everything after the backup lived only in the deleted WAL: exactly those positions are named.
     expect(report.lostRanges).toEqual(['1501-4000']);
   }, 60_000);
+
+  it('finds a stream-index chunk that names the wrong event, and repairs the index', async () => {
+    const { runDir, path, pristine } = await buildLog('chunk', 51, 6, 2);
+    const db = new Database(path);
+    const chunk = db.prepare('SELECT chunk_id, positions FROM stream_chunks ORDER BY chunk_id LIMIT 1').get() as { chunk_id: number; positions: Buffer };
+    const positions = Buffer.from(chunk.positions);
+    positions.writeDoubleLE(positions.readDoubleLE(8) + 1, 8);
+    db.prepare('UPDATE stream_chunks SET positions = ? WHERE chunk_id = ?').run(positions, chunk.chunk_id);
+    db.close();
+    const damaged = verifyEventLog(path);
+    expect(damaged.ok).toBe(false);
+    expect(damaged.problems.map((problem) => problem.kind)).toContain('stream_index');
+    const report = await repairRun(runDir, 500);
+    expect(report.repaired).toBe(true);
+    expect(report.lostPositions).toEqual([]);
+    expectExactSurvival(pristine, path, report);
+    expect(verifyEventLog(path).ok).toBe(true);
+  });
 
   it('restores from a chosen backup and replays every later event that verifies', async () => {
     const { runDir, path, pristine } = await buildLog('restore', 31, 6, 2);

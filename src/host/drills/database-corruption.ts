@@ -97,7 +97,7 @@ export async function databaseCorruption(context: DrillContext): Promise<DrillOu
   context.progress('repairing', 0.7);
   const report = await repairEventLog(path, { backupsDir: runFiles.backups(runDir), headRecordPath: runFiles.headRecord(runDir), nowMs: Date.now(), diagnosis, parallel: true, reportPath: runFiles.repairReport(runDir, String(Date.now())) });
   const recoveredAt = context.now();
-  context.record('recovered', report.repaired ? `repaired from ${report.backupUsed === null ? 'no backup' : `the backup at ${report.backupUsed.headPosition}`}; lost: ${report.lostRanges.join(', ') || 'nothing'}` : 'nothing to repair');
+  context.record('recovered', report.repaired ? `repaired (${report.method}; backup ${report.backupUsed === null ? 'none' : `at ${report.backupUsed.headPosition}`}); lost: ${report.lostRanges.join(', ') || 'nothing'}` : 'nothing to repair');
 
   context.progress('checking', 0.85);
   const namedLost = new Set(report.lostPositions);
@@ -118,6 +118,6 @@ export async function databaseCorruption(context: DrillContext): Promise<DrillOu
       throughputPerSecond: Math.round(summary.headPosition / Math.max(0.001, (diagnosis.wallMs + report.wallMs) / 1_000)),
     },
     checks,
-    details: { events: summary.headPosition, flipped, firstBadPosition: diagnosis.firstBadPosition, lostPositions: report.lostPositions, backupUsed: report.backupUsed, verifyMs: diagnosis.wallMs, repairMs: report.wallMs, runDir },
+    details: { events: summary.headPosition, method: report.method, flipped, firstBadPosition: diagnosis.firstBadPosition, lostPositions: report.lostPositions, backupUsed: report.backupUsed, verifyMs: diagnosis.wallMs, repairMs: report.wallMs, runDir },
   };
 }

@@ -3,9 +3,10 @@
  * trainee's runbook actions, giving up, and a finished drill's debriefs (Markdown and HTML,
  * asked for once the drill ends). Drill states come as `drill.progress` pushes.
  */
-import type { DrillRunbookAction } from '../../../shared/api.ts';
+import type { DrillRunbookAction, InjectFault } from '../../../shared/api.ts';
 import { ApiRequestError, type ApiClient } from '../../../shared/client.ts';
-import { drillsActions, drillsStore } from '../state/drills-store.ts';
+import { drillsActions, drillsStore, registerInjectCommands, type InjectForm } from '../state/drills-store.ts';
+import { labStore } from '../state/lab-store.ts';
 import { eventLogStore } from '../state/event-log-store.ts';
 import { parseSeed } from '../features/drills/drill-format.ts';
 import { describeError } from './describe-error.ts';
@@ -22,7 +23,27 @@ export interface DrillsCommands {
   abort(): Promise<void>;
   /** Shows another drill of this session. */
   open(drillId: string): Promise<void>;
+  /** Injects the fault the Inject now form names into its live run (chaos.inject). */
+  inject(): Promise<void>;
+  /** Asks for a run's generators (its RunStarted event), for the load-spike form. */
+  loadGenerators(runId: string): void;
 }
+
+/** The run the Inject now form aims at: the one it names, else the run panel's current run. */
+export function injectTarget(form: InjectForm): string | undefined {
+  return form.runId ?? labStore.getState().currentRunId;
+}
+
+/** The form as a fault, or a message naming the bad field (checked again by the engine). */
+export function faultFromForm(form: InjectForm): { ok: true; fault: InjectFault } | { ok: false; path: string; message: string } {
+  if (form.kind !== 'load-spike') return { ok: true, fault: { kind: form.kind } };
+  const factor = Number(form.factor);
+  if (form.factor.trim() === '' || !Number.isFinite(factor)) return { ok: false, path: 'fault.factor', message: 'expected a number greater than 1, at most 100' };
+  return { ok: true, fault: { kind: 'load-spike', generator: form.generator.trim(), factor, duration: form.duration.trim() } };
+}
+
+/** The fault windows of a run as the engine lists them; fromSecond far ahead keeps the series out. */
+const faultsOnlyFromSecond = 1_000_000_000;
 
 export function bindDrills(client: ApiClient): DrillsCommands {
   const loadDebriefs = (drillId: string): void => {
@@ -96,11 +117,62 @@ export function bindDrills(client: ApiClient): DrillsCommands {
       const known = drillsStore.getState().states[drillId];
       if (known !== undefined && known.status !== 'running') loadDebriefs(drillId);
     },
+    async inject() {
+      const { form } = drillsStore.getState().inject;
+      const runId = injectTarget(form);
+      if (runId === undefined) {
+        drillsActions.injectFailed(undefined, { code: 'conflict', message: 'no live run: start a run first', path: undefined });
+        return;
+      }
+      const fault = faultFromForm(form);
+      if (!fault.ok) {
+        drillsActions.injectFailed(runId, { code: 'validation', message: fault.message, path: fault.path });
+        return;
+      }
+      drillsActions.injecting();
+      try {
+        const result = await client.request('chaos.inject', { runId, fault: fault.fault });
+        drillsActions.injected(runId, result);
+        if (result.kind !== 'engine-kill') loadFaults(runId);
+      } catch (error) {
+        if (error instanceof ApiRequestError) {
+          const issue = error.issues[0];
+          drillsActions.injectFailed(runId, { code: error.code, message: error.message, path: issue === undefined ? undefined : issue.path.join('.') });
+        } else {
+          drillsActions.injectFailed(runId, { code: 'internal', message: describeError(error), path: undefined });
+        }
+      }
+    },
+    loadGenerators(runId) {
+      client.request('events.read', { runId, fromPosition: 1, limit: 1 }).then(
+        ({ events }) => {
+          const payload = events[0]?.type === 'RunStarted' ? (events[0].payload as { generators?: unknown }) : undefined;
+          const generators = Array.isArray(payload?.generators) ? payload.generators.filter((item): item is string => typeof item === 'string') : [];
+          drillsActions.generatorsLoaded(runId, generators);
+        },
+        () => undefined,
+      );
+    },
   };
+
+  /** The engine's list of the run's fault windows (injected and from its log), for the chart bands. */
+  const loadFaults = (runId: string): void => {
+    client.request('telemetry.get', { runId, fromSecond: faultsOnlyFromSecond }).then(
+      ({ faults }) => {
+        if (faults !== undefined) drillsActions.faultsLoaded(runId, faults);
+      },
+      () => undefined,
+    );
+  };
+  registerInjectCommands(commands);
 
   client.on('drill.progress', (drill) => {
     drillsActions.stateReceived(drill, performance.now());
     if (drill.status === 'passed' || drill.status === 'failed') loadDebriefs(drill.drillId);
+  });
+  // A run with injected faults ends: its windows as the engine closed them (a spike cut short by the end).
+  client.on('run.finished', (summary) => {
+    if (drillsStore.getState().faults[summary.runId] !== undefined) loadFaults(summary.runId);
   });
   client.on('engine.status', (status) => {
     if (status.state !== 'ready') return;

@@ -4,7 +4,7 @@
  * actions with the engine's answers, and the finished drills' debriefs.
  */
 import { createStore } from 'zustand/vanilla';
-import type { ChaosFault, DrillInfo, DrillState } from '../../../shared/api.ts';
+import type { ChaosFault, DrillInfo, DrillState, FaultWindow, InjectFaultKind, ResultOf } from '../../../shared/api.ts';
 import type { Loadable } from './debates-store.ts';
 
 export interface TakenAction {
@@ -17,6 +17,20 @@ export interface DrillDebriefs {
   readonly markdown: Loadable<string>;
   readonly html: Loadable<string>;
 }
+
+/** The "Inject now" form: which run (undefined: the run panel's current run), which fault, its parameters as typed. */
+export interface InjectForm {
+  runId: string | undefined;
+  kind: InjectFaultKind;
+  generator: string;
+  factor: string;
+  duration: string;
+}
+
+/** The engine's answer to the last injection: the fault, or the typed error. */
+export type InjectOutcome =
+  | { readonly ok: true; readonly runId: string; readonly result: ResultOf<'chaos.inject'> }
+  | { readonly ok: false; readonly runId: string | undefined; readonly code: string; readonly message: string; readonly path: string | undefined };
 
 export interface DrillsState {
   /** The Drills tab is on screen (over the other tabs' view). */
@@ -35,7 +49,14 @@ export interface DrillsState {
   order: string[];
   taken: Record<string, TakenAction[]>;
   debriefs: Record<string, DrillDebriefs>;
+  inject: { form: InjectForm; pending: boolean; outcome: InjectOutcome | undefined };
+  /** Each run's generators (from its RunStarted event), for the load-spike form. */
+  generators: Record<string, string[]>;
+  /** Each run's fault windows known to this page: injected from here, or listed by telemetry.get. */
+  faults: Record<string, FaultWindow[]>;
 }
+
+export const initialInjectForm: InjectForm = { runId: undefined, kind: 'load-spike', generator: '', factor: '3', duration: '10s' };
 
 export const initialDrillsState: DrillsState = {
   shown: false,
@@ -50,6 +71,9 @@ export const initialDrillsState: DrillsState = {
   order: [],
   taken: {},
   debriefs: {},
+  inject: { form: initialInjectForm, pending: false, outcome: undefined },
+  generators: {},
+  faults: {},
 };
 
 export const drillsStore = createStore<DrillsState>(() => initialDrillsState);
@@ -132,7 +156,64 @@ export const drillsActions = {
   debriefLoaded(drillId: string, format: 'markdown' | 'html', text: string): void {
     drillsStore.setState((state) => ({ debriefs: { ...state.debriefs, [drillId]: { ...(state.debriefs[drillId] ?? idleDebriefs), [format]: { state: 'loaded', data: text } } } }));
   },
+  setInjectForm(form: Partial<InjectForm>): void {
+    drillsStore.setState((state) => ({ inject: { ...state.inject, form: { ...state.inject.form, ...form } } }));
+  },
+  injecting(): void {
+    drillsStore.setState((state) => ({ inject: { ...state.inject, pending: true, outcome: undefined } }));
+  },
+  /** The engine injected the fault: it is listed, and drawn on the run's charts. */
+  injected(runId: string, result: ResultOf<'chaos.inject'>): void {
+    drillsStore.setState((state) => {
+      const fault: FaultWindow = { faultId: result.faultId, kind: result.kind, detail: result.detail, startUs: result.startUs, endUs: result.endUs, source: 'injected' };
+      const known = (state.faults[runId] ?? []).filter((item) => !(item.source === 'injected' && item.faultId === result.faultId));
+      return { inject: { ...state.inject, pending: false, outcome: { ok: true, runId, result } }, faults: { ...state.faults, [runId]: [...known, fault].sort((a, b) => a.startUs - b.startUs) } };
+    });
+  },
+  injectFailed(runId: string | undefined, error: { code: string; message: string; path: string | undefined }): void {
+    drillsStore.setState((state) => ({ inject: { ...state.inject, pending: false, outcome: { ok: false, runId, ...error } } }));
+  },
+  /** The run's fault windows as the engine lists them (telemetry.get); injections it no longer knows (an engine killed since) stay. */
+  faultsLoaded(runId: string, faults: readonly FaultWindow[]): void {
+    drillsStore.setState((state) => {
+      const listed = new Set(faults.map((fault) => `${fault.source}:${fault.faultId}`));
+      const kept = (state.faults[runId] ?? []).filter((fault) => fault.source === 'injected' && !listed.has(`${fault.source}:${fault.faultId}`));
+      return { faults: { ...state.faults, [runId]: [...faults, ...kept].sort((a, b) => a.startUs - b.startUs) } };
+    });
+  },
+  generatorsLoaded(runId: string, generators: string[]): void {
+    drillsStore.setState((state) => {
+      const form = state.inject.form;
+      const generator = form.generator !== '' && generators.includes(form.generator) ? form.generator : (generators[0] ?? form.generator);
+      return { generators: { ...state.generators, [runId]: generators }, inject: { ...state.inject, form: { ...form, generator } } };
+    });
+  },
   debriefFailed(drillId: string, format: 'markdown' | 'html', message: string): void {
     drillsStore.setState((state) => ({ debriefs: { ...state.debriefs, [drillId]: { ...(state.debriefs[drillId] ?? idleDebriefs), [format]: { state: 'error', message } } } }));
   },
 };
+
+/**
+ * The Inject now form's command, registered by the drills bridge (the catalogue is drawn without
+ * the bridge's commands as props). Undefined until a bridge is bound.
+ */
+let injectCommand: (() => Promise<void>) | undefined;
+let generatorsCommand: ((runId: string) => void) | undefined;
+
+export function registerInjectCommands(commands: { inject: () => Promise<void>; loadGenerators: (runId: string) => void }): void {
+  injectCommand = commands.inject;
+  generatorsCommand = commands.loadGenerators;
+}
+
+/** Injects the fault the form names into its run. */
+export function injectNow(): Promise<void> {
+  return injectCommand?.() ?? Promise.resolve();
+}
+
+/** Asks for a run's generators once (for the load-spike form). */
+const generatorsAsked = new Set<string>();
+export function loadRunGenerators(runId: string): void {
+  if (drillsStore.getState().generators[runId] !== undefined || generatorsAsked.has(runId) || generatorsCommand === undefined) return;
+  generatorsAsked.add(runId);
+  generatorsCommand(runId);
+}

@@ -1,6 +1,10 @@
-/** The chaos catalogue: every fault the lab can inject, by layer, with how it is made real and the runbook action that recovers from it. */
+/**
+ * The chaos catalogue: every fault the lab can inject, by layer, with how it is made real and the
+ * runbook action that recovers from it; and "Inject now", a fault into a live run.
+ */
 import { useDrills } from '../../state/use-drills.ts';
 import { groupByLayer } from './drill-format.ts';
+import { InjectNow } from './InjectNow.tsx';
 
 export function ChaosCatalogue() {
   const catalogue = useDrills((state) => state.catalogue);
@@ -10,6 +14,7 @@ export function ChaosCatalogue() {
         <h2>Chaos catalogue</h2>
         <span className="muted small">the faults the lab injects, and what recovers from each</span>
       </header>
+      <InjectNow />
       {catalogue.state === 'error' ? <p className="error">{catalogue.message}</p> : null}
       {catalogue.state === 'loading' || catalogue.state === 'idle' ? <p className="muted small">Asking the engine…</p> : null}
       {catalogue.state === 'loaded' ? (

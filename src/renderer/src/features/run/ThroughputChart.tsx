@@ -1,9 +1,11 @@
 /**
  * Events per virtual second by type, stacked, drawn with d3 from the
- * events-per-second-by-type projection as it is pushed.
+ * events-per-second-by-type projection as it is pushed, over the run's fault windows (bands).
  */
 import { type SeriesPoint, axisBottom, axisLeft, area, max, scaleLinear, scaleOrdinal, select, stack, schemeTableau10, curveStepAfter } from 'd3';
 import { useEffect, useMemo, useRef } from 'react';
+import { useLab } from '../../state/use-lab.ts';
+import { FaultBands, useRunFaults } from '../charts/FaultBands.tsx';
 
 export interface EventsPerSecondState {
   total: number;
@@ -19,11 +21,14 @@ const width = 720;
 const height = 280;
 const margin = { top: 12, right: 16, bottom: 32, left: 48 };
 
-export function ThroughputChart({ state, durationSeconds }: { state: EventsPerSecondState; durationSeconds: number }) {
+/** `runId`: whose fault windows to draw (the run panel's current run when absent). */
+export function ThroughputChart({ state, durationSeconds, runId }: { state: EventsPerSecondState; durationSeconds: number; runId?: string }) {
   const xAxisRef = useRef<SVGGElement>(null);
   const yAxisRef = useRef<SVGGElement>(null);
+  const currentRunId = useLab((lab) => lab.currentRunId);
+  const faults = useRunFaults(runId ?? currentRunId);
 
-  const { layers, x, y, color } = useMemo(() => {
+  const { layers, x, y, color, drawnSeconds } = useMemo(() => {
     const seconds = Math.max(1, Math.ceil(durationSeconds));
     const rows = Array.from({ length: seconds }, (_, second) => {
       const bucket = state.seconds[String(second)] ?? {};
@@ -48,7 +53,7 @@ export function ThroughputChart({ state, durationSeconds }: { state: EventsPerSe
       .nice()
       .range([height - margin.bottom, margin.top]);
     const colorScale = scaleOrdinal<string, string>().domain(state.types).range(schemeTableau10);
-    return { layers: stacked, x: xScale, y: yScale, color: colorScale };
+    return { layers: stacked, x: xScale, y: yScale, color: colorScale, drawnSeconds: Math.max(0, lastSecond + 1) };
   }, [state, durationSeconds]);
 
   useEffect(() => {
@@ -64,7 +69,8 @@ export function ThroughputChart({ state, durationSeconds }: { state: EventsPerSe
 
   return (
     <figure className="chart" data-testid="throughput-chart">
-      <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label="Events per virtual second by type">
+      <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label="Events per virtual second by type" data-fault-bands={faults.length}>
+        <FaultBands faults={faults} x={x} top={margin.top} bottom={height - margin.bottom} openEndSeconds={drawnSeconds} />
         {layers.map((layer) => (
           <path key={layer.key} d={shape(layer) ?? ''} fill={color(layer.key)} fillOpacity={0.85} data-testid="chart-series" data-type={layer.key} />
         ))}

@@ -1,10 +1,14 @@
 /**
  * A run's telemetry (telemetry.get): events per virtual second and append-to-projected latency
- * p95 / p99 per virtual second as d3 charts, the SLOs with their status, and the alerts. Says
+ * p95 / p99 per virtual second as d3 charts over the run's fault windows (bands), the SLOs with
+ * their status, and the alerts. Says
  * "no telemetry yet" when the engine has none for the run.
  */
 import { axisBottom, axisLeft, line, select } from 'd3';
 import { useEffect, useMemo, useRef } from 'react';
+import type { FaultWindow } from '../../../../shared/api.ts';
+import { FaultBands, useRunFaults } from '../charts/FaultBands.tsx';
+import { mergeFaultWindows } from '../charts/fault-bands.ts';
 import type { TelemetryView } from '../../state/time-travel-store.ts';
 import { useTimeTravel } from '../../state/use-time-travel.ts';
 import { formatCount, formatMs } from '../projections/projection-format.ts';
@@ -35,6 +39,10 @@ export function MetricsDashboard() {
 }
 
 function TelemetryPanels({ data }: { data: Telemetry }) {
+  // The engine's list, and faults injected from this page that an engine killed since no longer knows.
+  const runId = useTimeTravel((state) => state.runId);
+  const injected = useRunFaults(runId);
+  const faults = useMemo(() => mergeFaultWindows(data.faults, injected), [data.faults, injected]);
   const { seconds, events, latency } = useMemo(() => {
     const percentile = (row: Telemetry['seconds'][number], key: 'p95Ms' | 'p99Ms'): number => (row.latency.count === 0 ? Number.NaN : row.latency[key]);
     return {
@@ -52,8 +60,8 @@ function TelemetryPanels({ data }: { data: Telemetry }) {
         {formatCount(data.seconds.length)} virtual seconds · append-to-projected latency over the run: p50 {formatMs(data.latency.p50Ms)}, p95 {formatMs(data.latency.p95Ms)}, p99 {formatMs(data.latency.p99Ms)}, max {formatMs(data.latency.maxMs)}
       </p>
       <div className="metrics-charts">
-        <SeriesChart label="events / virtual second" testId="metrics-events-chart" seconds={seconds} series={events} bars />
-        <SeriesChart label="latency per virtual second (ms)" testId="metrics-latency-chart" seconds={seconds} series={latency} />
+        <SeriesChart label="events / virtual second" testId="metrics-events-chart" seconds={seconds} series={events} faults={faults} bars />
+        <SeriesChart label="latency per virtual second (ms)" testId="metrics-latency-chart" seconds={seconds} series={latency} faults={faults} />
       </div>
       <div className="metrics-lists">
         <div>
@@ -100,7 +108,7 @@ interface Series {
   readonly values: readonly number[];
 }
 
-function SeriesChart({ label, testId, seconds, series, bars = false }: { label: string; testId: string; seconds: readonly number[]; series: readonly Series[]; bars?: boolean }) {
+function SeriesChart({ label, testId, seconds, series, faults, bars = false }: { label: string; testId: string; seconds: readonly number[]; series: readonly Series[]; faults: readonly FaultWindow[]; bars?: boolean }) {
   const xAxisRef = useRef<SVGGElement>(null);
   const yAxisRef = useRef<SVGGElement>(null);
   const scales = useMemo(() => seriesScales(seconds, series.flatMap((item) => item.values), box), [seconds, series]);
@@ -112,7 +120,8 @@ function SeriesChart({ label, testId, seconds, series, bars = false }: { label: 
   const slot = Math.max(1, scales.x(1) - scales.x(0));
   return (
     <figure className="chart metrics-chart" data-testid={testId} data-points={seconds.length}>
-      <svg viewBox={`0 0 ${box.width} ${box.height}`} role="img" aria-label={label}>
+      <svg viewBox={`0 0 ${box.width} ${box.height}`} role="img" aria-label={label} data-fault-bands={faults.length}>
+        <FaultBands faults={faults} x={scales.x} top={box.margin.top} bottom={baseline} openEndSeconds={scales.x.domain()[1] ?? 0} />
         {series.map((item) =>
           bars ? (
             <g key={item.name} className={item.className}>
