@@ -14,9 +14,10 @@ import { CliError, dataDir, scenariosDir } from './context.ts';
 import { forkCommand, runCommand } from './run.ts';
 import { diffCommand, exportCommand, importCommand, replayCommand, schemaCommand, sweepCommand } from './sim-commands.ts';
 import { parseSetArgument } from '../core/sim/operator.ts';
-import { startBrowserServer } from './serve.ts';
+import { shareBanner, startBrowserServer } from './serve.ts';
 import { backupCommand, repairCommand, verifyCommand } from './store-commands.ts';
 import { drillCommand } from './drill-commands.ts';
+import { sessionCommand } from './session-commands.ts';
 import { experimentCommand, experimentUsage } from './experiment-commands.ts';
 
 const usage = `AURA Lab ${appVersion}: a local-first simulation lab for event-sourced multi-agent systems
@@ -24,9 +25,11 @@ const usage = `AURA Lab ${appVersion}: a local-first simulation lab for event-so
 Usage:
   aura-lab run <scenario> [--seed N] [--out DIR] [--speed X|max] [--json]
       Run a scenario headless; writes DIR (the event log and a manifest) and prints a summary.
-  aura-lab serve [--port P]
+  aura-lab serve [--port P] [--share [--share-port P]]
       Browser mode: serve the UI and the engine API on 127.0.0.1 (port 4770 by default, or
       any free port when it is taken; 0 for any) and print the URL with this launch's secret.
+      --share also accepts peers into the lab's session (on --share-port, or a free port) and
+      prints a read-write invite.
   aura-lab validate <scenario>
       Check a scenario file and list every problem (file:line:column: field: message).
   aura-lab verify <run> [--json]
@@ -65,6 +68,15 @@ ${experimentUsage}
       and write the debrief (Markdown and HTML). Exit 0 only if every lab target is met.
   aura-lab drill --list [--json]
       The drills and what each does.
+  aura-lab session share [--port P] [--title T]
+      Share this lab's session (an Automerge document) with peers until Ctrl-C; prints a
+      read-write invite.
+  aura-lab session invite [--read-only] [--json]
+      Another invite while the session is shared (read-only peers receive, never write).
+  aura-lab session join <invite> [--json] [--timeout MS]
+      Join a shared session, wait until synced, print its title and counts.
+  aura-lab session annotate <runId> <position> <text> [--author NAME] [--json]
+      Annotate a position of a run in the session.
   aura-lab schema
       Print the scenario format as JSON Schema, for editors.
   aura-lab help | --help
@@ -103,7 +115,7 @@ function one(positionals: string[], what: string, command: string): string {
   return positionals[0];
 }
 
-async function serveCommand(port: number | undefined): Promise<number> {
+async function serveCommand(port: number | undefined, share?: { readonly port?: number }): Promise<number> {
   const rendererDir = join(packageRoot(), 'out', 'renderer');
   if (!existsSync(join(rendererDir, 'index.html'))) {
     throw new CliError(`the UI is not built (${rendererDir} is missing): run npm run build`, 1);
@@ -112,6 +124,7 @@ async function serveCommand(port: number | undefined): Promise<number> {
   const supervisor = new EngineSupervisor({
     dataDir: dataDir(),
     scenariosDir: scenariosDir(),
+    ...(share === undefined ? {} : { share }),
     log: (line) => process.stderr.write(`aura-lab: ${line}\n`),
   });
   await supervisor.start();
@@ -127,6 +140,7 @@ async function serveCommand(port: number | undefined): Promise<number> {
     server = await startBrowserServer({ port: 0, rendererDir, supervisor });
   }
   process.stdout.write(`AURA Lab is running in browser mode. Open this URL (it carries this session's secret):\n${server.url}\n`);
+  if (share !== undefined) process.stdout.write(await shareBanner(supervisor));
   await new Promise<void>((resolveStop) => {
     const stop = (): void => resolveStop();
     process.once('SIGINT', stop);
@@ -187,9 +201,11 @@ export async function main(argv: string[]): Promise<number> {
       });
     }
     case 'serve': {
-      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { port: { type: 'string' } } });
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { port: { type: 'string' }, share: { type: 'boolean', default: false }, 'share-port': { type: 'string' } } });
       if (positionals.length > 0) throw new CliError(`serve: unexpected argument ${positionals[0]}`, 2);
-      return serveCommand(parsePort(values.port));
+      if (values['share-port'] !== undefined && !values.share) throw new CliError('serve: --share-port needs --share', 2);
+      const sharePort = parsePort(values['share-port']);
+      return serveCommand(parsePort(values.port), values.share ? (sharePort === undefined ? {} : { port: sharePort }) : undefined);
     }
     case 'validate': {
       const { positionals } = parseArgs({ args: rest, allowPositionals: true, options: {} });
@@ -253,6 +269,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'experiment':
       return experimentCommand(rest);
+    case 'session':
+      return sessionCommand(rest);
     case 'drill': {
       const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { seed: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean', default: false }, list: { type: 'boolean', default: false } } });
       if (positionals.length > 1) throw new CliError(`drill: expected one drill name, got ${positionals.length}`, 2);

@@ -176,3 +176,25 @@ function serveStatic(request: IncomingMessage, response: ServerResponse, rendere
   });
   response.end(request.method === 'HEAD' ? undefined : readFileSync(file));
 }
+
+/**
+ * What `serve --share` prints besides the URL: a read-write invite made by the engine host (which
+ * holds the session and its share server), and how to make a read-only one.
+ */
+export async function shareBanner(supervisor: EngineSupervisor): Promise<string> {
+  const client: ApiClient = new ApiClient((message) => link.send(message));
+  const link = supervisor.connect((message) => client.handle(message));
+  try {
+    const { invite } = await client.request('session.invite', { kind: 'read-write' });
+    return [
+      'Sharing this lab\'s session. Read-write invite (it carries a secret token; give it only to your peers):',
+      invite,
+      'A read-only invite: aura-lab session invite --read-only (same AURA_LAB_HOME), or the Session tab.',
+      '',
+    ].join('\n');
+  } catch (error) {
+    return `aura-lab: warning: sharing did not start: ${(error as Error).message}\n`;
+  } finally {
+    link.close();
+  }
+}

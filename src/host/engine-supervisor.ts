@@ -19,6 +19,8 @@ export interface EngineSupervisorOptions {
   readonly projectionThreads?: number;
   /** Online backup interval of every run, in events (default: limits.backupEveryEvents). */
   readonly backupEveryEvents?: number;
+  /** Share the lab's session with peers (`serve --share`): at this port, or a free one. Passed as AURA_LAB_SHARE. */
+  readonly share?: { readonly port?: number };
   readonly log?: (line: string) => void;
 }
 
@@ -109,6 +111,7 @@ export class EngineSupervisor {
       AURA_LAB_SCENARIOS_DIR: this.options.scenariosDir,
       ...(this.options.projectionThreads === undefined ? {} : { AURA_LAB_PROJECTION_THREADS: String(this.options.projectionThreads) }),
       ...(this.options.backupEveryEvents === undefined ? {} : { AURA_LAB_BACKUP_EVERY_EVENTS: String(this.options.backupEveryEvents) }),
+      ...(this.options.share === undefined ? {} : { AURA_LAB_SHARE: this.options.share.port === undefined || this.options.share.port === 0 ? '1' : String(this.options.share.port) }),
     };
     delete env.ELECTRON_RUN_AS_NODE;
     const child = fork(entryPath('host'), [], {

@@ -2,7 +2,9 @@
  * The engine: owns the runs, their stores and the projection pool, and answers the API
  * contract. Every incoming message is validated here; a malformed one gets a typed error reply.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import type { z } from 'zod';
 import { AuraError } from '../core/kernel/errors.ts';
@@ -20,6 +22,7 @@ import {
   requestEnvelopeSchema,
   type ApiError,
   type MethodName,
+  type PresenceEntry,
   type PushEnvelope,
   type ResponseEnvelope,
   type ResultOf,
@@ -35,6 +38,11 @@ import type { JsonValue } from '../core/kernel/canonical.ts';
 import type { ProjectionDaemon } from '../node/projection-daemon.ts';
 import Database from 'better-sqlite3';
 import { DrillManager } from './drill-manager.ts';
+import type { SessionHost } from './session-host.ts';
+import { addAnnotation, sessionCounts } from '../node/session/session-doc.ts';
+import { sessionDirOf } from '../node/session/session-repo.ts';
+import { shareAddressPath } from '../node/session/share-server.ts';
+import { joinSession, parseInvite, probeInvite, QuietWebSocketClientAdapter } from '../node/session/join.ts';
 
 export interface EngineOptions {
   readonly dataDir: string;
@@ -46,6 +54,8 @@ export interface EngineOptions {
   readonly runOptions?: RunOptions;
   /** How an `engine-kill` fault ends the engine (after its answer); defaults to SIGKILL of this process. */
   readonly killSelf?: () => void;
+  /** The lab's shared session (main.ts); without it the session methods answer `unavailable`. */
+  readonly session?: EngineSessionOptions;
 }
 
 /** An injected engine kill waits this long after answering, so that the answer reaches the client. */
@@ -62,10 +72,12 @@ export class Engine {
   private readonly handlers: { [M in MethodName]: Handler<M> };
   private readonly browser: EventBrowser;
   private readonly drills: DrillManager;
+  private readonly session: EngineSession;
 
   constructor(private readonly options: EngineOptions) {
     this.browser = new EventBrowser({ dataDir: options.dataDir, clock: options.clock, push: options.push, sessionRuns: () => this.runs.values() });
     this.drills = new DrillManager({ dataDir: options.dataDir, scenariosDir: options.scenariosDir, clock: options.clock, push: options.push });
+    this.session = new EngineSession(options.dataDir, options.session, options.push);
     this.handlers = {
       'engine.info': () => ({
         pid: process.pid,
@@ -136,6 +148,12 @@ export class Engine {
       'drill.debrief': (params) => this.drills.debrief(params.drillId, params.format),
       'chaos.catalogue': () => this.drills.catalogue(),
       'chaos.inject': (params) => this.injectFault(params),
+      'session.get': () => this.session.get(),
+      'session.annotate': (params) => this.session.annotate(params),
+      'session.status': () => this.session.getStatus(),
+      'session.invite': (params) => this.session.invite(params.kind),
+      'session.join': (params) => this.session.join(params.invite),
+      'session.presence': (params) => this.session.presenceOut(params),
     };
   }
 
@@ -163,7 +181,13 @@ export class Engine {
     }
   }
 
+  /** Opens the lab's shared session (when the engine has one); the session methods wait for it. */
+  openSession(): Promise<void> {
+    return this.session.open();
+  }
+
   async close(): Promise<void> {
+    await this.session.close();
     await this.drills.close();
     await Promise.all([...this.runs.values()].filter((run) => run.running).map((run) => run.stop()));
     await this.browser.close();
@@ -320,4 +344,309 @@ export function toApiError(error: unknown): ApiError {
 function toJsonValue(value: unknown, field: string): JsonValue {
   if (value === undefined) throw new AuraError('validation', `${field}: expected a value`, [{ path: [field], message: 'expected a value' }]);
   return JSON.parse(JSON.stringify(value)) as JsonValue;
+}
+
+// ---- the shared session ------------------------------------------------------------------------
+
+/** How the engine opens the lab's session host (main.ts: startSessionHost on the data directory). */
+export interface EngineSessionOptions {
+  /** Opens the session from `<dataDir>/session` (creating it when there is none), sharing it when asked. */
+  readonly start: (share: { readonly port?: number } | undefined) => Promise<SessionHost>;
+  /** Accept peers (`serve --share`); undefined: the session stays local (it can still join a host). */
+  readonly share?: { readonly port?: number };
+}
+
+/** After this long without a message from a peer, its cursor is dropped. */
+const presenceTtlMs = 10_000;
+/** At most this many session.changed pushes a second. */
+const changedPushIntervalMs = 200;
+const presencePeersMax = 256;
+
+interface PresenceMessage {
+  readonly aura: 'presence';
+  readonly name: string;
+  readonly runId?: string;
+  readonly position?: number;
+}
+
+/** A peer's presence message, checked (it comes from the network); undefined when malformed. */
+function readPresence(message: unknown): PresenceMessage | undefined {
+  if (typeof message !== 'object' || message === null) return undefined;
+  const m = message as Record<string, unknown>;
+  if (m.aura !== 'presence' || typeof m.name !== 'string' || m.name.length === 0 || m.name.length > 64) return undefined;
+  if (m.runId !== undefined && (typeof m.runId !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(m.runId))) return undefined;
+  if (m.position !== undefined && (typeof m.position !== 'number' || !Number.isSafeInteger(m.position) || m.position < 0)) return undefined;
+  return { aura: 'presence', name: m.name, ...(m.runId === undefined ? {} : { runId: m.runId }), ...(m.position === undefined ? {} : { position: m.position }) };
+}
+
+/** `<dataDir>/session/upstream.json`: the invite of the host this lab joined (mode 0600: it carries a token). */
+function upstreamPath(dataDir: string): string {
+  return join(sessionDirOf(dataDir), 'upstream.json');
+}
+
+function readUpstream(dataDir: string): string | undefined {
+  try {
+    const parsed = JSON.parse(readFileSync(upstreamPath(dataDir), 'utf8')) as { invite?: unknown };
+    return typeof parsed.invite === 'string' ? parsed.invite : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The share port of the last run of this lab (so that invites outlive an engine restart). */
+function previousSharePort(dataDir: string): number | undefined {
+  try {
+    const parsed = JSON.parse(readFileSync(shareAddressPath(dataDir), 'utf8')) as { port?: unknown };
+    return typeof parsed.port === 'number' && Number.isInteger(parsed.port) && parsed.port > 0 ? parsed.port : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+interface OpenSession {
+  readonly host: SessionHost;
+  readonly detach: () => void;
+}
+
+/**
+ * The engine's side of the shared session: the API methods, the throttled `session.changed`
+ * push, and presence (automerge-repo ephemeral messages on the session's handle).
+ */
+export class EngineSession {
+  private current: Promise<OpenSession> | undefined;
+  private readonly presence = new Map<string, PresenceEntry>();
+  private pruneTimer: ReturnType<typeof setInterval> | undefined;
+  private changedTimer: ReturnType<typeof setTimeout> | undefined;
+  private lastChangedPushMs = 0;
+  private joining = false;
+  private closed = false;
+
+  constructor(
+    private readonly dataDir: string,
+    private readonly options: EngineSessionOptions | undefined,
+    private readonly push: (message: PushEnvelope) => void,
+  ) {}
+
+  /** Opens the session (main.ts calls this at start; every method waits for it). */
+  open(): Promise<void> {
+    const options = this.options;
+    if (options === undefined) return Promise.resolve();
+    this.current ??= this.openHost(options);
+    this.pruneTimer ??= setInterval(() => this.prunePresence(), 1_000);
+    this.pruneTimer.unref();
+    return this.current.then(() => undefined);
+  }
+
+  private async openHost(options: EngineSessionOptions): Promise<OpenSession> {
+    let share = options.share;
+    if (share !== undefined && share.port === undefined) {
+      const previous = previousSharePort(this.dataDir);
+      if (previous !== undefined) {
+        try {
+          return this.attach(await options.start({ port: previous }));
+        } catch {
+          share = { port: 0 };
+        }
+      }
+    }
+    return this.attach(await options.start(share));
+  }
+
+  private attach(host: SessionHost): OpenSession {
+    const handle = host.session.handle;
+    const onChange = (): void => this.scheduleChanged(host);
+    const onEphemeral = ({ senderId, message }: { senderId: string; message: unknown }): void => {
+      const presence = readPresence(message);
+      if (presence === undefined) return;
+      const key = `${senderId}/${presence.name}`;
+      if (!this.presence.has(key) && this.presence.size >= presencePeersMax) return;
+      this.presence.set(key, { name: presence.name, ...(presence.runId === undefined ? {} : { runId: presence.runId }), ...(presence.position === undefined ? {} : { position: presence.position }), seenMs: Date.now() });
+      this.pushPresence();
+    };
+    handle.on('change', onChange);
+    handle.on('ephemeral-message', onEphemeral);
+    // Peers arriving and leaving change the status too.
+    const onPeers = (): void => this.scheduleChanged(host);
+    host.session.repo.networkSubsystem.on('peer', onPeers);
+    host.session.repo.networkSubsystem.on('peer-disconnected', onPeers);
+    const upstream = readUpstream(this.dataDir);
+    if (upstream !== undefined) {
+      try {
+        host.session.addNetworkAdapter(new QuietWebSocketClientAdapter(parseInvite(upstream).socketUrl, 500));
+      } catch {
+        // A damaged upstream file: the session stays local.
+      }
+    }
+    return {
+      host,
+      detach: () => {
+        handle.off('change', onChange);
+        handle.off('ephemeral-message', onEphemeral);
+        host.session.repo.networkSubsystem.off('peer', onPeers);
+        host.session.repo.networkSubsystem.off('peer-disconnected', onPeers);
+      },
+    };
+  }
+
+  private async host(): Promise<SessionHost> {
+    if (this.closed) throw new AuraError('unavailable', 'the engine is closing');
+    if (this.current === undefined && this.options !== undefined) void this.open().catch(() => undefined);
+    if (this.current === undefined) throw new AuraError('unavailable', 'this engine holds no session');
+    try {
+      return (await this.current).host;
+    } catch (error) {
+      throw new AuraError('unavailable', `the session could not be opened: ${error instanceof AuraError ? error.message : 'unexpected error'}`);
+    }
+  }
+
+  private status(host: SessionHost): ResultOf<'session.status'> {
+    const status = host.session.syncStatus();
+    return {
+      sharing: host.share !== undefined,
+      peers: status.connectedPeers,
+      peersUpToDate: status.peersUpToDate,
+      changesNotOnAnyPeer: status.changesNotOnAnyPeer,
+      lastSyncMs: status.lastSyncMs ?? null,
+    };
+  }
+
+  private scheduleChanged(host: SessionHost): void {
+    if (this.changedTimer !== undefined) return;
+    const wait = Math.max(0, this.lastChangedPushMs + changedPushIntervalMs - Date.now());
+    this.changedTimer = setTimeout(() => {
+      this.changedTimer = undefined;
+      if (this.closed) return;
+      this.lastChangedPushMs = Date.now();
+      try {
+        this.push({ type: 'push', topic: 'session.changed', data: { status: this.status(host), counts: sessionCounts(host.session.read().session) } });
+      } catch {
+        // The session closed meanwhile (a join): the next one pushes its own.
+      }
+    }, wait);
+  }
+
+  private pushPresence(): void {
+    this.push({ type: 'push', topic: 'session.presence', data: { peers: [...this.presence.values()].sort((a, b) => a.name.localeCompare(b.name)) } });
+  }
+
+  private prunePresence(): void {
+    const cutoff = Date.now() - presenceTtlMs;
+    let dropped = false;
+    for (const [key, entry] of this.presence) {
+      if (entry.seenMs < cutoff) {
+        this.presence.delete(key);
+        dropped = true;
+      }
+    }
+    if (dropped) this.pushPresence();
+  }
+
+  async get(): Promise<ResultOf<'session.get'>> {
+    const host = await this.host();
+    const { session, rejected } = host.session.read();
+    return {
+      title: session.title,
+      counts: sessionCounts(session),
+      scenarios: Object.keys(session.scenarios),
+      annotations: Object.entries(session.annotations)
+        .map(([id, a]) => ({ id, ...a }))
+        .sort((a, b) => a.createdAtMs - b.createdAtMs || a.id.localeCompare(b.id)),
+      drillNotes: Object.entries(session.drillNotes)
+        .map(([id, n]) => ({ id, ...n }))
+        .sort((a, b) => a.createdAtMs - b.createdAtMs || a.id.localeCompare(b.id)),
+      runs: Object.entries(session.runs).map(([id, r]) => ({
+        runId: id,
+        scenarioName: r.manifest.scenarioName,
+        seed: r.manifest.seed,
+        headPosition: r.manifest.headPosition,
+        status: r.manifest.status,
+        ...(r.report === undefined ? {} : { verdict: r.report.verdict }),
+      })),
+      rejected: rejected.length,
+    };
+  }
+
+  async annotate(params: z.infer<(typeof methods)['session.annotate']['params']>): Promise<ResultOf<'session.annotate'>> {
+    const host = await this.host();
+    const id = `a-${randomBytes(8).toString('hex')}`;
+    const annotation = { runId: params.runId, position: params.position, text: params.text, author: params.author ?? userInfo().username, createdAtMs: Date.now() };
+    host.session.change((doc) => addAnnotation(doc, id, annotation), 'annotate');
+    return { id };
+  }
+
+  async getStatus(): Promise<ResultOf<'session.status'>> {
+    return this.status(await this.host());
+  }
+
+  async invite(kind: 'read-write' | 'read-only'): Promise<ResultOf<'session.invite'>> {
+    const host = await this.host();
+    if (host.share === undefined) throw new AuraError('conflict', 'this lab is not shared: start it with aura-lab serve --share to make invites');
+    return { invite: host.share.createInvite(kind) };
+  }
+
+  async presenceOut(params: z.infer<(typeof methods)['session.presence']['params']>): Promise<ResultOf<'session.presence'>> {
+    const host = await this.host();
+    const message: PresenceMessage = { aura: 'presence', name: params.name, ...(params.runId === undefined ? {} : { runId: params.runId }), ...(params.position === undefined ? {} : { position: params.position }) };
+    host.session.handle.broadcast(message);
+    return {};
+  }
+
+  /**
+   * Joins the session an invite names: checks the token at that host, closes this lab's session
+   * (kept on disk as `session.before-join-<time>`), fetches the joined one into `<dataDir>/session`,
+   * and opens it as the lab's session, connected to that host (and shared, when this lab shares).
+   */
+  async join(inviteText: string): Promise<ResultOf<'session.join'>> {
+    const invite = parseInvite(inviteText);
+    const options = this.options;
+    if (options === undefined) throw new AuraError('unavailable', 'this engine holds no session');
+    if (this.joining) throw new AuraError('conflict', 'a join is already in progress');
+    this.joining = true;
+    try {
+      const host = await this.host();
+      if (host.session.documentId === invite.documentId) throw new AuraError('conflict', 'this lab is already in that session');
+      await probeInvite(invite);
+      const sharePort = host.share?.port;
+      const open = await this.current;
+      open?.detach();
+      await host.close();
+      const dir = sessionDirOf(this.dataDir);
+      const aside = `${dir}.before-join-${new Date().toISOString().replace(/[-:.]/g, '')}`;
+      renameSync(dir, aside);
+      let joinError: unknown;
+      try {
+        const joined = await joinSession({ dataDir: this.dataDir, invite, skipProbe: true, timeoutMs: 15_000 });
+        await joined.close();
+        writeFileSync(upstreamPath(this.dataDir), `${JSON.stringify({ invite: inviteText.trim() })}\n`, { mode: 0o600 });
+      } catch (error) {
+        joinError = error;
+        rmSync(dir, { recursive: true, force: true });
+        renameSync(aside, dir);
+      }
+      const share = options.share === undefined ? undefined : { port: sharePort ?? options.share.port ?? 0 };
+      this.current = options.start(share).then((reopened) => this.attach(reopened));
+      const reopened = await this.host();
+      this.scheduleChanged(reopened);
+      if (joinError !== undefined) throw joinError;
+      return { title: reopened.session.read().session.title };
+    } finally {
+      this.joining = false;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.pruneTimer !== undefined) clearInterval(this.pruneTimer);
+    if (this.changedTimer !== undefined) clearTimeout(this.changedTimer);
+    const current = this.current;
+    this.current = undefined;
+    if (current === undefined) return;
+    try {
+      const open = await current;
+      open.detach();
+      await open.host.close();
+    } catch {
+      // Never opened: nothing to close.
+    }
+  }
 }

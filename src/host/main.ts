@@ -9,6 +9,7 @@ import { systemClock } from '../node/system-clock.ts';
 import { packageRoot } from '../node/runtime.ts';
 import { Engine } from './engine.ts';
 import { defaultRunOptions } from './run-controller.ts';
+import { startSessionHost } from './session-host.ts';
 import type { ServerMessage } from '../shared/api.ts';
 
 function send(message: ServerMessage | { type: 'ready'; pid: number }): void {
@@ -20,15 +21,39 @@ if (process.send === undefined) {
   process.exit(2);
 }
 
+/** AURA_LAB_SHARE: unset, sharing off; `1` (or `true`), on at a free port; a port number, on at that port. */
+function shareFromEnv(value: string | undefined): { port?: number } | undefined {
+  if (value === undefined || value === '' || value === '0' || value === 'false') return undefined;
+  if (value === '1' || value === 'true') return {};
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) {
+    process.stderr.write('aura-lab host: AURA_LAB_SHARE must be 1 or a port number; sharing is off\n');
+    return undefined;
+  }
+  return { port };
+}
+
+const dataDir = process.env.AURA_LAB_DATA_DIR ?? join(homedir(), '.aura-lab');
+const share = shareFromEnv(process.env.AURA_LAB_SHARE);
 const threads = process.env.AURA_LAB_PROJECTION_THREADS;
 const backupEvery = process.env.AURA_LAB_BACKUP_EVERY_EVENTS;
 const engine = new Engine({
-  dataDir: process.env.AURA_LAB_DATA_DIR ?? join(homedir(), '.aura-lab'),
+  dataDir,
   scenariosDir: process.env.AURA_LAB_SCENARIOS_DIR ?? join(packageRoot(), 'scenarios'),
   clock: systemClock,
   push: send,
   ...(threads === undefined ? {} : { projectionThreads: Number(threads) }),
   ...(backupEvery === undefined ? {} : { runOptions: { ...defaultRunOptions, backupEveryEvents: Number(backupEvery) } }),
+  // The lab's shared session (an Automerge document under <dataDir>/session); peers only with AURA_LAB_SHARE.
+  session: {
+    start: (shareOptions) => startSessionHost({ dataDir, ...(shareOptions === undefined ? {} : { share: shareOptions }), log: (line) => process.stderr.write(`aura-lab host: ${line}\n`) }),
+    ...(share === undefined ? {} : { share }),
+  },
+});
+// A shared session opens at once (peers may come before any page); a local one on its first request.
+// Either way the engine is ready at once, and session requests wait for the session.
+if (share !== undefined) engine.openSession().catch((error: unknown) => {
+  process.stderr.write(`aura-lab host: the shared session could not be opened (${error instanceof Error ? error.message : 'unexpected error'}); session requests answer unavailable\n`);
 });
 
 process.on('message', (raw: unknown) => {

@@ -384,6 +384,48 @@ export type DrillInfo = z.infer<typeof drillInfoSchema>;
 export const chaosFaultSchema = z.object({ kind: z.string(), layer: z.string(), title: z.string(), mechanism: z.string(), recovery: z.string() });
 export type ChaosFault = z.infer<typeof chaosFaultSchema>;
 
+// ---- shared session (an Automerge document the engine host holds; see README "Shared sessions") ----
+// Neither the session's document id nor any invite token is ever part of these answers, except
+// the invite that session.invite makes on request.
+
+const sessionSectionCounts = z.object({ scenarios: z.number().int(), annotations: z.number().int(), chaosPlans: z.number().int(), drillNotes: z.number().int(), runs: z.number().int() });
+
+/** Where the local copy stands: peers connected, and local changes that no peer has yet. */
+export const sessionStatusSchema = z.object({
+  /** This host accepts peers (`serve --share`). */
+  sharing: z.boolean(),
+  /** Peers connected now (joined peers and the host this lab joined). */
+  peers: z.number().int(),
+  /** Peers that have every local change. */
+  peersUpToDate: z.number().int(),
+  /** Local changes no connected peer has acknowledged (every local change while alone). */
+  changesNotOnAnyPeer: z.number().int(),
+  /** ms since epoch of the last acknowledgement from a peer; null: never. */
+  lastSyncMs: z.number().nullable(),
+});
+export type SessionStatus = z.infer<typeof sessionStatusSchema>;
+
+export const sessionAnnotationSchema = z.object({ id: z.string(), runId: z.string(), position: z.number().int(), author: z.string(), text: z.string(), createdAtMs: z.number() });
+export type SessionAnnotation = z.infer<typeof sessionAnnotationSchema>;
+
+/** A peer's cursor on the run timeline (an ephemeral message; dropped after 10 s without one). */
+export const presenceEntrySchema = z.object({ name: z.string(), runId: z.string().optional(), position: z.number().int().optional(), seenMs: z.number() });
+export type PresenceEntry = z.infer<typeof presenceEntrySchema>;
+
+export const sessionViewSchema = z.object({
+  title: z.string(),
+  counts: sessionSectionCounts,
+  /** Scenario names in the session's library. */
+  scenarios: z.array(z.string()),
+  /** Oldest first. */
+  annotations: z.array(sessionAnnotationSchema),
+  drillNotes: z.array(z.object({ id: z.string(), drillId: z.string(), author: z.string(), text: z.string(), createdAtMs: z.number() })),
+  runs: z.array(z.object({ runId: z.string(), scenarioName: z.string(), seed: z.number().int(), headPosition: z.number().int(), status: z.string(), verdict: z.string().optional() })),
+  /** Entries from peers that failed validation and are left out. */
+  rejected: z.number().int(),
+});
+export type SessionView = z.infer<typeof sessionViewSchema>;
+
 export const methods = {
   'engine.info': {
     params: z.object({}).strict(),
@@ -664,6 +706,38 @@ export const methods = {
     params: z.object({ runId, fault: injectFaultSchema }).strict(),
     result: z.object({ faultId: z.string(), kind: z.enum(injectFaultKinds), startUs: z.number(), endUs: z.number().nullable(), detail: z.string() }),
   },
+  /** The shared session's content (only valid entries; never its document id). */
+  'session.get': {
+    params: z.object({}).strict(),
+    result: sessionViewSchema,
+  },
+  /** Annotates a run position in the session; the session's validators check it (`validation`). */
+  'session.annotate': {
+    params: z.object({ runId: z.string().max(1_024), position: z.number(), text: z.string().max(100_000), author: z.string().max(1_024).optional() }).strict(),
+    result: z.object({ id: z.string() }),
+  },
+  'session.status': {
+    params: z.object({}).strict(),
+    result: sessionStatusSchema,
+  },
+  /** A new invite (carries a secret token: show it only to whom it is for). `conflict` unless sharing. */
+  'session.invite': {
+    params: z.object({ kind: z.enum(['read-write', 'read-only']) }).strict(),
+    result: z.object({ invite: z.string() }),
+  },
+  /**
+   * Joins another host's session: this lab's session becomes that one (the previous one is kept
+   * on disk beside it) and keeps syncing with that host, across engine restarts.
+   */
+  'session.join': {
+    params: z.object({ invite: z.string().min(1).max(2_048) }).strict(),
+    result: z.object({ title: z.string() }),
+  },
+  /** Broadcasts this user's cursor to the session's peers (ephemeral: nothing is stored). */
+  'session.presence': {
+    params: z.object({ name: z.string().min(1).max(64), runId: runId.optional(), position: z.number().int().min(0).optional() }).strict(),
+    result: z.object({}),
+  },
 } as const;
 
 export type Methods = typeof methods;
@@ -695,6 +769,10 @@ export const pushes = {
   'events.verified': verificationSchema,
   /** A drill's state: at most every 200 ms while it runs, on every timeline entry, and at its end. */
   'drill.progress': drillStateSchema,
+  /** The session changed (a local or a remote change); at most 5 a second. */
+  'session.changed': z.object({ status: sessionStatusSchema, counts: sessionSectionCounts }),
+  /** Peers' cursors, whenever one moves, arrives or leaves. */
+  'session.presence': z.object({ peers: z.array(presenceEntrySchema) }),
 } as const;
 
 export type Pushes = typeof pushes;

@@ -9,6 +9,7 @@ import { startingSummary } from './starting-summary.ts';
 import { bindEventLog, type EventLogCommands } from './event-log-bridge.ts';
 import { bindProjections, type ProjectionsCommands } from './projections-bridge.ts';
 import { bindRunControl, type RunControlCommands } from './run-control-bridge.ts';
+import { bindSession, type SessionCommands } from './session-bridge.ts';
 import { bindTimeTravel, type TimeTravelCommands } from './time-travel-bridge.ts';
 
 export interface EngineCommands {
@@ -21,6 +22,7 @@ export interface EngineCommands {
   readonly timeTravel: TimeTravelCommands;
   readonly debates: DebatesCommands;
   readonly drills: DrillsCommands;
+  readonly session: SessionCommands;
 }
 
 
@@ -34,6 +36,7 @@ export function bindEngine(connection: EngineConnection): EngineCommands {
     timeTravel: bindTimeTravel(client, eventLog),
     debates: bindDebates(client, eventLog),
     drills: bindDrills(client),
+    session: bindSession(client),
     async refreshScenarios() {
       try {
         const { scenarios } = await client.request('scenarios.list', {});

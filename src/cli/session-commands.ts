@@ -1,0 +1,147 @@
+/**
+ * `aura-lab session share | invite | join | annotate`: the lab's shared session from the command line.
+ *
+ * - `session share [--port N] [--title T]` shares this lab's session until interrupted and prints a
+ *   read-write invite (what `serve --share` does next to the engine).
+ * - `session invite [--read-only] [--json]` makes a new invite for the share server running on this
+ *   lab's data directory.
+ * - `session join <invite> [--json] [--timeout MS]` joins a session, waits until it is synced, keeps
+ *   the copy under the data directory and prints its title and counts.
+ * - `session annotate <runId> <position> <text> [--author NAME] [--json]` adds an annotation: through
+ *   the running share server when there is one (so peers see it at once), else to the local copy.
+ */
+import { randomBytes } from 'node:crypto';
+import { userInfo } from 'node:os';
+import { parseArgs } from 'node:util';
+import { AuraError, formatIssue } from '../core/kernel/errors.ts';
+import { joinSession } from '../node/session/join.ts';
+import { addAnnotation, sessionCounts } from '../node/session/session-doc.ts';
+import { readSessionFile, SessionRepo } from '../node/session/session-repo.ts';
+import { addInvite, formatInvite, readShareAddress, removeInvite, type InviteKind } from '../node/session/share-server.ts';
+import { startSessionHost } from '../host/session-host.ts';
+import { CliError, dataDir } from './context.ts';
+
+const usage = `usage: aura-lab session share [--port N] [--title T]
+       aura-lab session invite [--read-only] [--json]
+       aura-lab session join <invite> [--json] [--timeout MS]
+       aura-lab session annotate <runId> <position> <text> [--author NAME] [--json]`;
+
+export async function sessionCommand(argv: readonly string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  try {
+    switch (sub) {
+      case 'share':
+        return await shareCommand(rest);
+      case 'invite':
+        return inviteCommand(rest);
+      case 'join':
+        return await joinCommand(rest);
+      case 'annotate':
+        return await annotateCommand(rest);
+      case undefined:
+      case 'help':
+      case '--help':
+        process.stdout.write(`${usage}\n`);
+        return sub === undefined ? 2 : 0;
+      default:
+        throw new CliError(`session: unknown subcommand ${JSON.stringify(sub)}\n${usage}`, 2);
+    }
+  } catch (error) {
+    if (!(error instanceof AuraError)) throw error;
+    const detail = error.issues.length > 0 ? `: ${error.issues.map(formatIssue).join('; ')}` : '';
+    throw new CliError(`session ${sub ?? ''}: ${error.message}${detail}`, error.code === 'validation' ? 2 : 1);
+  }
+}
+
+async function shareCommand(args: readonly string[]): Promise<number> {
+  const { values } = parseArgs({ args: [...args], options: { port: { type: 'string' }, title: { type: 'string' } } });
+  const port = values.port === undefined ? 0 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new CliError(`--port: expected 0-65535, got ${JSON.stringify(values.port)}`, 2);
+  const dir = dataDir();
+  if (readShareAddress(dir) !== undefined) throw new CliError('session share: this lab is already shared by another process', 1);
+  const host = await startSessionHost({ dataDir: dir, ...(values.title === undefined ? {} : { title: values.title }), share: { port }, log: (line) => process.stderr.write(`${line}\n`) });
+  const share = host.share;
+  if (share === undefined) throw new AuraError('internal', 'share server missing');
+  process.stdout.write(`sharing "${host.session.read().session.title}" on ${share.host}:${share.port}\n`);
+  process.stdout.write(`read-write invite: ${share.createInvite('read-write')}\n`);
+  process.stdout.write('more invites: aura-lab session invite [--read-only]; stop with Ctrl-C\n');
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await host.close();
+  return 0;
+}
+
+function inviteCommand(args: readonly string[]): number {
+  const { values } = parseArgs({ args: [...args], options: { 'read-only': { type: 'boolean', default: false }, json: { type: 'boolean', default: false } } });
+  const dir = dataDir();
+  const address = readShareAddress(dir);
+  const documentId = readSessionFile(dir);
+  if (address === undefined || documentId === undefined) throw new CliError('session invite: this lab is not shared; start `aura-lab serve --share` (or `aura-lab session share`) first', 1);
+  const kind: InviteKind = values['read-only'] ? 'read-only' : 'read-write';
+  const invite = formatInvite(address.host, address.port, addInvite(dir, kind), documentId);
+  process.stdout.write(values.json ? `${JSON.stringify({ kind, invite })}\n` : `${kind} invite: ${invite}\n`);
+  return 0;
+}
+
+async function joinCommand(args: readonly string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: [...args], allowPositionals: true, options: { json: { type: 'boolean', default: false }, timeout: { type: 'string' } } });
+  if (positionals.length !== 1) throw new CliError(`session join: expected one invite, got ${positionals.length}`, 2);
+  const timeoutMs = values.timeout === undefined ? 15_000 : Number(values.timeout);
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 100) throw new CliError(`--timeout: expected milliseconds >= 100, got ${JSON.stringify(values.timeout)}`, 2);
+  const joined = await joinSession({ dataDir: dataDir(), invite: positionals[0] as string, timeoutMs });
+  try {
+    const status = await joined.waitUntilSynced(timeoutMs);
+    const { session, rejected } = joined.session.read();
+    const counts = sessionCounts(session);
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify({ title: session.title, counts, rejected: rejected.length, connectedPeers: status.connectedPeers, changesNotOnAnyPeer: status.changesNotOnAnyPeer })}\n`);
+    } else {
+      process.stdout.write(`joined "${session.title}": ${counts.scenarios} scenarios, ${counts.annotations} annotations, ${counts.chaosPlans} chaos plans, ${counts.drillNotes} drill notes, ${counts.runs} runs\n`);
+      if (rejected.length > 0) process.stdout.write(`${rejected.length} malformed entries were left out\n`);
+    }
+    return 0;
+  } finally {
+    await joined.close();
+  }
+}
+
+async function annotateCommand(args: readonly string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: [...args], allowPositionals: true, options: { author: { type: 'string' }, json: { type: 'boolean', default: false } } });
+  if (positionals.length !== 3) throw new CliError(`session annotate: expected <runId> <position> <text>, got ${positionals.length} arguments`, 2);
+  const [runId, positionText, text] = positionals as [string, string, string];
+  const position = Number(positionText);
+  const id = `a-${randomBytes(8).toString('hex')}`;
+  const annotation = { runId, position, author: values.author ?? userInfo().username, text, createdAtMs: Date.now() };
+  const dir = dataDir();
+  const address = readShareAddress(dir);
+  const documentId = readSessionFile(dir);
+  let route: 'share server' | 'local copy';
+  if (address !== undefined && documentId !== undefined) {
+    // The running host holds the session: write through it, as a short-lived peer with its own invite.
+    const token = addInvite(dir, 'read-write');
+    try {
+      const joined = await joinSession({ invite: formatInvite(address.host, address.port, token, documentId) });
+      try {
+        joined.session.change((doc) => addAnnotation(doc, id, annotation), 'annotate');
+        await joined.waitUntilSynced(10_000);
+      } finally {
+        await joined.close();
+      }
+    } finally {
+      removeInvite(dir, token);
+    }
+    route = 'share server';
+  } else {
+    const session = await SessionRepo.open({ dataDir: dir });
+    try {
+      session.change((doc) => addAnnotation(doc, id, annotation), 'annotate');
+    } finally {
+      await session.close();
+    }
+    route = 'local copy';
+  }
+  process.stdout.write(values.json ? `${JSON.stringify({ id, ...annotation, via: route })}\n` : `annotation ${id} on ${runId} at ${position} (${route})\n`);
+  return 0;
+}

@@ -1,0 +1,109 @@
+/**
+ * The Session tab: the shared session's annotations (anchored to run positions) and the form to
+ * add one, who is in the session and where, and the invites. Everything here comes from the
+ * engine, which holds the session; the page never blocks on the network.
+ */
+import type { SessionCommands } from '../../engine/session-bridge.ts';
+import { sessionActions } from '../../state/session-store.ts';
+import { useEventLog } from '../../state/use-event-log.ts';
+import { useLab } from '../../state/use-lab.ts';
+import { useSession } from '../../state/use-session.ts';
+import { InvitePanel } from './InvitePanel.tsx';
+import { PresenceList } from './PresenceList.tsx';
+
+export function SessionView({ commands }: { commands: SessionCommands }) {
+  const view = useSession((state) => state.view);
+  const viewError = useSession((state) => state.viewError);
+  return (
+    <div className="session-view" data-testid="session-view">
+      <div className="view-header">
+        <h2>{view?.title ?? 'Session'}</h2>
+        {view !== undefined ? (
+          <span className="muted small" data-testid="session-counts">
+            {view.counts.annotations} annotations · {view.counts.scenarios} scenarios · {view.counts.runs} runs · {view.counts.drillNotes} drill notes
+            {view.rejected > 0 ? ` · ${view.rejected} malformed entries from peers left out` : ''}
+          </span>
+        ) : null}
+      </div>
+      {viewError !== undefined ? <p className="error">{viewError}</p> : null}
+      <div className="session-grid">
+        <div>
+          <AnnotationForm commands={commands} />
+          <AnnotationList />
+        </div>
+        <div>
+          <PresenceList onName={commands.setName} />
+          <InvitePanel commands={commands} />
+        </div>
+      </div>
+    </div>
+  );
+}
+
+function AnnotationForm({ commands }: { commands: SessionCommands }) {
+  const form = useSession((state) => state.form);
+  const annotating = useSession((state) => state.annotating);
+  const error = useSession((state) => state.annotateError);
+  const history = useEventLog((state) => state.history);
+  const runs = useLab((state) => state.runs);
+  const known = [...new Set([...Object.keys(runs), ...history.map((run) => run.runId)])];
+  return (
+    <form
+      className="panel annotation-form"
+      onSubmit={(event) => {
+        event.preventDefault();
+        void commands.annotate();
+      }}
+    >
+      <h3>Add an annotation</h3>
+      <div className="annotation-fields">
+        <label className="filter-field">
+          Run
+          <input list="session-known-runs" value={form.runId} onChange={(event) => sessionActions.setForm({ runId: event.target.value })} data-testid="annotation-run" placeholder="run id" autoComplete="off" />
+          <datalist id="session-known-runs">
+            {known.map((runId) => (
+              <option key={runId} value={runId} />
+            ))}
+          </datalist>
+        </label>
+        <label className="filter-field">
+          Position
+          <input inputMode="numeric" value={form.position} onChange={(event) => sessionActions.setForm({ position: event.target.value })} data-testid="annotation-position" className="jump-input" />
+        </label>
+      </div>
+      <label className="filter-field">
+        Text
+        <textarea value={form.text} rows={3} onChange={(event) => sessionActions.setForm({ text: event.target.value })} data-testid="annotation-text" />
+      </label>
+      <button type="submit" disabled={annotating} data-testid="annotation-add">
+        {annotating ? 'Adding…' : 'Add annotation'}
+      </button>
+      {error !== undefined ? (
+        <p className="error" data-testid="annotation-error">
+          {error}
+        </p>
+      ) : null}
+    </form>
+  );
+}
+
+function AnnotationList() {
+  const annotations = useSession((state) => state.view?.annotations);
+  if (annotations === undefined) return null;
+  return (
+    <section className="panel" aria-label="annotations">
+      <h3>Annotations</h3>
+      {annotations.length === 0 ? <p className="muted small">No annotation yet.</p> : null}
+      <ul className="annotation-list" data-testid="annotation-list">
+        {[...annotations].reverse().map((annotation) => (
+          <li key={annotation.id} className="annotation" data-testid="annotation" data-run={annotation.runId} data-position={annotation.position}>
+            <div className="annotation-meta small">
+              <strong>{annotation.author}</strong> <span className="muted">on {annotation.runId} at position {annotation.position.toLocaleString('en')} · {new Date(annotation.createdAtMs).toLocaleString()}</span>
+            </div>
+            <div className="annotation-text">{annotation.text}</div>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
