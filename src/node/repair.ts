@@ -259,7 +259,7 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
           // Lost: a tombstone in its place. Its stored hash (when readable) lets the next event verify.
           lost.push(position);
           tombstones += 1;
-          const hashHex: string = row !== undefined && /^[0-9a-f]{64}$/.test(row[10]) ? row[10] : chainHash(previous ?? genesisHashHex, `lost\n${position}`);
+          const hashHex = tombstoneHash(row?.[10], previous, position);
           const knownStream = row === undefined ? undefined : salvage.name('stream', row[1]);
           batch.push(tombstone(position, knownStream, row?.[2], hashHex, batch, store));
           previous = row === undefined ? undefined : hashHex;
@@ -300,6 +300,23 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
   return report;
 }
 
+/**
+ * The bad event positions after `above`, when the fast paths may run: verification read every
+ * position and listed every problem (fewer than its cap, none of them an unreadable page, a hole
+ * or a head mismatch). Undefined otherwise.
+ */
+function fastPathBadPositions(diagnosis: VerifyReport, above = 0): number[] | undefined {
+  if (diagnosis.problems.length >= problemsMax) return undefined;
+  if (diagnosis.problems.some((problem) => problem.kind === 'unreadable' || problem.kind === 'missing_position' || problem.kind === 'head')) return undefined;
+  const positions = diagnosis.problems.filter((problem) => (problem.kind === 'chain' || problem.kind === 'stream_version') && problem.position !== null && problem.position > above).map((problem) => problem.position as number);
+  return [...new Set(positions)].sort((a, b) => a - b);
+}
+
+/** A tombstone keeps the lost event's stored hash when it looks like one (the next link then verifies). */
+function tombstoneHash(storedHex: string | null | undefined, previousHex: string | undefined, position: number): string {
+  return storedHex !== undefined && storedHex !== null && /^[0-9a-f]{64}$/.test(storedHex) ? storedHex : chainHash(previousHex ?? genesisHashHex, `lost\n${position}`);
+}
+
 /** Integrity findings a patch can cure: index entries that disagree with the table (the index is rebuilt). */
 const curableIntegrity = [/^ok$/, /^(non-\w+|NULL) value in events\.\w+$/, /^row \d+ missing from index /, /^wrong # of entries in index /, /^non-unique entry in index /];
 
@@ -313,11 +330,10 @@ const curableIntegrity = [/^ok$/, /^(non-\w+|NULL) value in events\.\w+$/, /^row
  * the events. Returns the lost positions, or undefined (the file being built is then discarded).
  */
 function patchInPlace(building: string, damaged: string, diagnosis: VerifyReport, base: BackupInfo | undefined): number[] | undefined {
-  if (diagnosis.problems.length >= problemsMax) return undefined;
-  if (diagnosis.problems.some((problem) => problem.kind === 'unreadable' || problem.kind === 'missing_position' || problem.kind === 'head')) return undefined;
+  const bad = fastPathBadPositions(diagnosis);
+  if (bad === undefined) return undefined;
   if (!diagnosis.integrityCheck.every((line) => curableIntegrity.some((pattern) => pattern.test(line)))) return undefined;
   if (existsSync(`${damaged}-wal`) && statSync(`${damaged}-wal`).size > 0) return undefined;
-  const bad = [...new Set(diagnosis.problems.filter((problem) => (problem.kind === 'chain' || problem.kind === 'stream_version') && problem.position !== null).map((problem) => problem.position as number))].sort((a, b) => a - b);
   copyFileSync(damaged, building);
   const db = new Database(building);
   let backup: Database.Database | undefined;
@@ -328,11 +344,11 @@ function patchInPlace(building: string, damaged: string, diagnosis: VerifyReport
     if (idIndex === undefined) return undefined;
     backup = base === undefined ? undefined : new Database(base.file, { readonly: true, fileMustExist: true });
     const backupReader = backup === undefined ? undefined : new EventReader(backup);
-    const backupRow = backup?.prepare('SELECT position, stream_id, version, id, type_id, schema_version, payload, virtual_time_us, causation_id, correlation_id, hash, lower(hex(hash)) AS hashHex FROM events WHERE position = ?');
+    const backupRow = backup?.prepare('SELECT position, stream_id, version, lower(hex(id)), type_id, schema_version, payload, virtual_time_us, lower(hex(causation_id)), correlation_id, lower(hex(hash)) FROM events WHERE position = ?').raw(true);
     const hashAt = db.prepare<[number], { hash: string }>('SELECT lower(hex(hash)) AS hash FROM events WHERE position = ?');
     const damagedRow = db.prepare<[number], { stream: string | null; version: number | null; hash: string | null }>('SELECT s.name AS stream, e.version AS version, lower(hex(e.hash)) AS hash FROM events e LEFT JOIN streams s USING (stream_id) WHERE e.position = ?');
     const remove = db.prepare('DELETE FROM events WHERE position = ?');
-    const insertRaw = db.prepare('INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    const insertRaw = db.prepare('INSERT INTO events VALUES (?, ?, ?, unhex(?), ?, ?, ?, ?, unhex(?), ?, unhex(?))');
     const lost: number[] = [];
     const lostRows: { stream: string | null; version: number | null }[] = [];
     db.transaction(() => {
@@ -340,16 +356,15 @@ function patchInPlace(building: string, damaged: string, diagnosis: VerifyReport
       db.exec('DROP INDEX events_by_id');
       for (const position of bad) {
         const previous = position === 1 ? genesisHashHex : hashAt.get(position - 1)?.hash;
-        const original = position <= (base?.headPosition ?? 0) ? (backupRow?.get(position) as (Record<string, unknown> & { hashHex: string }) | undefined) : undefined;
-        const raw = original === undefined ? undefined : (backup?.prepare('SELECT position, stream_id, version, lower(hex(id)), type_id, schema_version, payload, virtual_time_us, lower(hex(causation_id)), correlation_id, lower(hex(hash)) FROM events WHERE position = ?').raw(true).get(position) as RawEventRowWithHash | undefined);
-        const restorable = original !== undefined && raw !== undefined && backupReader !== undefined && previous !== undefined && chainHash(previous, framingOfRow(backupReader, raw)) === original.hashHex;
+        const original = position <= (base?.headPosition ?? 0) ? (backupRow?.get(position) as RawEventRowWithHash | undefined) : undefined;
+        const restorable = original !== undefined && backupReader !== undefined && previous !== undefined && chainHash(previous, framingOfRow(backupReader, original)) === original[10];
         const row = damagedRow.get(position);
         remove.run(position);
         if (restorable) {
-          insertRaw.run(original.position, original.stream_id, original.version, original.id, original.type_id, original.schema_version, original.payload, original.virtual_time_us, original.causation_id, original.correlation_id, original.hash);
+          insertRaw.run(original[0], original[1], original[2], original[3], original[4], original[5], original[6], original[7], original[8] === '' ? null : original[8], original[9], original[10]);
           continue;
         }
-        const hashHex = row?.hash !== undefined && row.hash !== null && /^[0-9a-f]{64}$/.test(row.hash) ? row.hash : chainHash(previous ?? genesisHashHex, `lost\n${position}`);
+        const hashHex = tombstoneHash(row?.hash, previous, position);
         insertTombstone(db, position, row?.stream ?? null, row?.version ?? null, hashHex);
         lost.push(position);
         lostRows.push({ stream: row?.stream ?? null, version: row?.version ?? null });
@@ -437,8 +452,7 @@ function dropChunksFrom(db: Database.Database, from: number): void {
  * positions, or undefined (and changes nothing) when the slow path must do the work.
  */
 function bulkSalvage(building: string, damaged: string, diagnosis: VerifyReport, onProgress: (fraction: number) => void): number[] | undefined {
-  if (diagnosis.problems.length >= problemsMax) return undefined;
-  if (diagnosis.problems.some((problem) => problem.kind === 'unreadable' || problem.kind === 'missing_position' || problem.kind === 'head')) return undefined;
+  if (fastPathBadPositions(diagnosis) === undefined) return undefined;
   if (!existsSync(building)) new SqliteEventStore(building).close();
   const db = new Database(building);
   try {
@@ -449,7 +463,7 @@ function bulkSalvage(building: string, damaged: string, diagnosis: VerifyReport,
     const baseHead = (db.prepare('SELECT coalesce(max(position), 0) AS head FROM events').get() as { head: number }).head;
     const to = diagnosis.headPosition;
     if (to <= baseHead) return undefined;
-    const bad = [...new Set(diagnosis.problems.filter((problem) => (problem.kind === 'chain' || problem.kind === 'stream_version') && problem.position !== null && problem.position > baseHead).map((problem) => problem.position as number))].sort((a, b) => a - b);
+    const bad = fastPathBadPositions(diagnosis, baseHead) ?? [];
     db.prepare('ATTACH DATABASE ? AS d').run(damaged);
     const lost: number[] = [];
     db.transaction(() => {
@@ -463,7 +477,7 @@ function bulkSalvage(building: string, damaged: string, diagnosis: VerifyReport,
         if (position <= to) {
           const row = damagedRow.get(position);
           const previous = position === 1 ? genesisHashHex : (hashAt.get(position - 1)?.hash ?? genesisHashHex);
-          const hashHex = row?.hash !== undefined && row.hash !== null && /^[0-9a-f]{64}$/.test(row.hash) ? row.hash : chainHash(previous, `lost\n${position}`);
+          const hashHex = tombstoneHash(row?.hash, previous, position);
           insertTombstone(db, position, row?.stream ?? null, row?.version ?? null, hashHex);
           lost.push(position);
         }
