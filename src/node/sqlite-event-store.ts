@@ -179,12 +179,21 @@ export class SqliteEventStore implements EventStore {
 
   // ---- appends ------------------------------------------------------------------------------
 
+  /**
+   * Each append is validated and serialised just before its rows are inserted, inside the
+   * transaction: nothing encoded outlives its insert, so a batch leaves little for the garbage
+   * collector to copy. Bad input throws and rolls the whole batch back.
+   */
   appendBatch(appends: readonly StreamAppend[]): AppendResult[] {
-    return this.appendEncodedBatch(appends.map(encodeAppend));
+    return this.appendBatchWith(appends, encodeAppend);
   }
 
   /** appendBatch for appends already encoded (by encodeAppend, possibly on another thread). */
   appendEncodedBatch(appends: readonly EncodedAppend[]): AppendResult[] {
+    return this.appendBatchWith(appends, (append) => append);
+  }
+
+  private appendBatchWith<T>(appends: readonly T[], encode: (append: T) => EncodedAppend): AppendResult[] {
     // Appends queued for a group commit came first: commit them first.
     if (this.queue.length > 0) this.flush();
     const headBefore = this.head;
@@ -193,7 +202,7 @@ export class SqliteEventStore implements EventStore {
     const run = (checkDuplicates: boolean): AppendResult[] =>
       this.db.transaction(() => {
         const out = new Array<AppendResult>(appends.length);
-        for (let index = 0; index < appends.length; index++) out[index] = this.appendOne(appends[index] as EncodedAppend, checkDuplicates, undefined);
+        for (let index = 0; index < appends.length; index++) out[index] = this.appendOne(encode(appends[index] as T), checkDuplicates, undefined);
         afterCommit = this.endTransaction();
         return out;
       })();
