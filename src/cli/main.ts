@@ -17,7 +17,7 @@ import { parseSetArgument } from '../core/sim/operator.ts';
 import { shareBanner, startBrowserServer } from './serve.ts';
 import { backupCommand, repairCommand, verifyCommand } from './store-commands.ts';
 import { drillCommand } from './drill-commands.ts';
-import { sessionCommand } from './session-commands.ts';
+import { parseShareAddress, sessionCommand } from './session-commands.ts';
 import { experimentCommand, experimentUsage } from './experiment-commands.ts';
 
 const usage = `AURA Lab ${appVersion}: a local-first simulation lab for event-sourced multi-agent systems
@@ -25,11 +25,13 @@ const usage = `AURA Lab ${appVersion}: a local-first simulation lab for event-so
 Usage:
   aura-lab run <scenario> [--seed N] [--out DIR] [--speed X|max] [--json]
       Run a scenario headless; writes DIR (the event log and a manifest) and prints a summary.
-  aura-lab serve [--port P] [--share [--share-port P]]
+  aura-lab serve [--port P] [--share [--share-port P] [--share-host ADDR] [--share-url-host HOST]]
       Browser mode: serve the UI and the engine API on 127.0.0.1 (port 4770 by default, or
       any free port when it is taken; 0 for any) and print the URL with this launch's secret.
       --share also accepts peers into the lab's session (on --share-port, or a free port) and
-      prints a read-write invite.
+      prints a read-write invite. --share-host: the address peers connect to (127.0.0.1 by
+      default; 0.0.0.0 for every interface; no TLS: warns); --share-url-host: the host written
+      in invites (default: the address, or this machine's first LAN IPv4 for 0.0.0.0).
   aura-lab validate <scenario>
       Check a scenario file and list every problem (file:line:column: field: message).
   aura-lab verify <run> [--json]
@@ -68,11 +70,12 @@ ${experimentUsage}
       and write the debrief (Markdown and HTML). Exit 0 only if every lab target is met.
   aura-lab drill --list [--json]
       The drills and what each does.
-  aura-lab session share [--port P] [--title T]
+  aura-lab session share [--port P] [--host ADDR] [--url-host HOST] [--title T]
       Share this lab's session (an Automerge document) with peers until Ctrl-C; prints a
-      read-write invite.
-  aura-lab session invite [--read-only] [--json]
-      Another invite while the session is shared (read-only peers receive, never write).
+      read-write invite. --host and --url-host as serve's --share-host and --share-url-host.
+  aura-lab session invite [--read-only] [--expires DURATION] [--json]
+      Another invite while the session is shared (read-only peers receive, never write);
+      --expires 24h (or 30m, 1h30m; at most 8760h): refused after that, like a wrong token.
   aura-lab session join <invite> [--json] [--timeout MS]
       Join a shared session, wait until synced, print its title and counts.
   aura-lab session annotate <runId> <position> <text> [--author NAME] [--json]
@@ -115,7 +118,7 @@ function one(positionals: string[], what: string, command: string): string {
   return positionals[0];
 }
 
-async function serveCommand(port: number | undefined, share?: { readonly port?: number }): Promise<number> {
+async function serveCommand(port: number | undefined, share?: { readonly port?: number; readonly host?: string; readonly inviteHost?: string }): Promise<number> {
   const rendererDir = join(packageRoot(), 'out', 'renderer');
   if (!existsSync(join(rendererDir, 'index.html'))) {
     throw new CliError(`the UI is not built (${rendererDir} is missing): run npm run build`, 1);
@@ -201,11 +204,16 @@ export async function main(argv: string[]): Promise<number> {
       });
     }
     case 'serve': {
-      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { port: { type: 'string' }, share: { type: 'boolean', default: false }, 'share-port': { type: 'string' } } });
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: { port: { type: 'string' }, share: { type: 'boolean', default: false }, 'share-port': { type: 'string' }, 'share-host': { type: 'string' }, 'share-url-host': { type: 'string' } },
+      });
       if (positionals.length > 0) throw new CliError(`serve: unexpected argument ${positionals[0]}`, 2);
-      if (values['share-port'] !== undefined && !values.share) throw new CliError('serve: --share-port needs --share', 2);
+      for (const flag of ['share-port', 'share-host', 'share-url-host'] as const) if (values[flag] !== undefined && !values.share) throw new CliError(`serve: --${flag} needs --share`, 2);
       const sharePort = parsePort(values['share-port']);
-      return serveCommand(parsePort(values.port), values.share ? (sharePort === undefined ? {} : { port: sharePort }) : undefined);
+      const shareAddress = parseShareAddress(values['share-host'], values['share-url-host'], { host: '--share-host', urlHost: '--share-url-host' });
+      return serveCommand(parsePort(values.port), values.share ? { ...(sharePort === undefined ? {} : { port: sharePort }), ...shareAddress } : undefined);
     }
     case 'validate': {
       const { positionals } = parseArgs({ args: rest, allowPositionals: true, options: {} });

@@ -1,10 +1,10 @@
 /**
  * `aura-lab session share | invite | join | annotate`: the lab's shared session from the command line.
  *
- * - `session share [--port N] [--title T]` shares this lab's session until interrupted and prints a
- *   read-write invite (what `serve --share` does next to the engine).
- * - `session invite [--read-only] [--json]` makes a new invite for the share server running on this
- *   lab's data directory.
+ * - `session share [--port N] [--host ADDR] [--url-host HOST] [--title T]` shares this lab's session
+ *   until interrupted and prints a read-write invite (what `serve --share` does next to the engine).
+ * - `session invite [--read-only] [--expires DURATION] [--json]` makes a new invite for the share
+ *   server running on this lab's data directory, refused after DURATION (e.g. 24h) when given.
  * - `session join <invite> [--json] [--timeout MS]` joins a session, waits until it is synced, keeps
  *   the copy under the data directory and prints its title and counts.
  * - `session annotate <runId> <position> <text> [--author NAME] [--json]` adds an annotation: through
@@ -14,15 +14,16 @@ import { randomBytes } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { AuraError, formatIssue } from '../core/kernel/errors.ts';
+import { parseDurationUs } from '../core/sim/duration.ts';
 import { joinSession } from '../node/session/join.ts';
 import { addAnnotation, sessionCounts } from '../node/session/session-doc.ts';
 import { readSessionFile, SessionRepo } from '../node/session/session-repo.ts';
-import { addInvite, formatInvite, readShareAddress, removeInvite, type InviteKind } from '../node/session/share-server.ts';
+import { addInvite, formatInvite, inviteTtlMaxMs, localShareHost, readShareAddress, removeInvite, shareAddresses, type InviteKind } from '../node/session/share-server.ts';
 import { startSessionHost } from '../host/session-host.ts';
 import { CliError, dataDir } from './context.ts';
 
-const usage = `usage: aura-lab session share [--port N] [--title T]
-       aura-lab session invite [--read-only] [--json]
+const usage = `usage: aura-lab session share [--port N] [--host ADDR] [--url-host HOST] [--title T]
+       aura-lab session invite [--read-only] [--expires DURATION] [--json]
        aura-lab session join <invite> [--json] [--timeout MS]
        aura-lab session annotate <runId> <position> <text> [--author NAME] [--json]`;
 
@@ -53,16 +54,43 @@ export async function sessionCommand(argv: readonly string[]): Promise<number> {
   }
 }
 
+/**
+ * `--share-host` / `--share-url-host` (serve) or `--host` / `--url-host` (session share), checked:
+ * a bad one is a CliError (exit 2) naming the flag. Returns the options for the share server.
+ */
+export function parseShareAddress(host: string | undefined, urlHost: string | undefined, flags: { readonly host: string; readonly urlHost: string }): { host?: string; inviteHost?: string } {
+  if (host === undefined && urlHost === undefined) return {};
+  try {
+    shareAddresses(host ?? '127.0.0.1', urlHost);
+  } catch (error) {
+    if (!(error instanceof AuraError)) throw error;
+    const flag = error.issues[0]?.path[0] === 'shareUrlHost' ? flags.urlHost : flags.host;
+    throw new CliError(`${flag}: ${error.message.replace(/^share (URL )?host: /, '')}`, 2);
+  }
+  return { ...(host === undefined ? {} : { host }), ...(urlHost === undefined ? {} : { inviteHost: urlHost }) };
+}
+
+/** `--expires 24h`: the invite lifetime in ms (1 s to 365 days); a bad one is a CliError (exit 2). */
+function parseExpires(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const us = parseDurationUs(text);
+  if (typeof us !== 'number') throw new CliError(`--expires: ${us.error}`, 2);
+  const ms = Math.round(us / 1_000);
+  if (ms < 1_000 || ms > inviteTtlMaxMs) throw new CliError(`--expires: expected between 1s and 8760h (365 days), got ${JSON.stringify(text)}`, 2);
+  return ms;
+}
+
 async function shareCommand(args: readonly string[]): Promise<number> {
-  const { values } = parseArgs({ args: [...args], options: { port: { type: 'string' }, title: { type: 'string' } } });
+  const { values } = parseArgs({ args: [...args], options: { port: { type: 'string' }, host: { type: 'string' }, 'url-host': { type: 'string' }, title: { type: 'string' } } });
   const port = values.port === undefined ? 0 : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new CliError(`--port: expected 0-65535, got ${JSON.stringify(values.port)}`, 2);
+  const address = parseShareAddress(values.host, values['url-host'], { host: '--host', urlHost: '--url-host' });
   const dir = dataDir();
   if (readShareAddress(dir) !== undefined) throw new CliError('session share: this lab is already shared by another process', 1);
-  const host = await startSessionHost({ dataDir: dir, ...(values.title === undefined ? {} : { title: values.title }), share: { port }, log: (line) => process.stderr.write(`${line}\n`) });
+  const host = await startSessionHost({ dataDir: dir, ...(values.title === undefined ? {} : { title: values.title }), share: { port, ...address }, log: (line) => process.stderr.write(`${line}\n`) });
   const share = host.share;
   if (share === undefined) throw new AuraError('internal', 'share server missing');
-  process.stdout.write(`sharing "${host.session.read().session.title}" on ${share.host}:${share.port}\n`);
+  process.stdout.write(`sharing "${host.session.read().session.title}" on ${share.host}:${share.port}${share.inviteHost === share.host ? '' : ` (invites name ${share.inviteHost})`}\n`);
   process.stdout.write(`read-write invite: ${share.createInvite('read-write')}\n`);
   process.stdout.write('more invites: aura-lab session invite [--read-only]; stop with Ctrl-C\n');
   await new Promise<void>((resolve) => {
@@ -74,14 +102,17 @@ async function shareCommand(args: readonly string[]): Promise<number> {
 }
 
 function inviteCommand(args: readonly string[]): number {
-  const { values } = parseArgs({ args: [...args], options: { 'read-only': { type: 'boolean', default: false }, json: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({ args: [...args], options: { 'read-only': { type: 'boolean', default: false }, expires: { type: 'string' }, json: { type: 'boolean', default: false } } });
+  const ttlMs = parseExpires(values.expires);
   const dir = dataDir();
   const address = readShareAddress(dir);
   const documentId = readSessionFile(dir);
   if (address === undefined || documentId === undefined) throw new CliError('session invite: this lab is not shared; start `aura-lab serve --share` (or `aura-lab session share`) first', 1);
   const kind: InviteKind = values['read-only'] ? 'read-only' : 'read-write';
-  const invite = formatInvite(address.host, address.port, addInvite(dir, kind), documentId);
-  process.stdout.write(values.json ? `${JSON.stringify({ kind, invite })}\n` : `${kind} invite: ${invite}\n`);
+  const nowMs = Date.now();
+  const invite = formatInvite(address.host, address.port, addInvite(dir, kind, { nowMs, ...(ttlMs === undefined ? {} : { ttlMs }) }), documentId);
+  const expiresAt = ttlMs === undefined ? null : new Date(nowMs + ttlMs).toISOString();
+  process.stdout.write(values.json ? `${JSON.stringify({ kind, invite, expiresAt })}\n` : `${kind} invite${expiresAt === null ? '' : ` (expires ${expiresAt})`}: ${invite}\n`);
   return 0;
 }
 
@@ -119,10 +150,11 @@ async function annotateCommand(args: readonly string[]): Promise<number> {
   const documentId = readSessionFile(dir);
   let route: 'share server' | 'local copy';
   if (address !== undefined && documentId !== undefined) {
-    // The running host holds the session: write through it, as a short-lived peer with its own invite.
-    const token = addInvite(dir, 'read-write');
+    // The running host holds the session: write through it, as a short-lived peer with its own
+    // invite (which expires on its own should this process die before removing it).
+    const token = addInvite(dir, 'read-write', { ttlMs: 10 * 60_000 });
     try {
-      const joined = await joinSession({ invite: formatInvite(address.host, address.port, token, documentId) });
+      const joined = await joinSession({ invite: formatInvite(localShareHost(address), address.port, token, documentId) });
       try {
         joined.session.change((doc) => addAnnotation(doc, id, annotation), 'annotate');
         await joined.waitUntilSynced(10_000);

@@ -19,8 +19,12 @@ export interface EngineSupervisorOptions {
   readonly projectionThreads?: number;
   /** Online backup interval of every run, in events (default: limits.backupEveryEvents). */
   readonly backupEveryEvents?: number;
-  /** Share the lab's session with peers (`serve --share`): at this port, or a free one. Passed as AURA_LAB_SHARE. */
-  readonly share?: { readonly port?: number };
+  /**
+   * Share the lab's session with peers (`serve --share`): at this port, or a free one (passed as
+   * AURA_LAB_SHARE), listening on `host` (AURA_LAB_SHARE_HOST, default 127.0.0.1) with invites
+   * carrying `inviteHost` (AURA_LAB_SHARE_URL_HOST; see `shareAddresses`).
+   */
+  readonly share?: { readonly port?: number; readonly host?: string; readonly inviteHost?: string };
   readonly log?: (line: string) => void;
 }
 
@@ -112,6 +116,8 @@ export class EngineSupervisor {
       ...(this.options.projectionThreads === undefined ? {} : { AURA_LAB_PROJECTION_THREADS: String(this.options.projectionThreads) }),
       ...(this.options.backupEveryEvents === undefined ? {} : { AURA_LAB_BACKUP_EVERY_EVENTS: String(this.options.backupEveryEvents) }),
       ...(this.options.share === undefined ? {} : { AURA_LAB_SHARE: this.options.share.port === undefined || this.options.share.port === 0 ? '1' : String(this.options.share.port) }),
+      ...(this.options.share?.host === undefined ? {} : { AURA_LAB_SHARE_HOST: this.options.share.host }),
+      ...(this.options.share?.inviteHost === undefined ? {} : { AURA_LAB_SHARE_URL_HOST: this.options.share.inviteHost }),
     };
     delete env.ELECTRON_RUN_AS_NODE;
     const child = fork(entryPath('host'), [], {

@@ -39,10 +39,14 @@ import type { ProjectionDaemon } from '../node/projection-daemon.ts';
 import Database from 'better-sqlite3';
 import { DrillManager } from './drill-manager.ts';
 import type { SessionHost } from './session-host.ts';
-import { addAnnotation, sessionCounts } from '../node/session/session-doc.ts';
+import * as Automerge from '@automerge/automerge';
+import { decodeHeads, type UrlHeads } from '@automerge/automerge-repo';
+import { addAnnotation, putRunSummary, readSession, sessionCounts } from '../node/session/session-doc.ts';
 import { sessionDirOf } from '../node/session/session-repo.ts';
 import { shareAddressPath } from '../node/session/share-server.ts';
 import { joinSession, parseInvite, probeInvite, QuietWebSocketClientAdapter } from '../node/session/join.ts';
+import { fetchRunBundle } from '../node/session/run-transfer.ts';
+import { historyPage, runSummaryOf, sessionDiff, sessionViewOf } from './session-views.ts';
 
 export interface EngineOptions {
   readonly dataDir: string;
@@ -77,7 +81,7 @@ export class Engine {
   constructor(private readonly options: EngineOptions) {
     this.browser = new EventBrowser({ dataDir: options.dataDir, clock: options.clock, push: options.push, sessionRuns: () => this.runs.values() });
     this.drills = new DrillManager({ dataDir: options.dataDir, scenariosDir: options.scenariosDir, clock: options.clock, push: options.push });
-    this.session = new EngineSession(options.dataDir, options.session, options.push);
+    this.session = new EngineSession(options.dataDir, options.session, options.push, (runId) => this.runs.has(runId) || existsSync(join(options.dataDir, 'runs', runId, 'manifest.json')));
     this.handlers = {
       'engine.info': () => ({
         pid: process.pid,
@@ -151,9 +155,14 @@ export class Engine {
       'session.get': () => this.session.get(),
       'session.annotate': (params) => this.session.annotate(params),
       'session.status': () => this.session.getStatus(),
-      'session.invite': (params) => this.session.invite(params.kind),
+      'session.invite': (params) => this.session.invite(params.kind, params.expiresInMs),
       'session.join': (params) => this.session.join(params.invite),
       'session.presence': (params) => this.session.presenceOut(params),
+      'session.history': (params) => this.session.history(params.offset, params.limit),
+      'session.viewAt': (params) => this.session.viewAt(params.heads),
+      'session.text': (params) => this.session.text(params.section, params.name),
+      'session.addRun': (params) => this.session.addRun(params.runId, this.runDirectory(params.runId)),
+      'session.fetchRun': (params) => this.session.fetchRun(params.runId),
     };
   }
 
@@ -360,6 +369,8 @@ export interface EngineSessionOptions {
 const presenceTtlMs = 10_000;
 /** At most this many session.changed pushes a second. */
 const changedPushIntervalMs = 200;
+/** A fetch pushes its progress at most this often (the end of each stage always goes out). */
+const fetchProgressIntervalMs = 100;
 const presencePeersMax = 256;
 
 interface PresenceMessage {
@@ -420,11 +431,15 @@ export class EngineSession {
   private lastChangedPushMs = 0;
   private joining = false;
   private closed = false;
+  /** Runs being fetched from the joined host. */
+  private readonly fetching = new Set<string>();
 
   constructor(
     private readonly dataDir: string,
     private readonly options: EngineSessionOptions | undefined,
     private readonly push: (message: PushEnvelope) => void,
+    /** This lab has the run (the engine runs it, or it is under `<dataDir>/runs`). */
+    private readonly hasRun: (runId: string) => boolean,
   ) {}
 
   /** Opens the session (main.ts calls this at start; every method waits for it). */
@@ -544,26 +559,78 @@ export class EngineSession {
   async get(): Promise<ResultOf<'session.get'>> {
     const host = await this.host();
     const { session, rejected } = host.session.read();
-    return {
-      title: session.title,
-      counts: sessionCounts(session),
-      scenarios: Object.keys(session.scenarios),
-      annotations: Object.entries(session.annotations)
-        .map(([id, a]) => ({ id, ...a }))
-        .sort((a, b) => a.createdAtMs - b.createdAtMs || a.id.localeCompare(b.id)),
-      drillNotes: Object.entries(session.drillNotes)
-        .map(([id, n]) => ({ id, ...n }))
-        .sort((a, b) => a.createdAtMs - b.createdAtMs || a.id.localeCompare(b.id)),
-      runs: Object.entries(session.runs).map(([id, r]) => ({
-        runId: id,
-        scenarioName: r.manifest.scenarioName,
-        seed: r.manifest.seed,
-        headPosition: r.manifest.headPosition,
-        status: r.manifest.status,
-        ...(r.report === undefined ? {} : { verdict: r.report.verdict }),
-      })),
-      rejected: rejected.length,
-    };
+    return sessionViewOf(session, rejected.length, this.hasRun);
+  }
+
+  async history(offset: number, limit: number): Promise<ResultOf<'session.history'>> {
+    const host = await this.host();
+    return historyPage(host.session.history(), offset, limit);
+  }
+
+  /** The session at a past point of its history, and what differs now. */
+  async viewAt(heads: readonly string[]): Promise<ResultOf<'session.viewAt'>> {
+    const host = await this.host();
+    const doc = host.session.doc();
+    let hashes: string[];
+    try {
+      hashes = decodeHeads(heads as UrlHeads);
+    } catch {
+      throw new AuraError('validation', 'heads: not change hashes of a session', [{ path: ['heads'], message: 'not a change hash' }]);
+    }
+    if (!Automerge.hasHeads(doc, hashes)) throw new AuraError('not_found', 'no such point in this session’s history');
+    // Automerge.view, not the handle's view(): that one keeps a copy of the whole document per point asked for.
+    const past = readSession(Automerge.view(doc, hashes));
+    const now = host.session.read();
+    const diff = sessionDiff(past.session, now.session, host.session.diff(heads as UrlHeads, host.session.heads()));
+    return { view: sessionViewOf(past.session, past.rejected.length, this.hasRun), diff, changesSince: Automerge.getChangesMetaSince(doc, hashes).length };
+  }
+
+  async text(section: 'scenarios' | 'chaosPlans', name: string): Promise<ResultOf<'session.text'>> {
+    const host = await this.host();
+    const entries = host.session.read().session[section];
+    const entry = Object.hasOwn(entries, name) ? entries[name] : undefined;
+    if (entry === undefined) throw new AuraError('not_found', `no ${section === 'scenarios' ? 'scenario' : 'chaos plan'} ${JSON.stringify(name)} in the session`);
+    return { section, name, text: entry.text, sha256: entry.sha256 };
+  }
+
+  /** Puts a finished run of this lab in the session (its manifest and report in brief). */
+  async addRun(runId: string, runDir: string): Promise<ResultOf<'session.addRun'>> {
+    const host = await this.host();
+    const summary = runSummaryOf(runDir);
+    if (summary.manifest.status === 'running') throw new AuraError('conflict', `run ${runId} is still running; add it to the session once it has ended`);
+    host.session.change((doc) => putRunSummary(doc, runId, summary), `add run ${runId}`);
+    await host.session.flush();
+    return { runId };
+  }
+
+  /**
+   * Fetches a run from the host this lab joined (the invite kept in `session/upstream.json`),
+   * verified, into `<dataDir>/runs/<runId>`; progress goes out as `session.fetchProgress`.
+   */
+  async fetchRun(runId: string): Promise<ResultOf<'session.fetchRun'>> {
+    await this.host();
+    const upstream = readUpstream(this.dataDir);
+    if (upstream === undefined) throw new AuraError('conflict', 'this lab has not joined another host’s session: runs are fetched from the host it joined');
+    if (this.fetching.has(runId)) throw new AuraError('conflict', `run ${runId} is being fetched already`);
+    if (this.hasRun(runId)) throw new AuraError('conflict', `this lab already has run ${runId}`);
+    this.fetching.add(runId);
+    let lastPushMs = 0;
+    try {
+      const fetched = await fetchRunBundle({
+        invite: upstream,
+        runId,
+        dataDir: this.dataDir,
+        onProgress: (stage, done, total) => {
+          const now = Date.now();
+          if (now - lastPushMs < fetchProgressIntervalMs && done < total) return;
+          lastPushMs = now;
+          this.push({ type: 'push', topic: 'session.fetchProgress', data: { runId, stage, done, total } });
+        },
+      });
+      return { runId, bytes: fetched.bytes, sha256: fetched.sha256, events: fetched.events, headHash: fetched.headHash, verified: true, transferMs: fetched.transferMs, importMs: fetched.importMs };
+    } finally {
+      this.fetching.delete(runId);
+    }
   }
 
   async annotate(params: z.infer<(typeof methods)['session.annotate']['params']>): Promise<ResultOf<'session.annotate'>> {
@@ -571,6 +638,8 @@ export class EngineSession {
     const id = `a-${randomBytes(8).toString('hex')}`;
     const annotation = { runId: params.runId, position: params.position, text: params.text, author: params.author ?? userInfo().username, createdAtMs: Date.now() };
     host.session.change((doc) => addAnnotation(doc, id, annotation), 'annotate');
+    // Acknowledged means on disk: a lab killed after this answer still has the annotation.
+    await host.session.flush();
     return { id };
   }
 
@@ -578,10 +647,10 @@ export class EngineSession {
     return this.status(await this.host());
   }
 
-  async invite(kind: 'read-write' | 'read-only'): Promise<ResultOf<'session.invite'>> {
+  async invite(kind: 'read-write' | 'read-only', expiresInMs?: number): Promise<ResultOf<'session.invite'>> {
     const host = await this.host();
     if (host.share === undefined) throw new AuraError('conflict', 'this lab is not shared: start it with aura-lab serve --share to make invites');
-    return { invite: host.share.createInvite(kind) };
+    return { invite: host.share.createInvite(kind, expiresInMs === undefined ? {} : { ttlMs: expiresInMs }) };
   }
 
   async presenceOut(params: z.infer<(typeof methods)['session.presence']['params']>): Promise<ResultOf<'session.presence'>> {

@@ -35,6 +35,11 @@ function shareFromEnv(value: string | undefined): { port?: number } | undefined 
 
 const dataDir = process.env.AURA_LAB_DATA_DIR ?? join(homedir(), '.aura-lab');
 const share = shareFromEnv(process.env.AURA_LAB_SHARE);
+/** AURA_LAB_SHARE_HOST: the address to listen on (default 127.0.0.1); AURA_LAB_SHARE_URL_HOST: the host in invites. */
+const shareHost = {
+  ...(process.env.AURA_LAB_SHARE_HOST ? { host: process.env.AURA_LAB_SHARE_HOST } : {}),
+  ...(process.env.AURA_LAB_SHARE_URL_HOST ? { inviteHost: process.env.AURA_LAB_SHARE_URL_HOST } : {}),
+};
 const threads = process.env.AURA_LAB_PROJECTION_THREADS;
 const backupEvery = process.env.AURA_LAB_BACKUP_EVERY_EVENTS;
 const engine = new Engine({
@@ -46,7 +51,7 @@ const engine = new Engine({
   ...(backupEvery === undefined ? {} : { runOptions: { ...defaultRunOptions, backupEveryEvents: Number(backupEvery) } }),
   // The lab's shared session (an Automerge document under <dataDir>/session); peers only with AURA_LAB_SHARE.
   session: {
-    start: (shareOptions) => startSessionHost({ dataDir, ...(shareOptions === undefined ? {} : { share: shareOptions }), log: (line) => process.stderr.write(`aura-lab host: ${line}\n`) }),
+    start: (shareOptions) => startSessionHost({ dataDir, ...(shareOptions === undefined ? {} : { share: { ...shareOptions, ...shareHost } }), log: (line) => process.stderr.write(`aura-lab host: ${line}\n`) }),
     ...(share === undefined ? {} : { share }),
   },
 });

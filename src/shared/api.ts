@@ -412,19 +412,88 @@ export type SessionAnnotation = z.infer<typeof sessionAnnotationSchema>;
 export const presenceEntrySchema = z.object({ name: z.string(), runId: z.string().optional(), position: z.number().int().optional(), seenMs: z.number() });
 export type PresenceEntry = z.infer<typeof presenceEntrySchema>;
 
+/** A run summary in the session (its manifest and report in brief), and whether this lab has the run. */
+export const sessionRunSchema = z.object({
+  runId: z.string(),
+  scenarioName: z.string(),
+  scenarioSha256: z.string(),
+  seed: z.number().int(),
+  headPosition: z.number().int(),
+  /** SHA-256 of the run's last event (its hash chain's head), hex. */
+  headHash: z.string(),
+  status: z.string(),
+  /** The report in brief, when the run has one. */
+  verdict: z.string().optional(),
+  summary: z.string().optional(),
+  /** This lab has the run under its data directory (or runs it): nothing to fetch. */
+  local: z.boolean(),
+});
+export type SessionRun = z.infer<typeof sessionRunSchema>;
+
+export const sessionChaosPlanSchema = z.object({ name: z.string(), author: z.string(), updatedAtMs: z.number(), sha256: z.string(), chars: z.number().int() });
+export type SessionChaosPlan = z.infer<typeof sessionChaosPlanSchema>;
+
 export const sessionViewSchema = z.object({
   title: z.string(),
   counts: sessionSectionCounts,
-  /** Scenario names in the session's library. */
+  /** Scenario names in the session's library (their texts: session.text). */
   scenarios: z.array(z.string()),
   /** Oldest first. */
   annotations: z.array(sessionAnnotationSchema),
+  /** By name (their texts: session.text). */
+  chaosPlans: z.array(sessionChaosPlanSchema),
+  /** Oldest first. */
   drillNotes: z.array(z.object({ id: z.string(), drillId: z.string(), author: z.string(), text: z.string(), createdAtMs: z.number() })),
-  runs: z.array(z.object({ runId: z.string(), scenarioName: z.string(), seed: z.number().int(), headPosition: z.number().int(), status: z.string(), verdict: z.string().optional() })),
+  /** By run id. */
+  runs: z.array(sessionRunSchema),
   /** Entries from peers that failed validation and are left out. */
   rejected: z.number().int(),
 });
 export type SessionView = z.infer<typeof sessionViewSchema>;
+
+export const sessionSectionNames = ['scenarios', 'annotations', 'chaosPlans', 'drillNotes', 'runs'] as const;
+export type SessionSectionName = (typeof sessionSectionNames)[number];
+
+/** One change in the session's history. `heads` is the point right after it (for session.viewAt). */
+export const sessionChangeSchema = z.object({
+  /** The author's Automerge actor, shortened to 8 hex digits (one per lab copy, not a person). */
+  actor: z.string(),
+  seq: z.number().int(),
+  /** Wall-clock time the author's machine recorded, ms since epoch (0: none). */
+  timeMs: z.number(),
+  message: z.string().nullable(),
+  heads: z.array(z.string()),
+});
+export type SessionChange = z.infer<typeof sessionChangeSchema>;
+
+/** Entry keys per section that differ between a past point and now (at most 200 listed per kind). */
+const sessionSectionDiffSchema = z.object({ added: z.array(z.string()), changed: z.array(z.string()), removed: z.array(z.string()), more: z.number().int() });
+export const sessionDiffSchema = z.object({
+  titleChanged: z.boolean(),
+  scenarios: sessionSectionDiffSchema,
+  annotations: sessionSectionDiffSchema,
+  chaosPlans: sessionSectionDiffSchema,
+  drillNotes: sessionSectionDiffSchema,
+  runs: sessionSectionDiffSchema,
+});
+export type SessionDiff = z.infer<typeof sessionDiffSchema>;
+
+/** Heads of a point in the session's history (base58 change hashes, as session.history gives them). */
+const sessionHeads = z.array(z.string().min(1).max(128).regex(/^[1-9A-HJ-NP-Za-km-z]+$/, 'a change hash (base58)')).min(1).max(64);
+
+/** A finished transfer of a peer's run: the bundle's bytes and SHA-256, and the verified log. */
+export const sessionFetchedRunSchema = z.object({
+  runId: z.string(),
+  bytes: z.number().int(),
+  sha256: z.string(),
+  events: z.number().int(),
+  headHash: z.string(),
+  /** Every chain link and the manifest's head checked before the run was kept. */
+  verified: z.literal(true),
+  transferMs: z.number(),
+  importMs: z.number(),
+});
+export type SessionFetchedRun = z.infer<typeof sessionFetchedRunSchema>;
 
 export const methods = {
   'engine.info': {
@@ -722,7 +791,8 @@ export const methods = {
   },
   /** A new invite (carries a secret token: show it only to whom it is for). `conflict` unless sharing. */
   'session.invite': {
-    params: z.object({ kind: z.enum(['read-write', 'read-only']) }).strict(),
+    /** expiresInMs: the invite admits no new connection after that long (1 s to 365 days); none: it never expires. */
+    params: z.object({ kind: z.enum(['read-write', 'read-only']), expiresInMs: z.number().int().min(1_000).max(365 * 24 * 3_600_000).optional() }).strict(),
     result: z.object({ invite: z.string() }),
   },
   /**
@@ -737,6 +807,44 @@ export const methods = {
   'session.presence': {
     params: z.object({ name: z.string().min(1).max(64), runId: runId.optional(), position: z.number().int().min(0).optional() }).strict(),
     result: z.object({}),
+  },
+  /** The session's changes, newest first (`offset` of them skipped), and how many there are. */
+  'session.history': {
+    params: z.object({ offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0), limit: z.number().int().min(1).max(500).default(100) }).strict(),
+    result: z.object({ total: z.number().int(), changes: z.array(sessionChangeSchema) }),
+  },
+  /**
+   * The session as it was at `heads` (a change of session.history), what differs now (entries
+   * added, changed or removed since, per section), and how many changes came after.
+   * `not_found`: no such point in this session's history.
+   */
+  'session.viewAt': {
+    params: z.object({ heads: sessionHeads }).strict(),
+    result: z.object({ view: sessionViewSchema, diff: sessionDiffSchema, changesSince: z.number().int() }),
+  },
+  /** A scenario's or a chaos plan's text in the session. `not_found`: no such entry. */
+  'session.text': {
+    params: z.object({ section: z.enum(['scenarios', 'chaosPlans']), name: z.string().min(1).max(128) }).strict(),
+    result: z.object({ section: z.enum(['scenarios', 'chaosPlans']), name: z.string(), text: z.string(), sha256: z.string() }),
+  },
+  /**
+   * Puts a run of this lab in the session (its manifest and report in brief), so that peers see
+   * it and can fetch it. `not_found`: no such run; `conflict`: it is still running.
+   */
+  'session.addRun': {
+    params: z.object({ runId }).strict(),
+    result: z.object({ runId: z.string() }),
+  },
+  /**
+   * Fetches a run from the host this lab joined (over the session's authenticated channel),
+   * verifies its SHA-256 and its whole hash chain, and keeps it under the data directory as a
+   * local run; progress comes as `session.fetchProgress`. `not_found`: the peer has no such run;
+   * `conflict`: this lab has not joined a host, already has the run, or is fetching it;
+   * `damaged`: the bundle failed verification (nothing is kept); `unavailable`: the peer is unreachable.
+   */
+  'session.fetchRun': {
+    params: z.object({ runId }).strict(),
+    result: sessionFetchedRunSchema,
   },
 } as const;
 
@@ -773,6 +881,8 @@ export const pushes = {
   'session.changed': z.object({ status: sessionStatusSchema, counts: sessionSectionCounts }),
   /** Peers' cursors, whenever one moves, arrives or leaves. */
   'session.presence': z.object({ peers: z.array(presenceEntrySchema) }),
+  /** A session.fetchRun in progress: bytes downloaded, then events verified; at most 10 a second. */
+  'session.fetchProgress': z.object({ runId, stage: z.enum(['download', 'verify']), done: z.number().int(), total: z.number().int() }),
 } as const;
 
 export type Pushes = typeof pushes;

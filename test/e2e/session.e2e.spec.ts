@@ -3,12 +3,17 @@
  * AURA_LAB_HOME), a Chromium page on each. Host B joins host A's session through B's UI with an
  * invite made in A's UI; annotations added on either page appear on the other, each page lists
  * the other user in presence (with A's Time travel cursor on B's page), and each header badge
- * shows one peer.
+ * shows one peer. A's session starts with a scenario, a chaos plan and a drill note: B's page
+ * shows every section, the history and the session at a past change; A puts its run in the
+ * session and B fetches it from A, verified, as a local run.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addDrillNote, putChaosPlan, putScenario } from '../../src/node/session/session-doc.ts';
+import { SessionRepo } from '../../src/node/session/session-repo.ts';
 import { launchChromium, screenshotsDir } from '../support/browser.ts';
 import { repoRoot, temporaryDirectory } from '../support/fixtures.ts';
 
@@ -23,10 +28,28 @@ const cleanups: (() => Promise<void> | void)[] = [];
 let browser: Browser;
 let a: Host;
 let b: Host;
+/** The run Alice made in the first test. */
+let aliceRun: string | undefined;
+const sharedScenario = readFileSync(join(repoRoot, 'scenarios', 'hello.yaml'), 'utf8');
+
+/** A's session before its host starts: one entry in each section that the UI cannot write. */
+async function seedSession(home: string): Promise<void> {
+  const session = await SessionRepo.open({ dataDir: home, title: 'Team drill' });
+  try {
+    session.change((doc) => {
+      putScenario(doc, 'hello-shared', sharedScenario);
+      putChaosPlan(doc, 'partition-plan', { text: 'faults:\n  - partition: { duration: 30s }\n', author: 'trainer', updatedAtMs: Date.now() });
+      addDrillNote(doc, 'note-1', { drillId: 'network-partition', author: 'trainer', text: 'Heal the partition after 30 s', createdAtMs: Date.now() });
+    }, 'seed');
+  } finally {
+    await session.close();
+  }
+}
 
 /** `aura-lab serve --share` on a new home; resolves with the URL it prints once it has printed the invite too. */
-async function startSharedHost(): Promise<{ url: string; output: () => string; stop: () => Promise<void> }> {
+async function startSharedHost(seed?: (home: string) => Promise<void>): Promise<{ url: string; output: () => string; stop: () => Promise<void> }> {
   const home = temporaryDirectory('aura-lab-e2e-session-');
+  await seed?.(home.path);
   const child = spawn(process.execPath, [join(repoRoot, 'bin', 'aura-lab.mjs'), 'serve', '--port', '0', '--share'], {
     cwd: repoRoot,
     env: { ...process.env, AURA_LAB_HOME: home.path },
@@ -58,8 +81,8 @@ async function startSharedHost(): Promise<{ url: string; output: () => string; s
   return { url, output: () => output, stop };
 }
 
-async function openHost(name: string): Promise<Host> {
-  const serve = await startSharedHost();
+async function openHost(name: string, seed?: (home: string) => Promise<void>): Promise<Host> {
+  const serve = await startSharedHost(seed);
   cleanups.push(serve.stop);
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   await page.goto(serve.url);
@@ -80,7 +103,7 @@ async function annotate(page: Page, runId: string, position: number, text: strin
 
 beforeAll(async () => {
   browser = await launchChromium();
-  [a, b] = await Promise.all([openHost('alice'), openHost('bob')]);
+  [a, b] = await Promise.all([openHost('alice', seedSession), openHost('bob')]);
 });
 
 afterAll(async () => {
@@ -130,6 +153,7 @@ describe('a session shared between two lab hosts', () => {
     await expect.poll(() => a.page.getByTestId('run-status').textContent({ timeout: 1_000 }).catch(() => ''), { timeout: 30_000 }).toBe('completed');
     await a.page.getByTestId('tab-time-travel').click();
     const runId = await a.page.getByTestId('time-travel-run').inputValue();
+    aliceRun = runId;
     const bars = a.page.getByTestId('timeline-bar');
     await bars.first().waitFor({ timeout: 10_000 });
     await bars.nth(Math.floor((await bars.count()) / 2)).click();
@@ -148,5 +172,68 @@ describe('a session shared between two lab hosts', () => {
       expect(logged).not.toContain(token);
       expect(logged).not.toContain(documentId);
     }
+  });
+
+  it('shows every section and the history with a past view, and fetches the other host’s run verified', async () => {
+    expect(aliceRun).toBeDefined();
+    const runId = aliceRun!;
+
+    // Every section of A's session on B's page; a scenario's text opens.
+    await expect.poll(() => b.page.locator('[data-testid="session-scenario"][data-name="hello-shared"]').count(), { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => b.page.locator('[data-testid="session-chaos-plan"][data-name="partition-plan"]').count()).toBe(1);
+    expect(await b.page.locator('[data-testid="session-drill-note"][data-drill="network-partition"]').textContent()).toContain('Heal the partition after 30 s');
+    await b.page.locator('[data-testid="session-scenario"][data-name="hello-shared"]').getByTestId('session-scenario-open').click();
+    await expect.poll(() => b.page.getByTestId('session-text').textContent(), { timeout: 5_000 }).toContain(sharedScenario.trim().split('\n')[0]!);
+    expect(await b.page.getByTestId('session-counts').textContent()).toContain('1 chaos plans');
+
+    // A puts its finished run in the session.
+    await a.page.getByTestId('tab-session').click();
+    const option = a.page.locator(`[data-testid="session-add-run-select"] option[value="${runId}"]`);
+    await expect.poll(() => option.count(), { timeout: 10_000 }).toBe(1);
+    await a.page.getByTestId('session-add-run-select').selectOption(runId);
+    await a.page.getByTestId('session-add-run').click();
+    const rowOnA = a.page.locator(`[data-testid="session-run"][data-run="${runId}"]`);
+    await expect.poll(() => rowOnA.getAttribute('data-local'), { timeout: 10_000 }).toBe('true');
+    const headHash = (await rowOnA.getAttribute('data-head-hash'))!;
+    expect(headHash).toMatch(/^[0-9a-f]{64}$/);
+    const events = Number(await rowOnA.getAttribute('data-events'));
+    expect(events).toBeGreaterThan(0);
+
+    // B's history: newest first, the run's change on top; the seed change shows the session as it was then.
+    const changes = b.page.getByTestId('history-change');
+    await expect.poll(() => changes.first().getAttribute('data-message'), { timeout: 10_000 }).toBe(`add run ${runId}`);
+    expect(await b.page.getByTestId('history-mark').count()).toBe(await changes.count());
+    // The change listed under it (A's and B's annotations may have been concurrent: it need not hold both).
+    await changes.nth(1).click();
+    const past = b.page.getByTestId('history-past');
+    await expect.poll(() => past.getAttribute('data-changes-since'), { timeout: 10_000 }).not.toBe('');
+    expect(Number(await past.getAttribute('data-changes-since'))).toBeGreaterThanOrEqual(1);
+    expect(await past.getByTestId('past-session-run').count()).toBe(0);
+    expect(await past.locator('[data-testid="history-diff-section"][data-section="runs"]').getAttribute('data-added')).toBe('1');
+    const annotationsSince = past.locator('[data-testid="history-diff-section"][data-section="annotations"]');
+    const addedSince = (await annotationsSince.count()) === 0 ? 0 : Number(await annotationsSince.getAttribute('data-added'));
+    expect((await past.getByTestId('past-annotation').count()) + addedSince).toBe(2);
+    await b.page.locator('[data-testid="history-change"][data-message="seed"]').click();
+    await b.page.locator('[data-testid="history-past"][data-message="seed"][data-loading="false"]').waitFor({ timeout: 10_000 });
+    expect(await past.getAttribute('data-changes-since')).not.toBe('');
+    expect(await past.getByTestId('past-annotation').count()).toBe(0);
+    expect(await past.locator('[data-testid="past-session-scenario"][data-name="hello-shared"]').count()).toBe(1);
+    expect(await past.locator('[data-testid="history-diff-section"][data-section="annotations"]').getAttribute('data-added')).toBe('2');
+    await b.page.screenshot({ path: join(screenshotsDir, 'session-history-b.png'), fullPage: true });
+    await b.page.getByTestId('history-past-close').click();
+
+    // B fetches A's run: verified to the same head, then listed among B's local runs.
+    const rowOnB = b.page.locator(`[data-testid="session-run"][data-run="${runId}"]`);
+    await expect.poll(() => rowOnB.getAttribute('data-local'), { timeout: 10_000 }).toBe('false');
+    await rowOnB.getByTestId('session-run-fetch').click();
+    const state = rowOnB.getByTestId('session-run-fetch-state');
+    await expect.poll(() => state.getAttribute('data-stage'), { timeout: 30_000 }).toBe('done');
+    expect(await state.getAttribute('data-head-hash')).toBe(headHash);
+    expect(await state.getAttribute('data-events')).toBe(String(events));
+    expect(await state.textContent()).toContain('verified');
+    await expect.poll(() => rowOnB.getAttribute('data-local'), { timeout: 10_000 }).toBe('true');
+    await b.page.screenshot({ path: join(screenshotsDir, 'session-fetched-b.png'), fullPage: true });
+    await b.page.getByTestId('tab-event-log').click();
+    await expect.poll(() => b.page.locator(`[data-testid="event-log-run"] option[value="${runId}"]`).count(), { timeout: 10_000 }).toBe(1);
   });
 });

@@ -2,8 +2,16 @@
  * The shared session through the engine API (session.*), two engine hosts under their supervisors:
  * A shares (AURA_LAB_SHARE), B joins A with an invite; annotations travel both ways, presence
  * arrives as a push, and neither the document id nor a token is ever in an answer but the invite.
+ * The history pages newest first and shows the session at a past change with what differs now;
+ * B fetches a run A put in the session, verified, as a local run, and a tampered bundle is refused.
  */
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { encodeHeads } from '@automerge/automerge-repo';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleForRun } from '../../src/node/session/run-transfer.ts';
 import type { PushOf, ServerMessage } from '../../src/shared/api.ts';
 import { rejection, startEngine, type EngineHarness } from '../support/engine.ts';
 
@@ -20,7 +28,7 @@ async function until<T>(probe: () => Promise<T | undefined> | T | undefined, tim
   }
 }
 
-function pushes<T extends 'session.changed' | 'session.presence'>(harness: EngineHarness, topic: T): PushOf<T>[] {
+function pushes<T extends 'session.changed' | 'session.presence' | 'session.fetchProgress'>(harness: EngineHarness, topic: T): PushOf<T>[] {
   return harness.received.filter((m): m is Extract<ServerMessage, { type: 'push' }> => m.type === 'push' && m.topic === topic).map((m) => m.data as PushOf<T>);
 }
 
@@ -63,6 +71,22 @@ describe('session.* through the engine', () => {
     expect((await a.client.request('session.status', {})).sharing).toBe(true);
     expect((await b.client.request('session.status', {})).sharing).toBe(false);
     expect((await rejection(b.client.request('session.invite', { kind: 'read-write' }))).code).toBe('conflict');
+    // An expiring invite is kept with its expiry; a lifetime out of range is refused and makes no invite.
+    const invitesFile = join(a.dataDir, 'session', 'invites.json');
+    const readInvites = (): { kind: string; expiresAtMs?: number }[] => (existsSync(invitesFile) ? (JSON.parse(readFileSync(invitesFile, 'utf8')) as { invites: { kind: string; expiresAtMs?: number }[] }).invites : []);
+    const before = readInvites();
+    const tooShort = await rejection(a.client.request('session.invite', { kind: 'read-only', expiresInMs: 10 }));
+    expect(tooShort.code).toBe('validation');
+    expect(tooShort.issues.some((issue) => issue.path.includes('expiresInMs'))).toBe(true);
+    expect(readInvites()).toHaveLength(before.length);
+    const madeAt = Date.now();
+    await a.client.request('session.invite', { kind: 'read-only', expiresInMs: 3_600_000 });
+    const records = readInvites();
+    expect(records).toHaveLength(before.length + 1);
+    const expiring = records.at(-1)!;
+    expect(expiring.kind).toBe('read-only');
+    expect(expiring.expiresAtMs! - madeAt).toBeGreaterThan(3_590_000);
+    expect(expiring.expiresAtMs! - madeAt).toBeLessThanOrEqual(3_600_000 + 5_000);
     expect((await rejection(b.client.request('session.join', { invite: 'https://example.com/nope' }))).code).toBe('validation');
   });
 
@@ -123,5 +147,129 @@ describe('session.* through the engine', () => {
       await until(async () => ((await other.client.request('session.get', {})).annotations.some((x) => x.id === id) ? true : undefined), 15_000, `${text}: annotation on the other host`);
     }
     expect((await b.client.request('session.status', {})).peers).toBe(1);
+  });
+});
+
+describe('session history and runs fetched from a peer, through the engine', () => {
+  it('pages the history newest first and shows the session at a past change with what differs now', async () => {
+    const before = (await a.client.request('session.history', { limit: 500 })).total;
+    const ids: string[] = [];
+    for (const text of ['first', 'second', 'third']) ids.push((await a.client.request('session.annotate', { runId: 'run-h', position: ids.length + 1, text, author: 'alice' })).id);
+
+    const all = await a.client.request('session.history', { limit: 500 });
+    expect(all.total).toBe(before + 3);
+    expect(all.changes).toHaveLength(all.total);
+    expect(all.changes.slice(0, 3).map((change) => change.message)).toEqual(['annotate', 'annotate', 'annotate']);
+    const seqs = all.changes.slice(0, 3).map((change) => change.seq);
+    expect(seqs[0]! - seqs[1]!).toBe(1);
+    expect(seqs[1]! - seqs[2]!).toBe(1);
+    for (const change of all.changes) {
+      expect(change.actor).toMatch(/^[0-9a-f]{8}$/);
+      expect(change.heads.length).toBeGreaterThan(0);
+    }
+    const page = await a.client.request('session.history', { offset: 1, limit: 2 });
+    expect(page.total).toBe(all.total);
+    expect(page.changes).toEqual(all.changes.slice(1, 3));
+
+    // Newest: nothing since. Right after the first of the three: two since, and those two are what differs.
+    const newest = await a.client.request('session.viewAt', { heads: all.changes[0]!.heads });
+    expect(newest.changesSince).toBe(0);
+    expect(newest.view.annotations.map((x) => x.id)).toEqual(expect.arrayContaining(ids));
+    expect(newest.diff.annotations).toEqual({ added: [], changed: [], removed: [], more: 0 });
+    const afterFirst = await a.client.request('session.viewAt', { heads: all.changes[2]!.heads });
+    expect(afterFirst.changesSince).toBe(2);
+    const then = afterFirst.view.annotations.map((x) => x.id);
+    expect(then).toContain(ids[0]);
+    expect(then).not.toContain(ids[1]);
+    expect(then).not.toContain(ids[2]);
+    expect(afterFirst.view.counts.annotations).toBe(newest.view.counts.annotations - 2);
+    expect(afterFirst.diff.annotations.added).toEqual([ids[1], ids[2]].sort());
+    expect(afterFirst.diff.annotations.changed).toEqual([]);
+    expect(afterFirst.diff.annotations.removed).toEqual([]);
+    expect(afterFirst.diff.runs.added).toEqual([]);
+    expect(afterFirst.diff.titleChanged).toBe(false);
+    // The first change of all: the empty session; every annotation was added since.
+    const oldest = await a.client.request('session.viewAt', { heads: all.changes.at(-1)!.heads });
+    expect(oldest.view.counts.annotations).toBe(0);
+    expect(oldest.diff.annotations.added).toHaveLength(newest.view.counts.annotations);
+
+    // B, synced, has the same history.
+    await until(async () => ((await b.client.request('session.history', { limit: 1 })).total === all.total ? true : undefined), 10_000, 'B has the three changes');
+    expect((await b.client.request('session.viewAt', { heads: all.changes[2]!.heads })).diff.annotations.added).toEqual([ids[1], ids[2]].sort());
+
+    // Typed errors: a point that is not in this history, heads that are not change hashes, bad paging.
+    const unknown = await rejection(a.client.request('session.viewAt', { heads: encodeHeads([randomBytes(32).toString('hex')]) }));
+    expect(unknown.code).toBe('not_found');
+    expect((await rejection(a.client.request('session.viewAt', { heads: ['not a hash!'] }))).code).toBe('validation');
+    expect((await rejection(a.client.request('session.viewAt', { heads: ['zzzz'] }))).code).toBe('validation');
+    expect((await rejection(a.client.request('session.viewAt', { heads: [] }))).code).toBe('validation');
+    expect((await rejection(a.client.request('session.history', { limit: 0 }))).code).toBe('validation');
+    expect((await rejection(a.client.request('session.history', { limit: 501 }))).code).toBe('validation');
+    expect((await rejection(a.client.request('session.text', { section: 'scenarios', name: 'constructor' }))).code).toBe('not_found');
+    expect((await rejection(a.client.request('session.text', { section: 'notes' as 'scenarios', name: 'x' }))).code).toBe('validation');
+
+    // Never the document id.
+    const documentId = (JSON.parse(readFileSync(join(a.dataDir, 'session', 'session.json'), 'utf8')) as { documentId: string }).documentId;
+    expect(JSON.stringify([all, newest, afterFirst, oldest])).not.toContain(documentId);
+  });
+
+  it('puts a run in the session, and B fetches it from A verified as a local run; not_found, conflict and damaged are typed', async () => {
+    const started = await a.client.request('run.start', { scenario: 'hello.yaml', speed: 'max' });
+    const finished = await a.waitForRun(started.runId);
+    expect(finished.status).toBe('completed');
+    const runId = started.runId;
+
+    expect((await rejection(a.client.request('session.addRun', { runId: 'no-such-run' }))).code).toBe('not_found');
+    expect((await rejection(a.client.request('session.addRun', { runId: '../etc' }))).code).toBe('validation');
+    await a.client.request('session.addRun', { runId });
+    const onA = (await a.client.request('session.get', {})).runs.find((run) => run.runId === runId);
+    expect(onA).toMatchObject({ scenarioName: finished.scenario, seed: finished.seed, headPosition: finished.headPosition, headHash: finished.headHash, status: 'completed', local: true });
+    expect(onA?.verdict).toBeDefined();
+
+    // B sees the summary and does not have the run.
+    const onB = await until(async () => (await b.client.request('session.get', {})).runs.find((run) => run.runId === runId), 10_000, 'the run summary on B');
+    expect(onB).toMatchObject({ headHash: finished.headHash, local: false });
+
+    // A joined nobody: nothing to fetch from. B asks A for a run A does not have.
+    expect((await rejection(a.client.request('session.fetchRun', { runId }))).code).toBe('conflict');
+    expect((await rejection(b.client.request('session.fetchRun', { runId: 'no-such-run' }))).code).toBe('not_found');
+    expect(existsSync(join(b.dataDir, 'runs', 'no-such-run'))).toBe(false);
+
+    const fetched = await b.client.request('session.fetchRun', { runId }, 60_000);
+    expect(fetched).toMatchObject({ runId, verified: true, events: finished.headPosition, headHash: finished.headHash });
+    expect(fetched.bytes).toBeGreaterThan(0);
+    expect(fetched.sha256).toMatch(/^[0-9a-f]{64}$/);
+    const progress = pushes(b, 'session.fetchProgress').filter((p) => p.runId === runId);
+    expect(progress.some((p) => p.stage === 'download' && p.done === p.total && p.total === fetched.bytes)).toBe(true);
+    expect(progress.some((p) => p.stage === 'verify' && p.done === p.total && p.total > 0)).toBe(true);
+
+    // Now a local run of B: listed, verifiable, and no second fetch.
+    const listed = (await b.client.request('runs.history', {})).runs.find((run) => run.runId === runId);
+    expect(listed).toMatchObject({ headHash: finished.headHash, headPosition: finished.headPosition, live: false });
+    expect((await b.client.request('session.get', {})).runs.find((run) => run.runId === runId)?.local).toBe(true);
+    expect((await b.client.request('events.read', { runId, offset: 0, limit: 5 })).headPosition).toBe(finished.headPosition);
+    expect((await rejection(b.client.request('session.fetchRun', { runId }))).code).toBe('conflict');
+
+    // A bundle altered on A's side (an event's payload, its SHA-256 announced to match): the chain
+    // check refuses it, and B keeps nothing.
+    const second = await a.client.request('run.start', { scenario: 'hello.yaml', speed: 'max', seed: 7 });
+    await a.waitForRun(second.runId);
+    await a.client.request('session.addRun', { runId: second.runId });
+    const bundle = await bundleForRun(a.dataDir, second.runId);
+    const db = new Database(bundle.file);
+    try {
+      expect(db.prepare(`UPDATE events SET payload = json_set(payload, '$.tampered', 1) WHERE position = 2`).run().changes).toBe(1);
+    } finally {
+      db.close();
+    }
+    const bytes = readFileSync(bundle.file);
+    writeFileSync(`${bundle.file}.json`, `${JSON.stringify({ sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.byteLength })}\n`);
+    const damaged = await rejection(b.client.request('session.fetchRun', { runId: second.runId }, 60_000));
+    expect(damaged.code).toBe('damaged');
+    expect(damaged.message).toContain('does not verify');
+    expect(existsSync(join(b.dataDir, 'runs', second.runId))).toBe(false);
+    expect(readdirSync(join(b.dataDir, 'runs')).sort()).toEqual([runId]);
+    expect((await b.client.request('runs.history', {})).runs.map((run) => run.runId)).not.toContain(second.runId);
+    expect((await b.client.request('session.get', {})).runs.find((run) => run.runId === second.runId)?.local).toBe(false);
   });
 });

@@ -9,7 +9,7 @@ import { FaultProxy } from '../../src/node/fault-proxy.ts';
 import { connectRelay, parseInvite } from '../../src/node/session/join.ts';
 import { addAnnotation } from '../../src/node/session/session-doc.ts';
 import { repoRoot, temporaryDirectory } from '../support/fixtures.ts';
-import { PeerProcess, waitForConvergence } from '../support/session-peers.ts';
+import { PeerProcess, rawUpgrade, waitForConvergence } from '../support/session-peers.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -37,24 +37,6 @@ async function until(condition: () => Promise<boolean>, timeoutMs: number, what:
     if (performance.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
     await sleep(25);
   }
-}
-
-/** A raw HTTP upgrade: status, headers and body of whatever the server answers. */
-function rawUpgrade(port: number, path: string): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': Buffer.alloc(16, 1).toString('base64') } });
-    req.on('response', (response) => {
-      let body = '';
-      response.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body }));
-    });
-    req.on('upgrade', (response, socket) => {
-      socket.destroy();
-      resolve({ status: response.statusCode ?? 0, headers: response.headers, body: '' });
-    });
-    req.on('error', reject);
-    req.end();
-  });
 }
 
 function openSocket(url: string): Promise<WebSocket> {

@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { afterEach } from 'vitest';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
 export const helloScenarioPath = join(repoRoot, 'scenarios', 'hello.yaml');
@@ -10,6 +11,25 @@ export const helloScenarioText = readFileSync(helloScenarioPath, 'utf8');
 export function temporaryDirectory(prefix = 'aura-lab-test-'): { path: string; remove: () => void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/**
+ * Cleanups run after each test of the calling spec file, last registered first, and temporary
+ * directories (with `prefix`) that are among them. Call once, at the top level of a spec file.
+ */
+export function cleanupsAfterEach(prefix: string): { readonly cleanups: (() => Promise<void> | void)[]; tempDir: () => string } {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  return {
+    cleanups,
+    tempDir: () => {
+      const dir = temporaryDirectory(prefix);
+      cleanups.push(dir.remove);
+      return dir.path;
+    },
+  };
 }
 
 /** A small scenario for fast tests. */

@@ -6,7 +6,10 @@
  * An invite is `aura-lab://<host>:<port>/join?token=<token>&doc=<documentId>` (as made by
  * `ShareServer.createInvite`); `ws://<host>:<port>/session?token=<token>&doc=<documentId>` is
  * accepted too. The token travels as the `token` query parameter of the WebSocket URL, which the
- * share server checks at the upgrade. A relay (a stock automerge-repo sync server) is joined with
+ * share server checks at the upgrade. automerge-repo's client adapter names its debug logger after
+ * the URL it is given (`DEBUG=automerge-repo:*` prints it on every line), so the adapter is given
+ * the URL without its query and credentials and connects with the full one (`url`, which it only
+ * hands to the WebSocket). A relay (a stock automerge-repo sync server) is joined with
  * `connectRelay` instead: it needs no token, only the document id.
  */
 import { isValidDocumentId, type NetworkAdapterInterface } from '@automerge/automerge-repo';
@@ -46,12 +49,29 @@ export function parseInvite(text: string): Invite {
   return { host, port, token, documentId, socketUrl: `ws://${hostPart}:${port}/session?token=${encodeURIComponent(token)}` };
 }
 
+/** A URL as it may be shown: without query, fragment or credentials (`ws://host:port/session`). */
+function withoutSecrets(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
+  } catch {
+    return 'ws://(invalid url)';
+  }
+}
+
 /**
  * automerge-repo's client adapter, made quiet: a refused or reset connection (a partition, a
- * restarting host) is retried instead of thrown, and nothing about the URL is logged.
+ * restarting host) is retried instead of thrown, and its debug logger is named after the URL
+ * without its secrets (see the module comment) while the socket uses the full URL.
  */
 export class QuietWebSocketClientAdapter extends WebSocketClientAdapter {
   override onError = (): void => undefined;
+
+  constructor(url: string, retryInterval?: number) {
+    super(withoutSecrets(url), retryInterval);
+    // Read-only in the adapter's types only: it reads `url` when it opens each socket.
+    (this as { url: string }).url = url;
+  }
 }
 
 /** Checks an invite's token at the host before syncing: a refusal becomes a typed error. */

@@ -6,6 +6,13 @@
  *
  * The repo shares that one document and nothing else: it announces and grants access only to the
  * session document, so a peer cannot use the lab to store or fetch other documents.
+ *
+ * Opening is fast and closing keeps it so (`session-storage.ts`): chunks are written atomically,
+ * the document is loaded once with `Automerge.load`, and the first save after opening (the first
+ * change, or close) compacts the session into one snapshot. A close with nothing to compact (heads
+ * unchanged since a one-chunk load) writes nothing. `flush()` makes every change so far durable:
+ * a change is acknowledged once `flush()` resolves (automerge-repo's own save follows a change
+ * within ~100 ms too); a process killed after that loses none of it.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,9 +29,9 @@ import {
   type PeerId,
   type UrlHeads,
 } from '@automerge/automerge-repo';
-import { NodeFSStorageAdapter } from '@automerge/automerge-repo-storage-nodefs';
 import { AuraError } from '../../core/kernel/errors.ts';
 import { emptySession, ensureSections, readSession, type SessionDoc, type SessionView } from './session-doc.ts';
+import { chunkCount, loadSettled, SessionStorageAdapter, useFastLoad } from './session-storage.ts';
 
 export interface SessionRepoOptions {
   /** The lab's data directory; the session lives in `<dataDir>/session`. Omitted: memory only (a short-lived client). */
@@ -104,7 +111,10 @@ export class SessionRepo {
   private constructor(
     readonly repo: Repo,
     readonly handle: DocHandle<SessionDoc>,
+    private readonly storage: SessionStorageAdapter | undefined,
     private readonly dataDir: string | undefined,
+    /** What is on disk when the session was opened (one chunk, at these heads): nothing to save at close. */
+    private readonly compactOnDisk: string | undefined,
   ) {}
 
   /**
@@ -126,8 +136,9 @@ export class SessionRepo {
     const target = options.documentId ?? existing;
     const allowed = (documentId: DocumentId | undefined): boolean => target !== undefined && documentId === target;
     let sessionId: string | undefined = target;
+    const storage = dataDir === undefined ? undefined : new SessionStorageAdapter(sessionDirOf(dataDir));
     const repo = new Repo({
-      ...(dataDir === undefined ? {} : { storage: new NodeFSStorageAdapter(sessionDirOf(dataDir)) }),
+      ...(storage === undefined ? {} : { storage }),
       network: [...(options.network ?? [])],
       peerId: `lab-${randomBytes(8).toString('hex')}` as PeerId,
       shareConfig: {
@@ -135,6 +146,8 @@ export class SessionRepo {
         access: (_peer, documentId) => Promise.resolve(allowed(documentId) || (sessionId !== undefined && documentId === sessionId)),
       },
     });
+    useFastLoad(repo);
+    let compactOnDisk: string | undefined;
     try {
       let handle: DocHandle<SessionDoc>;
       if (target === undefined) {
@@ -146,19 +159,28 @@ export class SessionRepo {
         }
       } else {
         const timeout = AbortSignal.timeout(options.findTimeoutMs ?? 15_000);
+        const chunks = dataDir === undefined || existing === undefined ? 0 : chunkCount(sessionDirOf(dataDir), existing);
+        // From the network: automerge-repo asks the peers connected when it looks, and calls the
+        // document unavailable when there are none yet (after 1 s, even on a slow connection).
+        if (chunks === 0 && (options.network?.length ?? 0) > 0) await firstPeer(repo, timeout);
         try {
-          handle = await repo.find<SessionDoc>(target as DocumentId, { signal: timeout });
+          // On disk: findClassic hands the loaded document to the handle before it subscribes the
+          // repo's saver, so opening writes nothing. From the network: find, as automerge-repo means.
+          handle = chunks > 0 ? await repo.findClassic<SessionDoc>(target as DocumentId, { signal: timeout }) : await repo.find<SessionDoc>(target as DocumentId, { signal: timeout });
         } catch {
           throw new AuraError('unavailable', options.documentId === undefined ? 'the local session could not be loaded' : 'the session could not be fetched from the host (unreachable, refused, or no such session)');
         }
+        await loadSettled();
         if (dataDir !== undefined && existing === undefined) {
           await repo.flush([handle.documentId]);
           writeSessionFile(dataDir, handle.documentId);
         }
+        if (chunks === 1) compactOnDisk = headsKey(handle.heads());
       }
-      return new SessionRepo(repo, handle, dataDir);
+      return new SessionRepo(repo, handle, storage, dataDir, compactOnDisk);
     } catch (error) {
       await repo.shutdown().catch(() => undefined);
+      await storage?.close();
       throw error;
     }
   }
@@ -217,12 +239,16 @@ export class SessionRepo {
   }
 
   /** The session as it was at `heads`. */
+  /**
+   * The session at `heads`. Automerge.view, not the handle's view(): that one keeps a copy of
+   * the whole document for every point ever asked for, as long as the handle lives.
+   */
   viewAt(heads: UrlHeads): SessionView {
-    return readSession(this.handle.view(heads).doc());
+    return readSession(A.view(this.handle.doc(), decodeHeads(heads)));
   }
 
-  /** Patches from `from` to `to` (default: now). */
-  diff(from: UrlHeads, to?: UrlHeads): A.Patch[] {
+  /** Patches from `from` to `to` (default: now). Both ends are passed: handle.diff(x) alone runs from now to x. */
+  diff(from: UrlHeads, to: UrlHeads = this.handle.heads()): A.Patch[] {
     return this.handle.diff(from, to);
   }
 
@@ -248,11 +274,47 @@ export class SessionRepo {
     return { connectedPeers: peers.length, peersUpToDate: upToDate, changesNotOnAnyPeer: notOnAny, localHeads, lastSyncMs };
   }
 
-  /** Writes pending changes to disk and stops syncing. */
+  /** Writes every change so far to disk (atomically); resolved, a kill loses none of them. */
+  async flush(): Promise<void> {
+    if (this.closed) return;
+    await this.repo.flush([this.handle.documentId]);
+  }
+
+  /**
+   * Stops syncing and writes pending changes to disk, compacted into one snapshot; nothing is
+   * written when the session is still the one chunk it was opened from.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.repo.flush().catch(() => undefined);
-    await this.repo.shutdown();
+    try {
+      if (this.compactOnDisk !== undefined && this.compactOnDisk === headsKey(this.handle.heads())) {
+        // repo.shutdown() without its flush: disconnect every network adapter.
+        for (const adapter of this.repo.networkSubsystem.adapters) adapter.disconnect();
+      } else {
+        await this.repo.flush().catch(() => undefined);
+        await this.repo.shutdown();
+      }
+    } finally {
+      await this.storage?.close();
+    }
   }
+}
+
+/** Resolves when the repo has a connected peer, or when `signal` aborts. */
+function firstPeer(repo: Repo, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (repo.peers.length > 0 || signal.aborted) return resolve();
+    const done = (): void => {
+      repo.networkSubsystem.off('peer', done);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    repo.networkSubsystem.on('peer', done);
+    signal.addEventListener('abort', done);
+  });
+}
+
+function headsKey(heads: UrlHeads): string {
+  return [...heads].sort().join(',');
 }

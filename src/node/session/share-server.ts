@@ -1,6 +1,7 @@
 /**
- * The sharing side of a session (`serve --share`): a WebSocket server on 127.0.0.1 that lets
- * invited peers sync the session document through automerge-repo's WebSocket protocol.
+ * The sharing side of a session (`serve --share`): a WebSocket server (on 127.0.0.1 unless told
+ * otherwise) that lets invited peers sync the session document through automerge-repo's WebSocket
+ * protocol.
  *
  * Access. Every peer needs an invite token: 256 random bits (`crypto.randomBytes(32)`, base64url),
  * read-write or read-only. The token is checked at the HTTP upgrade, before any WebSocket or
@@ -8,11 +9,17 @@
  * SHA-256 digests in constant time against every valid invite. Anything else (no token, a wrong
  * one, another path, plain HTTP) gets `401` with no body, the same answer whether or not a session
  * exists. Only token digests are kept (in memory, and in `<dataDir>/session/invites.json` mode 0600
- * so that `aura-lab session invite` can add one while the server runs); tokens and document ids
- * are never logged nor put in errors.
+ * so that `aura-lab session invite` can add one while the server runs), each with its expiry time
+ * when it has one; an expired token is refused exactly like a wrong one (an expiry bounds when an
+ * invite can open a connection: a peer already connected stays until it disconnects, and
+ * `revokeInvites` cuts it off). Tokens and document ids are never logged nor put in errors.
  *
  * Invites. `createInvite(kind)` returns `aura-lab://<host>:<port>/join?token=<token>&doc=<documentId>`;
  * `join.ts` turns it into `ws://<host>:<port>/session?token=<token>` and asks for `<documentId>`.
+ * `<host>` is the address peers reach: the bound address, or, when bound to every interface
+ * (0.0.0.0 or ::), `inviteHost` or else this machine's first non-internal IPv4 address
+ * (`shareAddresses`). The server never terminates TLS: bound beyond loopback, tokens and the
+ * session cross the network in clear (the CLI warns).
  *
  * Enforcement, per peer, on every message before automerge-repo sees it:
  * - a message over 8 MiB (the WebSocket's maxPayload) or more than 200 messages in one second
@@ -31,6 +38,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
 import { decodeSyncMessage } from '@automerge/automerge';
@@ -56,8 +65,12 @@ export const defaultShareLimits: ShareLimits = { maxMessageBytes: 8 * 1024 * 102
 
 export interface ShareServerOptions {
   readonly session: SessionRepo;
-  /** Default 127.0.0.1. */
+  /** The address to listen on (an IP address of this machine, 0.0.0.0 or ::); default 127.0.0.1. */
   readonly host?: string;
+  /** The host put in invites when listening on every interface (see `shareAddresses`). */
+  readonly inviteHost?: string;
+  /** ms since epoch, for invite expiry (tests inject one); default Date.now. */
+  readonly clock?: () => number;
   /** 0 (default) picks a free port. */
   readonly port?: number;
   /** Keep invites in `<dataDir>/session/invites.json` and the address in `share.json`. */
@@ -87,16 +100,31 @@ export interface ShareStats {
 
 /** Where a running share server listens, for other lab processes (`aura-lab session invite`). */
 export interface ShareAddress {
+  /** The host in invites. */
   readonly host: string;
   readonly port: number;
   readonly pid: number;
+  /** The address it is bound to (older share.json files: the invite host). */
+  readonly bindHost: string;
+}
+
+export interface InviteOptions {
+  /** The invite stops opening connections this long after it is made; default: never. */
+  readonly ttlMs?: number;
+  /** ms since epoch; default Date.now(). */
+  readonly nowMs?: number;
 }
 
 interface InviteRecord {
   readonly digest: string;
   readonly kind: InviteKind;
   readonly createdAtMs: number;
+  /** ms since epoch; absent: never expires. */
+  readonly expiresAtMs?: number;
 }
+
+/** The longest invite lifetime accepted (`--expires`). */
+export const inviteTtlMaxMs = 365 * 24 * 3_600_000;
 
 interface PeerState {
   readonly kind: InviteKind;
@@ -126,31 +154,55 @@ export function shareAddressPath(dataDir: string): string {
   return join(sessionDirOf(dataDir), 'share.json');
 }
 
+/** A well-formed invite record (an expiry that is there but not a number fails closed: dropped). */
+function isInviteRecord(entry: unknown): entry is InviteRecord {
+  if (typeof entry !== 'object' || entry === null) return false;
+  const record = entry as Partial<InviteRecord>;
+  return (
+    typeof record.digest === 'string' &&
+    /^[0-9a-f]{64}$/.test(record.digest) &&
+    (record.kind === 'read-write' || record.kind === 'read-only') &&
+    (record.expiresAtMs === undefined || (typeof record.expiresAtMs === 'number' && Number.isFinite(record.expiresAtMs)))
+  );
+}
+
 function readInviteFile(path: string): InviteRecord[] {
   if (!existsSync(path)) return [];
   try {
     const parsed = JSON.parse(readFileSync(path, 'utf8')) as { invites?: unknown };
     if (!Array.isArray(parsed.invites)) return [];
-    return parsed.invites.filter(
-      (entry): entry is InviteRecord =>
-        typeof entry === 'object' && entry !== null && typeof (entry as InviteRecord).digest === 'string' && /^[0-9a-f]{64}$/.test((entry as InviteRecord).digest) && ((entry as InviteRecord).kind === 'read-write' || (entry as InviteRecord).kind === 'read-only'),
-    );
+    return parsed.invites.filter(isInviteRecord);
   } catch {
     return [];
   }
 }
 
-/**
- * Adds an invite to the lab's invite file and returns its token (the only place the token ever
- * exists in clear). Used by the share server and by `aura-lab session invite` while it runs.
- */
-export function addInvite(dataDir: string, kind: InviteKind, nowMs = Date.now()): string {
-  const token = newInviteToken();
-  const path = invitesPath(dataDir);
-  const invites = [...readInviteFile(path), { digest: digestOf(token).toString('hex'), kind, createdAtMs: nowMs }];
+function writeInviteFile(path: string, invites: readonly InviteRecord[]): void {
   const temporary = `${path}.${process.pid}.tmp`;
   writeFileSync(temporary, `${JSON.stringify({ invites }, null, 1)}\n`, { mode: 0o600 });
   renameSync(temporary, path);
+}
+
+const live = (nowMs: number) => (record: InviteRecord): boolean => record.expiresAtMs === undefined || nowMs < record.expiresAtMs;
+
+/** A new invite's record; the token is returned beside it, the only place it exists in clear. */
+function newInvite(kind: InviteKind, options: InviteOptions): { token: string; record: InviteRecord } {
+  const { ttlMs } = options;
+  if (ttlMs !== undefined && (!Number.isFinite(ttlMs) || ttlMs < 1_000 || ttlMs > inviteTtlMaxMs)) throw new AuraError('validation', `an invite lifetime must be between 1 s and 365 days, got ${ttlMs} ms`);
+  const nowMs = options.nowMs ?? Date.now();
+  const token = newInviteToken();
+  return { token, record: { digest: digestOf(token).toString('hex'), kind, createdAtMs: nowMs, ...(ttlMs === undefined ? {} : { expiresAtMs: nowMs + ttlMs }) } };
+}
+
+/**
+ * Adds an invite to the lab's invite file and returns its token (the only place the token ever
+ * exists in clear), dropping expired invites from the file. Used by the share server and by
+ * `aura-lab session invite` while it runs.
+ */
+export function addInvite(dataDir: string, kind: InviteKind, options: InviteOptions = {}): string {
+  const { token, record } = newInvite(kind, options);
+  const path = invitesPath(dataDir);
+  writeInviteFile(path, [...readInviteFile(path).filter(live(record.createdAtMs)), record]);
   return token;
 }
 
@@ -159,17 +211,54 @@ export function readShareAddress(dataDir: string): ShareAddress | undefined {
   const path = shareAddressPath(dataDir);
   if (!existsSync(path)) return undefined;
   try {
-    const address = JSON.parse(readFileSync(path, 'utf8')) as ShareAddress;
+    const address = JSON.parse(readFileSync(path, 'utf8')) as Partial<ShareAddress>;
     if (typeof address.port !== 'number' || typeof address.host !== 'string' || typeof address.pid !== 'number') return undefined;
     process.kill(address.pid, 0);
-    return address;
+    return { host: address.host, port: address.port, pid: address.pid, bindHost: typeof address.bindHost === 'string' ? address.bindHost : address.host };
   } catch {
     return undefined;
   }
 }
 
+/** Where a client on this machine reaches the share server (loopback when it listens everywhere). */
+export function localShareHost(address: ShareAddress): string {
+  if (address.bindHost === '0.0.0.0') return '127.0.0.1';
+  if (address.bindHost === '::') return '::1';
+  return address.bindHost;
+}
+
 export function formatInvite(host: string, port: number, token: string, documentId: string): string {
-  return `aura-lab://${host}:${port}/join?token=${encodeURIComponent(token)}&doc=${encodeURIComponent(documentId)}`;
+  const hostPart = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  return `aura-lab://${hostPart}:${port}/join?token=${encodeURIComponent(token)}&doc=${encodeURIComponent(documentId)}`;
+}
+
+/** A listening address that accepts connections from other machines (not loopback). */
+export function isExposedHost(host: string): boolean {
+  return !(host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.')));
+}
+
+/**
+ * Checks a share listening address and works out the host for invites. `bindHost` must be an IP
+ * address of this machine, 0.0.0.0 or :: (every interface), or localhost. Listening everywhere,
+ * invites carry `inviteHost` when given, else the first non-internal IPv4 address of this machine
+ * (`inviteHostChosen: true`; 127.0.0.1 when it has none). Throws `validation` naming the field.
+ */
+export function shareAddresses(bindHost: string, inviteHost?: string): { bindHost: string; inviteHost: string; inviteHostChosen: boolean } {
+  const interfaces = Object.values(networkInterfaces()).flatMap((entries) => entries ?? []);
+  const wildcard = bindHost === '0.0.0.0' || bindHost === '::';
+  if (!wildcard && bindHost !== 'localhost' && !interfaces.some((entry) => entry.address === bindHost)) {
+    const why = isIP(bindHost) === 0 ? 'not an IP address' : 'not an address of this machine';
+    throw new AuraError('validation', `share host: ${JSON.stringify(bindHost)} is ${why} (use 127.0.0.1, 0.0.0.0 for every interface, or one of this machine's addresses)`, [{ path: ['shareHost'], message: why }]);
+  }
+  if (inviteHost !== undefined) {
+    if (!(isIP(inviteHost) !== 0 || /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(inviteHost))) {
+      throw new AuraError('validation', `share URL host: ${JSON.stringify(inviteHost)} is not a host name or an IP address (no scheme, port or path)`, [{ path: ['shareUrlHost'], message: 'not a host name or an IP address' }]);
+    }
+    return { bindHost, inviteHost, inviteHostChosen: false };
+  }
+  if (!wildcard) return { bindHost, inviteHost: bindHost, inviteHostChosen: false };
+  const external = interfaces.find((entry) => entry.family === 'IPv4' && !entry.internal);
+  return { bindHost, inviteHost: external?.address ?? '127.0.0.1', inviteHostChosen: true };
 }
 
 /** automerge-repo's server adapter, with every incoming message screened first. */
@@ -193,6 +282,7 @@ export class ShareServer {
   private readonly counters = { upgradesAccepted: 0, upgradesRefused: 0, requestsRefused: 0, bundleRequests: 0, readOnlyWritesDropped: 0, foreignMessagesDropped: 0, disconnectedOversized: 0, disconnectedFlood: 0, disconnectedMalformed: 0 };
   private readonly limits: ShareLimits;
   private readonly log: (line: string) => void;
+  private readonly clock: () => number;
   private readonly adapter: ScreenedServerAdapter;
   private closed = false;
 
@@ -200,11 +290,15 @@ export class ShareServer {
     private readonly http: Server,
     private readonly wss: WebSocketServer,
     private readonly session: SessionRepo,
+    /** The address listened on. */
     readonly host: string,
+    /** The host put in invites (see `shareAddresses`). */
+    readonly inviteHost: string,
     private readonly options: ShareServerOptions,
   ) {
     this.limits = { ...defaultShareLimits, ...options.limits };
     this.log = options.log ?? (() => undefined);
+    this.clock = options.clock ?? Date.now;
     this.adapter = new ScreenedServerAdapter(wss, (bytes, socket) => this.screen(bytes, socket));
     http.on('request', (request: IncomingMessage, response: ServerResponse) => this.request(request, response));
     http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(request, socket, head));
@@ -212,7 +306,7 @@ export class ShareServer {
   }
 
   static async start(options: ShareServerOptions): Promise<ShareServer> {
-    const host = options.host ?? '127.0.0.1';
+    const { bindHost: host, inviteHost } = shareAddresses(options.host ?? '127.0.0.1', options.inviteHost);
     const limits = { ...defaultShareLimits, ...options.limits };
     const http = createServer();
     const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessageBytes, perMessageDeflate: false });
@@ -223,10 +317,10 @@ export class ShareServer {
         resolve();
       });
     });
-    const server = new ShareServer(http, wss, options.session, host, options);
+    const server = new ShareServer(http, wss, options.session, host, inviteHost, options);
     if (options.dataDir !== undefined) {
       const path = shareAddressPath(options.dataDir);
-      writeFileSync(`${path}.tmp`, `${JSON.stringify({ host, port: server.port, pid: process.pid } satisfies ShareAddress)}\n`, { mode: 0o600 });
+      writeFileSync(`${path}.tmp`, `${JSON.stringify({ host: inviteHost, port: server.port, pid: process.pid, bindHost: host } satisfies ShareAddress)}\n`, { mode: 0o600 });
       renameSync(`${path}.tmp`, path);
     }
     return server;
@@ -238,16 +332,18 @@ export class ShareServer {
     return address.port;
   }
 
-  /** A new invite URL of that kind (see the module comment for its form). */
-  createInvite(kind: InviteKind): string {
+  /** A new invite URL of that kind (see the module comment for its form), expiring after `ttlMs` when given. */
+  createInvite(kind: InviteKind, options: { readonly ttlMs?: number } = {}): string {
+    const inviteOptions: InviteOptions = { nowMs: this.clock(), ...(options.ttlMs === undefined ? {} : { ttlMs: options.ttlMs }) };
     let token: string;
     if (this.options.dataDir !== undefined) {
-      token = addInvite(this.options.dataDir, kind);
+      token = addInvite(this.options.dataDir, kind, inviteOptions);
     } else {
-      token = newInviteToken();
-      this.memoryInvites.push({ digest: digestOf(token).toString('hex'), kind, createdAtMs: Date.now() });
+      const invite = newInvite(kind, inviteOptions);
+      token = invite.token;
+      this.memoryInvites.splice(0, this.memoryInvites.length, ...this.memoryInvites.filter(live(this.clock())), invite.record);
     }
-    return formatInvite(this.host, this.port, token, this.session.documentId);
+    return formatInvite(this.inviteHost, this.port, token, this.session.documentId);
   }
 
   /** Disconnects every peer and invalidates every invite (of one kind, or all). */
@@ -256,8 +352,7 @@ export class ShareServer {
     this.memoryInvites.splice(0, this.memoryInvites.length, ...this.memoryInvites.filter(keep));
     if (this.options.dataDir !== undefined) {
       const path = invitesPath(this.options.dataDir);
-      const invites = readInviteFile(path).filter(keep);
-      writeFileSync(path, `${JSON.stringify({ invites }, null, 1)}\n`, { mode: 0o600 });
+      writeInviteFile(path, readInviteFile(path).filter(keep));
     }
     for (const [socket, state] of this.peers) if (kind === undefined || state.kind === kind) socket.terminate();
   }
@@ -295,13 +390,17 @@ export class ShareServer {
     return [...this.memoryInvites, ...this.fileInvites.records];
   }
 
-  /** The kind of the invite this token belongs to; every invite is compared (no early exit). */
+  /**
+   * The kind of the live invite this token belongs to; every invite is compared (no early exit),
+   * and an expired one counts as no match.
+   */
   private authenticate(token: string | undefined): InviteKind | undefined {
     const candidate = digestOf(token ?? '');
+    const isLive = live(this.clock());
     let kind: InviteKind | undefined;
     for (const record of this.invites()) {
       const match = timingSafeEqual(candidate, Buffer.from(record.digest, 'hex'));
-      if (match && token !== undefined && token.length >= 22) kind = record.kind;
+      if (match && isLive(record) && token !== undefined && token.length >= 22) kind = record.kind;
     }
     return kind;
   }
@@ -475,8 +574,5 @@ export class ShareServer {
 export function removeInvite(dataDir: string, token: string): void {
   const path = invitesPath(dataDir);
   const digest = digestOf(token).toString('hex');
-  const invites = readInviteFile(path).filter((record) => record.digest !== digest);
-  const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, `${JSON.stringify({ invites }, null, 1)}\n`, { mode: 0o600 });
-  renameSync(temporary, path);
+  writeInviteFile(path, readInviteFile(path).filter((record) => record.digest !== digest));
 }

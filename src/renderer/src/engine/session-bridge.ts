@@ -4,12 +4,17 @@
  * 1.5 s since peers come and go without a change), peers' cursors, annotations, invites, joining,
  * and this user's presence: sent when they seek in Time travel (read from the time-travel store's
  * cursor, never written), when their name changes, and every 3 s so that peers keep them listed.
+ * While the Session tab is shown, the history's newest changes are asked for again with the
+ * content. Fetching a peer's run follows its session.fetchProgress pushes; once it is kept, the
+ * run browser's list of local runs is refreshed.
  */
-import type { ApiClient } from '../../../shared/client.ts';
+import type { SessionChange } from '../../../shared/api.ts';
+import { ApiRequestError, type ApiClient } from '../../../shared/client.ts';
 import { labStore } from '../state/lab-store.ts';
-import { sessionActions, sessionStore, type InviteKind } from '../state/session-store.ts';
+import { sessionActions, sessionStore, type InviteKind, type OpenedText } from '../state/session-store.ts';
 import { timeTravelStore } from '../state/time-travel-store.ts';
 import { describeError } from './describe-error.ts';
+import type { EventLogCommands } from './event-log-bridge.ts';
 
 export interface SessionCommands {
   /** Shows the Session tab and refreshes it. */
@@ -17,14 +22,27 @@ export interface SessionCommands {
   refresh(): Promise<void>;
   /** Adds the annotation the form names. */
   annotate(): Promise<void>;
-  createInvite(kind: InviteKind): Promise<void>;
+  /** expiresInMs: the invite admits no new peer after that long; undefined: never expires. */
+  createInvite(kind: InviteKind, expiresInMs?: number): Promise<void>;
   /** Joins the session of the invite pasted in the join field. */
   join(): Promise<void>;
   setName(name: string): void;
+  /** Loads the next older page of the history. */
+  moreHistory(): Promise<void>;
+  /** Shows the session as it was right after this change, and what differs now. */
+  selectChange(change: SessionChange): Promise<void>;
+  openText(section: OpenedText['section'], name: string): Promise<void>;
+  /** Puts the run named in the add-run field in the session. */
+  addRun(): Promise<void>;
+  /** Fetches a run from the host this lab joined, verified, as a local run. */
+  fetchRun(runId: string): Promise<void>;
 }
 
 const statusPollMs = 1_500;
 const presenceEveryMs = 3_000;
+const historyPageSize = 100;
+/** A fetch reports progress as it goes; a very large run can take minutes. */
+const fetchTimeoutMs = 30 * 60_000;
 
 /** Where this user is: the Time travel tab's run and seek position. */
 function cursor(): { runId?: string; position?: number } {
@@ -32,7 +50,7 @@ function cursor(): { runId?: string; position?: number } {
   return { ...(runId === undefined ? {} : { runId }), ...(runId === undefined || seek === undefined ? {} : { position: seek.position }) };
 }
 
-export function bindSession(client: ApiClient): SessionCommands {
+export function bindSession(client: ApiClient, eventLog: EventLogCommands): SessionCommands {
   let loading = false;
   let nameTimer: ReturnType<typeof setTimeout> | undefined;
   let again = false;
@@ -55,9 +73,22 @@ export function bindSession(client: ApiClient): SessionCommands {
         } catch (error) {
           sessionActions.viewFailed(describeError(error));
         }
+        if (sessionStore.getState().shown) await loadHistory(false);
       } while (again);
     } finally {
       loading = false;
+    }
+  };
+
+  /** The newest changes (as many as the list holds, up to 500), or the next older page. */
+  const loadHistory = async (append: boolean): Promise<void> => {
+    const { changes } = sessionStore.getState().history;
+    sessionActions.historyLoading();
+    try {
+      const page = append ? await client.request('session.history', { offset: changes.length, limit: historyPageSize }) : await client.request('session.history', { offset: 0, limit: Math.min(500, Math.max(historyPageSize, changes.length)) });
+      sessionActions.historyLoaded(page, append);
+    } catch (error) {
+      sessionActions.historyFailed(describeError(error));
     }
   };
 
@@ -88,6 +119,10 @@ export function bindSession(client: ApiClient): SessionCommands {
     void refresh();
   });
   client.on('session.presence', ({ peers }) => sessionActions.presence(peers));
+  client.on('session.fetchProgress', ({ runId, stage, done, total }) => {
+    const current = sessionStore.getState().fetches[runId];
+    if (current !== undefined && current.stage !== 'done' && current.stage !== 'failed') sessionActions.fetchUpdated(runId, { stage, done, total });
+  });
   setInterval(() => void pollStatus(), statusPollMs);
   setInterval(sendPresence, presenceEveryMs);
   timeTravelStore.subscribe((state, previous) => {
@@ -103,7 +138,8 @@ export function bindSession(client: ApiClient): SessionCommands {
         const at = cursor();
         if (at.runId !== undefined) sessionActions.setForm({ runId: at.runId, position: at.position === undefined ? '' : String(at.position) });
       }
-      await Promise.all([refresh(), pollStatus()]);
+      // The local runs, for the run to add to the session.
+      await Promise.all([refresh(), pollStatus(), eventLog.refreshHistory()]);
     },
     refresh,
     async annotate() {
@@ -122,9 +158,9 @@ export function bindSession(client: ApiClient): SessionCommands {
         sessionActions.annotateEnded(describeError(error));
       }
     },
-    async createInvite(kind) {
+    async createInvite(kind, expiresInMs) {
       try {
-        const { invite } = await client.request('session.invite', { kind });
+        const { invite } = await client.request('session.invite', expiresInMs === undefined ? { kind } : { kind, expiresInMs });
         sessionActions.inviteMade(kind, invite);
       } catch (error) {
         sessionActions.inviteFailed(describeError(error));
@@ -148,6 +184,47 @@ export function bindSession(client: ApiClient): SessionCommands {
       // Sent once typing pauses, not on every key.
       if (nameTimer !== undefined) clearTimeout(nameTimer);
       nameTimer = setTimeout(sendPresence, 400);
+    },
+    moreHistory: () => loadHistory(true),
+    async selectChange(change) {
+      sessionActions.pastRequested(change);
+      try {
+        sessionActions.pastLoaded(change, await client.request('session.viewAt', { heads: change.heads }));
+      } catch (error) {
+        sessionActions.pastLoaded(change, { error: describeError(error) });
+      }
+    },
+    async openText(section, name) {
+      sessionActions.textRequested(section, name);
+      try {
+        sessionActions.textLoaded(section, name, await client.request('session.text', { section, name }));
+      } catch (error) {
+        sessionActions.textLoaded(section, name, { error: describeError(error) });
+      }
+    },
+    async addRun() {
+      const runId = sessionStore.getState().addRunId.trim();
+      if (runId === '') return;
+      sessionActions.addRunStarted();
+      try {
+        await client.request('session.addRun', { runId });
+        sessionActions.addRunEnded(undefined);
+        void refresh();
+      } catch (error) {
+        sessionActions.addRunEnded(describeError(error));
+      }
+    },
+    async fetchRun(runId) {
+      const current = sessionStore.getState().fetches[runId];
+      if (current !== undefined && current.stage !== 'done' && current.stage !== 'failed') return;
+      sessionActions.fetchStarted(runId);
+      try {
+        const result = await client.request('session.fetchRun', { runId }, fetchTimeoutMs);
+        sessionActions.fetchUpdated(runId, { stage: 'done', result });
+        await Promise.all([refresh(), eventLog.refreshHistory()]);
+      } catch (error) {
+        sessionActions.fetchUpdated(runId, { stage: 'failed', error: describeError(error), ...(error instanceof ApiRequestError ? { code: error.code } : {}) });
+      }
     },
   };
 }

@@ -1,13 +1,15 @@
 /**
  * The shared session as this page knows it: the session's content (session.get), its sync status
  * (session.status, and every session.changed push), peers' cursors (session.presence pushes), this
- * user's name, and the Session tab's forms (annotation, invites, join).
+ * user's name, the Session tab's forms (annotation, invites, join, adding a run), the session's
+ * history with the past point selected in it (session.history, session.viewAt), the text of a
+ * scenario or chaos plan opened, and runs being fetched from the joined host.
  *
  * The engine never sends the session's document id or any token here, except an invite this page
  * asked for; invites live only in this store (never in storage).
  */
 import { createStore } from 'zustand/vanilla';
-import type { PresenceEntry, SessionStatus, SessionView } from '../../../shared/api.ts';
+import type { PresenceEntry, ResultOf, SessionChange, SessionFetchedRun, SessionStatus, SessionView } from '../../../shared/api.ts';
 
 export type InviteKind = 'read-write' | 'read-only';
 
@@ -15,6 +17,40 @@ export interface AnnotationForm {
   runId: string;
   position: string;
   text: string;
+}
+
+/** A run being fetched from the joined host, or the outcome of the last fetch. */
+export interface RunFetch {
+  stage: 'starting' | 'download' | 'verify' | 'done' | 'failed';
+  done: number;
+  total: number;
+  result?: SessionFetchedRun;
+  error?: string;
+  /** The typed error's code (not_found, conflict, damaged, ...). */
+  code?: string;
+}
+
+export interface SessionHistory {
+  /** Newest first. */
+  changes: SessionChange[];
+  total: number;
+  loading: boolean;
+  error: string | undefined;
+}
+
+/** A point of the history being looked at: the session then, and what differs now. */
+export interface PastView {
+  change: SessionChange;
+  loading: boolean;
+  result: ResultOf<'session.viewAt'> | undefined;
+  error: string | undefined;
+}
+
+export interface OpenedText {
+  section: 'scenarios' | 'chaosPlans';
+  name: string;
+  text: string | undefined;
+  error: string | undefined;
 }
 
 export interface SessionState {
@@ -38,6 +74,13 @@ export interface SessionState {
   joining: boolean;
   joinError: string | undefined;
   joinedTitle: string | undefined;
+  history: SessionHistory;
+  past: PastView | undefined;
+  opened: OpenedText | undefined;
+  fetches: Record<string, RunFetch>;
+  addRunId: string;
+  addingRun: boolean;
+  addRunError: string | undefined;
 }
 
 const nameKey = 'aura-lab.session.name';
@@ -69,7 +112,19 @@ export const initialSessionState: SessionState = {
   joining: false,
   joinError: undefined,
   joinedTitle: undefined,
+  history: { changes: [], total: 0, loading: false, error: undefined },
+  past: undefined,
+  opened: undefined,
+  fetches: {},
+  addRunId: '',
+  addingRun: false,
+  addRunError: undefined,
 };
+
+/** The key of a change (its heads) in lists. */
+export function changeKey(change: SessionChange): string {
+  return change.heads.join(',');
+}
 
 export const sessionStore = createStore<SessionState>(() => ({ ...initialSessionState, name: initialName() }));
 
@@ -126,5 +181,55 @@ export const sessionActions = {
   },
   joinEnded(result: { title: string } | { error: string }): void {
     sessionStore.setState('title' in result ? { joining: false, joinError: undefined, joinedTitle: result.title, joinText: '', invites: [] } : { joining: false, joinError: result.error });
+  },
+  historyLoading(): void {
+    sessionStore.setState((state) => ({ history: { ...state.history, loading: true } }));
+  },
+  /** A page of changes: the newest ones (`append` false) or the next older ones. */
+  historyLoaded(page: ResultOf<'session.history'>, append: boolean): void {
+    sessionStore.setState((state) => ({ history: { changes: append ? [...state.history.changes, ...page.changes] : page.changes, total: page.total, loading: false, error: undefined } }));
+  },
+  historyFailed(message: string): void {
+    sessionStore.setState((state) => ({ history: { ...state.history, loading: false, error: message } }));
+  },
+  pastRequested(change: SessionChange): void {
+    sessionStore.setState({ past: { change, loading: true, result: undefined, error: undefined } });
+  },
+  pastLoaded(change: SessionChange, result: ResultOf<'session.viewAt'> | { error: string }): void {
+    sessionStore.setState((state) => {
+      // A newer selection wins over an older answer.
+      if (state.past === undefined || changeKey(state.past.change) !== changeKey(change)) return {};
+      return { past: 'error' in result ? { change, loading: false, result: undefined, error: result.error } : { change, loading: false, result, error: undefined } };
+    });
+  },
+  closePast(): void {
+    sessionStore.setState({ past: undefined });
+  },
+  textRequested(section: OpenedText['section'], name: string): void {
+    sessionStore.setState({ opened: { section, name, text: undefined, error: undefined } });
+  },
+  textLoaded(section: OpenedText['section'], name: string, result: { text: string } | { error: string }): void {
+    sessionStore.setState((state) => {
+      if (state.opened?.section !== section || state.opened.name !== name) return {};
+      return { opened: { section, name, text: 'text' in result ? result.text : undefined, error: 'error' in result ? result.error : undefined } };
+    });
+  },
+  closeText(): void {
+    sessionStore.setState({ opened: undefined });
+  },
+  fetchStarted(runId: string): void {
+    sessionStore.setState((state) => ({ fetches: { ...state.fetches, [runId]: { stage: 'starting', done: 0, total: 0 } } }));
+  },
+  fetchUpdated(runId: string, patch: Partial<RunFetch>): void {
+    sessionStore.setState((state) => ({ fetches: { ...state.fetches, [runId]: { ...(state.fetches[runId] ?? { stage: 'starting', done: 0, total: 0 }), ...patch } } }));
+  },
+  setAddRunId(addRunId: string): void {
+    sessionStore.setState({ addRunId });
+  },
+  addRunStarted(): void {
+    sessionStore.setState({ addingRun: true, addRunError: undefined });
+  },
+  addRunEnded(error: string | undefined): void {
+    sessionStore.setState((state) => ({ addingRun: false, addRunError: error, addRunId: error === undefined ? '' : state.addRunId }));
   },
 };

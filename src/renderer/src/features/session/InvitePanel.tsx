@@ -2,11 +2,22 @@
  * Invites: while this lab shares its session, make a read-write or a read-only invite (a URL
  * with a secret token, shown here once); and join another host's session by pasting its invite.
  */
+import { useState } from 'react';
 import { useSession } from '../../state/use-session.ts';
 import { sessionActions } from '../../state/session-store.ts';
 import type { SessionCommands } from '../../engine/session-bridge.ts';
 
+/** How long a new invite admits new peers (a peer already connected stays). */
+const expiries: readonly { readonly label: string; readonly ms: number | undefined }[] = [
+  { label: 'never expires', ms: undefined },
+  { label: 'expires in 1 hour', ms: 3_600_000 },
+  { label: 'expires in 24 hours', ms: 24 * 3_600_000 },
+  { label: 'expires in 7 days', ms: 7 * 24 * 3_600_000 },
+];
+
 export function InvitePanel({ commands }: { commands: SessionCommands }) {
+  const [expiry, setExpiry] = useState(0);
+  const expiresInMs = expiries[expiry]?.ms;
   const sharing = useSession((state) => state.status?.sharing ?? false);
   const invites = useSession((state) => state.invites);
   const inviteError = useSession((state) => state.inviteError);
@@ -19,10 +30,17 @@ export function InvitePanel({ commands }: { commands: SessionCommands }) {
       <h3>Invites</h3>
       {sharing ? (
         <div className="invite-actions">
-          <button type="button" onClick={() => void commands.createInvite('read-write')} data-testid="invite-read-write">
+          <select value={expiry} onChange={(event) => setExpiry(Number(event.target.value))} aria-label="invite expiry" data-testid="invite-expiry">
+            {expiries.map((option, index) => (
+              <option key={option.label} value={index}>
+                {option.label}
+              </option>
+            ))}
+          </select>
+          <button type="button" onClick={() => void commands.createInvite('read-write', expiresInMs)} data-testid="invite-read-write">
             New read-write invite
           </button>
-          <button type="button" onClick={() => void commands.createInvite('read-only')} data-testid="invite-read-only">
+          <button type="button" onClick={() => void commands.createInvite('read-only', expiresInMs)} data-testid="invite-read-only">
             New read-only invite
           </button>
         </div>

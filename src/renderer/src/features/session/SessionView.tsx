@@ -1,15 +1,20 @@
 /**
  * The Session tab: the shared session's annotations (anchored to run positions) and the form to
- * add one, who is in the session and where, and the invites. Everything here comes from the
- * engine, which holds the session; the page never blocks on the network.
+ * add one, its other sections (scenario library, chaos plans, drill notes, runs, with fetching a
+ * peer's run), who is in the session and where, the invites, and the session's history.
+ * Everything here comes from the engine, which holds the session; the page never blocks on the
+ * network.
  */
 import type { SessionCommands } from '../../engine/session-bridge.ts';
 import { sessionActions } from '../../state/session-store.ts';
 import { useEventLog } from '../../state/use-event-log.ts';
 import { useLab } from '../../state/use-lab.ts';
 import { useSession } from '../../state/use-session.ts';
+import { AnnotationItems } from './AnnotationItems.tsx';
 import { InvitePanel } from './InvitePanel.tsx';
 import { PresenceList } from './PresenceList.tsx';
+import { SessionHistory } from './SessionHistory.tsx';
+import { SessionSections } from './SessionSections.tsx';
 
 export function SessionView({ commands }: { commands: SessionCommands }) {
   const view = useSession((state) => state.view);
@@ -20,7 +25,7 @@ export function SessionView({ commands }: { commands: SessionCommands }) {
         <h2>{view?.title ?? 'Session'}</h2>
         {view !== undefined ? (
           <span className="muted small" data-testid="session-counts">
-            {view.counts.annotations} annotations · {view.counts.scenarios} scenarios · {view.counts.runs} runs · {view.counts.drillNotes} drill notes
+            {view.counts.annotations} annotations · {view.counts.scenarios} scenarios · {view.counts.chaosPlans} chaos plans · {view.counts.runs} runs · {view.counts.drillNotes} drill notes
             {view.rejected > 0 ? ` · ${view.rejected} malformed entries from peers left out` : ''}
           </span>
         ) : null}
@@ -30,12 +35,14 @@ export function SessionView({ commands }: { commands: SessionCommands }) {
         <div>
           <AnnotationForm commands={commands} />
           <AnnotationList />
+          {view !== undefined ? <SessionSections view={view} commands={commands} /> : null}
         </div>
         <div>
           <PresenceList onName={commands.setName} />
           <InvitePanel commands={commands} />
         </div>
       </div>
+      <SessionHistory commands={commands} />
     </div>
   );
 }
@@ -94,16 +101,7 @@ function AnnotationList() {
     <section className="panel" aria-label="annotations">
       <h3>Annotations</h3>
       {annotations.length === 0 ? <p className="muted small">No annotation yet.</p> : null}
-      <ul className="annotation-list" data-testid="annotation-list">
-        {[...annotations].reverse().map((annotation) => (
-          <li key={annotation.id} className="annotation" data-testid="annotation" data-run={annotation.runId} data-position={annotation.position}>
-            <div className="annotation-meta small">
-              <strong>{annotation.author}</strong> <span className="muted">on {annotation.runId} at position {annotation.position.toLocaleString('en')} · {new Date(annotation.createdAtMs).toLocaleString()}</span>
-            </div>
-            <div className="annotation-text">{annotation.text}</div>
-          </li>
-        ))}
-      </ul>
+      <AnnotationItems annotations={annotations} testId="annotation" />
     </section>
   );
 }

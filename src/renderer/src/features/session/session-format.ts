@@ -1,5 +1,6 @@
-/** Words for the shared session's status and its peers' cursors. */
+/** Words for the shared session's status, its peers' cursors and runs fetched from a peer. */
 import type { SessionStatus } from '../../../../shared/api.ts';
+import type { RunFetch } from '../../state/session-store.ts';
 
 export function ago(ms: number, nowMs: number): string {
   const seconds = Math.max(0, Math.round((nowMs - ms) / 1000));
@@ -24,4 +25,39 @@ export function syncLabel(status: SessionStatus | undefined, nowMs: number): { t
   else if (status.peers > 0) parts.push('up to date');
   if (status.lastSyncMs !== null) parts.push(`last sync ${ago(status.lastSyncMs, nowMs)}`);
   return { text: parts.join(' · '), tone };
+}
+
+export function shortHash(hash: string): string {
+  return hash.length > 12 ? `${hash.slice(0, 12)}…` : hash;
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KiB', 'MiB', 'GiB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+/** A run fetch's state in words: progress, or the verified outcome, or why it failed. */
+export function fetchLabel(fetch: RunFetch): string {
+  switch (fetch.stage) {
+    case 'starting':
+      return 'asking the host…';
+    case 'download':
+      return `downloading ${formatBytes(fetch.done)} of ${formatBytes(fetch.total)}`;
+    case 'verify':
+      return `verifying the hash chain: ${fetch.done.toLocaleString('en')} of ${fetch.total.toLocaleString('en')} events`;
+    case 'done': {
+      const result = fetch.result;
+      if (result === undefined) return 'fetched';
+      return `verified · ${result.events.toLocaleString('en')} events · head ${shortHash(result.headHash)} · ${formatBytes(result.bytes)} in ${Math.round(result.transferMs + result.importMs).toLocaleString('en')} ms · now a local run`;
+    }
+    case 'failed':
+      return `not fetched: ${fetch.error ?? 'failed'}`;
+  }
 }
