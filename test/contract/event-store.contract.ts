@@ -187,6 +187,31 @@ export function eventStoreContract(name: string, setup: StoreSetup): void {
     );
 
     it(
+      'rolls a whole batch back when a later append in it is bad: earlier appends, new streams and new types leave no trace',
+      withStore(async (store) => {
+        await store.appendBatch([{ stream: a, events: [newEvent()], expected: anyVersion }]);
+        const fresh = asStreamName('fresh-1');
+        const code = await codeOf(() =>
+          store.appendBatch([
+            { stream: fresh, events: [newEvent('NeverSeenType'), newEvent()], expected: { kind: 'no_stream' } },
+            { stream: a, events: [newEvent()], expected: anyVersion },
+            { stream: b, events: [newEvent('X', { x: Number.NaN })], expected: anyVersion },
+          ]),
+        );
+        expect(code).toBe('validation');
+        expect(store.count()).toBe(1);
+        expect(store.headPosition()).toBe(1);
+        expect(store.streamVersion(fresh)).toBe(0);
+        expect(store.streamVersion(a)).toBe(1);
+        expect(store.readStream(fresh, 1, 10)).toEqual([]);
+        // The rolled-back stream is new again, and positions continue without a gap.
+        const [result] = await store.appendBatch([{ stream: fresh, events: [newEvent('NeverSeenType')], expected: { kind: 'no_stream' } }]);
+        expect(result).toMatchObject({ firstPosition: 2, lastPosition: 2, streamVersion: 1 });
+        expect(store.readStream(fresh, 1, 10).map((event) => [event.position, event.type])).toEqual([[2, 'NeverSeenType']]);
+      }),
+    );
+
+    it(
       'keeps metadata: virtual time, causation and correlation',
       withStore(async (store) => {
         const cause = newEvent();

@@ -23,6 +23,30 @@ eventStoreContract('SQLite', (options) => {
 });
 
 describe('SQLite event store', () => {
+  it('a batch rolled back by bad input mid-way leaves the head hash as it was, and the chain after it verifies', () => {
+    const dir = temporaryDirectory();
+    try {
+      const path = join(dir.path, 'events.sqlite');
+      const store = new SqliteEventStore(path);
+      store.appendBatch([{ stream: asStreamName('a'), events: [newEvent()], expected: anyVersion }]);
+      const hash = store.headHash();
+      expect(() =>
+        store.appendBatch([
+          { stream: asStreamName('a'), events: [newEvent(), newEvent('Fresh')], expected: anyVersion },
+          { stream: asStreamName('b'), events: [newEvent('X', { x: Number.POSITIVE_INFINITY })], expected: anyVersion },
+        ]),
+      ).toThrow(/not JSON/);
+      expect(store.headHash()).toBe(hash);
+      store.appendBatch([{ stream: asStreamName('a'), events: [newEvent('Fresh')], expected: { kind: 'exact', version: 1 } }]);
+      store.close();
+      const report = verifyEventLog(path);
+      expect(report.problems).toEqual([]);
+      expect(report.events).toBe(2);
+    } finally {
+      dir.remove();
+    }
+  });
+
   it('keeps the log and its hash chain across close and reopen', () => {
     const dir = temporaryDirectory();
     try {
