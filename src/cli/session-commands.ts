@@ -21,6 +21,7 @@ import { readSessionFile, SessionRepo } from '../node/session/session-repo.ts';
 import { addInvite, formatInvite, inviteTtlMaxMs, localShareHost, readShareAddress, removeInvite, shareAddresses, type InviteKind } from '../node/session/share-server.ts';
 import { startSessionHost } from '../host/session-host.ts';
 import { CliError, dataDir } from './context.ts';
+import { redactStreams } from '../node/session/redaction.ts';
 
 const usage = `usage: aura-lab session share [--port N] [--host ADDR] [--url-host HOST] [--title T]
        aura-lab session invite [--read-only] [--expires DURATION] [--json]
@@ -29,6 +30,9 @@ const usage = `usage: aura-lab session share [--port N] [--host ADDR] [--url-hos
 
 export async function sessionCommand(argv: readonly string[]): Promise<number> {
   const [sub, ...rest] = argv;
+  // stderr (automerge-repo's debug and error output) never shows a document id or a token; stdout
+  // carries what the user asked for (an invite).
+  redactStreams([process.stderr]);
   try {
     switch (sub) {
       case 'share':

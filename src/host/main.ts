@@ -10,11 +10,16 @@ import { packageRoot } from '../node/runtime.ts';
 import { Engine } from './engine.ts';
 import { defaultRunOptions } from './run-controller.ts';
 import { startSessionHost } from './session-host.ts';
+import { redactStreams } from '../node/session/redaction.ts';
 import type { ServerMessage } from '../shared/api.ts';
 
 function send(message: ServerMessage | { type: 'ready'; pid: number }): void {
   if (process.connected) process.send?.(message);
 }
+
+// Nothing this process writes carries a session's document id or an invite token (automerge-repo's
+// debug and error output included): see node/session/redaction.ts.
+redactStreams([process.stdout, process.stderr]);
 
 if (process.send === undefined) {
   process.stderr.write('aura-lab host: must be started by the engine supervisor (no IPC channel)\n');

@@ -3,7 +3,9 @@
  * injected clock, no sleeping), sharing on another address than loopback (`--share-host`), and
  * automerge-repo's debug output, which must never show an invite token.
  */
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { networkInterfaces } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { startSessionHost } from '../../src/host/session-host.ts';
@@ -11,7 +13,9 @@ import { joinSession, parseInvite } from '../../src/node/session/join.ts';
 import { addAnnotation } from '../../src/node/session/session-doc.ts';
 import { SessionRepo } from '../../src/node/session/session-repo.ts';
 import { addInvite, formatInvite, invitesPath, localShareHost, readShareAddress, ShareServer } from '../../src/node/session/share-server.ts';
+import { redact } from '../../src/node/session/redaction.ts';
 import { runCli } from '../support/cli.ts';
+import { repoRoot } from '../support/fixtures.ts';
 import { cleanupsAfterEach } from '../support/fixtures.ts';
 import { PeerProcess, rawUpgrade, waitForConvergence } from '../support/session-peers.ts';
 
@@ -167,5 +171,61 @@ describe('automerge-repo debug output', () => {
         expect(stderr).not.toContain(invite.documentId);
       }
     }
+  });
+});
+
+describe('redaction of a session host\'s output', () => {
+  it('redact: document ids (checksum-valid base58) and tokens go, other words stay', () => {
+    const id = '4NMNnkMhL8jXrdJ9jamS58PAVdXu';
+    expect(redact(`sync ${id} with peer-1`)).toBe('sync <session> with peer-1');
+    expect(redact(`automerge:${id}#heads`)).toBe('automerge:<session>#heads');
+    expect(redact('GET /session?token=abc_DEF-123&doc=x')).toBe('GET /session?token=<redacted>&doc=x');
+    expect(redact('Authorization: Bearer abc.def-ghi')).toBe('Authorization: Bearer <redacted>');
+    // A base58 word of the same length whose checksum does not hold is not a document id.
+    const notAnId = `${id.slice(0, -1)}${id.endsWith('2') ? '3' : '2'}`;
+    expect(redact(`word ${notAnId}`)).toBe(`word ${notAnId}`);
+  });
+
+  it('aura-lab serve --share with DEBUG=automerge-repo:* prints neither the document id nor the token on stderr while a peer syncs', async () => {
+    const home = tempDir();
+    const child = spawn(process.execPath, [join(repoRoot, 'bin', 'aura-lab.mjs'), 'serve', '--port', '0', '--share'], {
+      cwd: repoRoot,
+      env: { ...process.env, AURA_LAB_HOME: home, DEBUG: 'automerge-repo:*' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    cleanups.push(async () => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await exited;
+    });
+    const inviteText = await new Promise<string>((resolve, reject) => {
+      const timer = setInterval(() => {
+        const found = /aura-lab:\/\/127\.0\.0\.1:\d+\/join\?token=\S+/.exec(stdout)?.[0];
+        if (found !== undefined) {
+          clearInterval(timer);
+          resolve(found);
+        } else if (child.exitCode !== null) {
+          clearInterval(timer);
+          reject(new Error(`serve exited:\n${stdout}\n${stderr}`));
+        }
+      }, 50);
+    });
+    const invite = parseInvite(inviteText);
+    const joined = await joinSession({ invite, dataDir: tempDir() });
+    joined.session.change((doc) => addAnnotation(doc, 'n-redact', { runId: 'run-1', position: 1, text: 'synced', author: 'peer', createdAtMs: 1 }), 'annotate');
+    await joined.session.flush();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await joined.close();
+    child.kill('SIGTERM');
+    await exited;
+    // The debug output was on and talked about the session, without naming it.
+    expect(stderr).toContain('automerge-repo:');
+    expect(stderr).toContain('<session>');
+    expect(stderr).not.toContain(invite.documentId);
+    expect(stderr).not.toContain(invite.token);
   });
 });
