@@ -80,6 +80,12 @@ ${experimentUsage}
       Join a shared session, wait until synced, print its title and counts.
   aura-lab session annotate <runId> <position> <text> [--author NAME] [--json]
       Annotate a position of a run in the session.
+  aura-lab session add-scenario <file> [--name N] [--json]
+      Put a scenario file in the session's library (validated first; name: the file's base name).
+  aura-lab session add-plan <file> [--name N] [--author NAME] [--json]
+      Put a chaos experiment file (e.g. scenarios/chaos/load-spike.yaml) in the session's chaos plans.
+  aura-lab session note <drillId> <text> [--author NAME] [--json]
+      Add a note on a drill (e.g. network-partition) to the session. Exit 2 on a bad file or note.
   aura-lab schema
       Print the scenario format as JSON Schema, for editors.
   aura-lab help | --help

@@ -1,5 +1,6 @@
 /**
- * `aura-lab session share | invite | join | annotate`: the lab's shared session from the command line.
+ * `aura-lab session share | invite | join | annotate | add-scenario | add-plan | note`: the lab's
+ * shared session from the command line.
  *
  * - `session share [--port N] [--host ADDR] [--url-host HOST] [--title T]` shares this lab's session
  *   until interrupted and prints a read-write invite (what `serve --share` does next to the engine).
@@ -9,24 +10,33 @@
  *   the copy under the data directory and prints its title and counts.
  * - `session annotate <runId> <position> <text> [--author NAME] [--json]` adds an annotation: through
  *   the running share server when there is one (so peers see it at once), else to the local copy.
+ * - `session add-scenario <file> [--name N]` puts a scenario file in the session's library (validated
+ *   as a scenario first), `session add-plan <file> [--name N]` a chaos experiment file (checked
+ *   against its scenario), and `session note <drillId> <text>` a drill note, the same two ways.
+ *   A bad file, name or note is exit 2 with the file, line and field named; the session is untouched.
  */
 import { randomBytes } from 'node:crypto';
 import { userInfo } from 'node:os';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AuraError, formatIssue } from '../core/kernel/errors.ts';
 import { parseDurationUs } from '../core/sim/duration.ts';
 import { joinSession } from '../node/session/join.ts';
-import { addAnnotation, sessionCounts } from '../node/session/session-doc.ts';
+import { addAnnotation, addDrillNote, putChaosPlan, putScenario, sessionCounts, sha256Hex, type SessionDoc } from '../node/session/session-doc.ts';
+import { chaosPlanForSession, drillNoteFor, scenarioForSession } from '../node/session/session-library.ts';
 import { readSessionFile, SessionRepo } from '../node/session/session-repo.ts';
 import { addInvite, formatInvite, inviteTtlMaxMs, localShareHost, readShareAddress, removeInvite, shareAddresses, type InviteKind } from '../node/session/share-server.ts';
 import { startSessionHost } from '../host/session-host.ts';
-import { CliError, dataDir } from './context.ts';
+import { CliError, dataDir, scenariosDir } from './context.ts';
 import { redactStreams } from '../node/session/redaction.ts';
 
 const usage = `usage: aura-lab session share [--port N] [--host ADDR] [--url-host HOST] [--title T]
        aura-lab session invite [--read-only] [--expires DURATION] [--json]
        aura-lab session join <invite> [--json] [--timeout MS]
-       aura-lab session annotate <runId> <position> <text> [--author NAME] [--json]`;
+       aura-lab session annotate <runId> <position> <text> [--author NAME] [--json]
+       aura-lab session add-scenario <file> [--name N] [--json]
+       aura-lab session add-plan <file> [--name N] [--author NAME] [--json]
+       aura-lab session note <drillId> <text> [--author NAME] [--json]`;
 
 export async function sessionCommand(argv: readonly string[]): Promise<number> {
   const [sub, ...rest] = argv;
@@ -43,6 +53,12 @@ export async function sessionCommand(argv: readonly string[]): Promise<number> {
         return await joinCommand(rest);
       case 'annotate':
         return await annotateCommand(rest);
+      case 'add-scenario':
+        return await addTextCommand('scenario', rest);
+      case 'add-plan':
+        return await addTextCommand('plan', rest);
+      case 'note':
+        return await noteCommand(rest);
       case undefined:
       case 'help':
       case '--help':
@@ -149,18 +165,66 @@ async function annotateCommand(args: readonly string[]): Promise<number> {
   const position = Number(positionText);
   const id = `a-${randomBytes(8).toString('hex')}`;
   const annotation = { runId, position, author: values.author ?? userInfo().username, text, createdAtMs: Date.now() };
+  const route = await changeSession((doc) => addAnnotation(doc, id, annotation), 'annotate');
+  process.stdout.write(values.json ? `${JSON.stringify({ id, ...annotation, via: route })}\n` : `annotation ${id} on ${runId} at ${position} (${route})\n`);
+  return 0;
+}
+
+/** `add-scenario <file> [--name N]` and `add-plan <file> [--name N] [--author A]`: a checked file into the session's library. */
+async function addTextCommand(kind: 'scenario' | 'plan', args: readonly string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: [...args], allowPositionals: true, options: { name: { type: 'string' }, author: { type: 'string' }, json: { type: 'boolean', default: false } } });
+  const command = kind === 'scenario' ? 'add-scenario' : 'add-plan';
+  if (positionals.length !== 1) throw new CliError(`session ${command}: expected one <file>, got ${positionals.length} arguments`, 2);
+  const file = resolve(positionals[0] as string);
+  // The file is checked before the session is opened: a bad one changes nothing (exit 2, file and field named).
+  const entry = badInput(command, () => (kind === 'scenario' ? scenarioForSession(file, values.name) : chaosPlanForSession(file, scenariosDir(), values.name)));
+  const sha256 = sha256Hex(entry.text);
+  const route =
+    kind === 'scenario'
+      ? await changeSession((doc) => putScenario(doc, entry.name, entry.text), `put scenario ${entry.name}`)
+      : await changeSession((doc) => putChaosPlan(doc, entry.name, { text: entry.text, author: values.author ?? userInfo().username, updatedAtMs: Date.now() }), `put chaos plan ${entry.name}`);
+  const what = kind === 'scenario' ? 'scenario' : 'chaos plan';
+  process.stdout.write(values.json ? `${JSON.stringify({ kind: what, name: entry.name, sha256, via: route })}\n` : `${what} ${entry.name} in the session (${route})\n`);
+  return 0;
+}
+
+/** `note <drillId> <text> [--author A]`: a drill note into the session. */
+async function noteCommand(args: readonly string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: [...args], allowPositionals: true, options: { author: { type: 'string' }, json: { type: 'boolean', default: false } } });
+  if (positionals.length !== 2) throw new CliError(`session note: expected <drillId> <text>, got ${positionals.length} arguments`, 2);
+  const [drillId, text] = positionals as [string, string];
+  const { id, note } = badInput('note', () => drillNoteFor(drillId, text, values.author ?? userInfo().username));
+  const route = await changeSession((doc) => addDrillNote(doc, id, note), 'add drill note');
+  process.stdout.write(values.json ? `${JSON.stringify({ id, ...note, via: route })}\n` : `drill note ${id} on ${drillId} (${route})\n`);
+  return 0;
+}
+
+/** Runs a check of the user's input: any typed refusal (an invalid or missing file, a bad name) is a usage error, exit 2. */
+function badInput<T>(command: string, check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    if (!(error instanceof AuraError)) throw error;
+    const detail = error.issues.length > 0 ? error.issues.map(formatIssue).join('; ') : error.message;
+    throw new CliError(`session ${command}: ${detail}`, 2);
+  }
+}
+
+/**
+ * Applies one change to the lab's session: through the running share server when there is one
+ * (so that peers see it at once), as a short-lived peer with its own invite (which expires on its
+ * own should this process die before removing it); else to the local copy on disk.
+ */
+async function changeSession(fn: (doc: SessionDoc) => void, message: string): Promise<'share server' | 'local copy'> {
   const dir = dataDir();
   const address = readShareAddress(dir);
   const documentId = readSessionFile(dir);
-  let route: 'share server' | 'local copy';
   if (address !== undefined && documentId !== undefined) {
-    // The running host holds the session: write through it, as a short-lived peer with its own
-    // invite (which expires on its own should this process die before removing it).
     const token = addInvite(dir, 'read-write', { ttlMs: 10 * 60_000 });
     try {
       const joined = await joinSession({ invite: formatInvite(localShareHost(address), address.port, token, documentId) });
       try {
-        joined.session.change((doc) => addAnnotation(doc, id, annotation), 'annotate');
+        joined.session.change(fn, message);
         await joined.waitUntilSynced(10_000);
       } finally {
         await joined.close();
@@ -168,16 +232,13 @@ async function annotateCommand(args: readonly string[]): Promise<number> {
     } finally {
       removeInvite(dir, token);
     }
-    route = 'share server';
-  } else {
-    const session = await SessionRepo.open({ dataDir: dir });
-    try {
-      session.change((doc) => addAnnotation(doc, id, annotation), 'annotate');
-    } finally {
-      await session.close();
-    }
-    route = 'local copy';
+    return 'share server';
   }
-  process.stdout.write(values.json ? `${JSON.stringify({ id, ...annotation, via: route })}\n` : `annotation ${id} on ${runId} at ${position} (${route})\n`);
-  return 0;
+  const session = await SessionRepo.open({ dataDir: dir });
+  try {
+    session.change(fn, message);
+  } finally {
+    await session.close();
+  }
+  return 'local copy';
 }

@@ -41,7 +41,9 @@ import { DrillManager } from './drill-manager.ts';
 import type { SessionHost } from './session-host.ts';
 import * as Automerge from '@automerge/automerge';
 import { decodeHeads, type UrlHeads } from '@automerge/automerge-repo';
-import { addAnnotation, putRunSummary, readSession, sessionCounts } from '../node/session/session-doc.ts';
+import { addAnnotation, addDrillNote, putChaosPlan, putRunSummary, putScenario, readSession, removeEntry, sessionCounts, type SessionDoc } from '../node/session/session-doc.ts';
+import { chaosPlanForSession, drillNoteFor, saveSessionScenario, scenarioForSession, sessionScenariosSubdir } from '../node/session/session-library.ts';
+import { listExperiments } from '../node/chaos-experiment.ts';
 import { sessionDirOf } from '../node/session/session-repo.ts';
 import { shareAddressPath } from '../node/session/share-server.ts';
 import { joinSession, parseInvite, probeInvite, QuietWebSocketClientAdapter } from '../node/session/join.ts';
@@ -81,7 +83,7 @@ export class Engine {
   constructor(private readonly options: EngineOptions) {
     this.browser = new EventBrowser({ dataDir: options.dataDir, clock: options.clock, push: options.push, sessionRuns: () => this.runs.values() });
     this.drills = new DrillManager({ dataDir: options.dataDir, scenariosDir: options.scenariosDir, clock: options.clock, push: options.push });
-    this.session = new EngineSession(options.dataDir, options.session, options.push, (runId) => this.runs.has(runId) || existsSync(join(options.dataDir, 'runs', runId, 'manifest.json')));
+    this.session = new EngineSession(options.dataDir, options.scenariosDir, options.session, options.push, (runId) => this.runs.has(runId) || existsSync(join(options.dataDir, 'runs', runId, 'manifest.json')));
     this.handlers = {
       'engine.info': () => ({
         pid: process.pid,
@@ -152,6 +154,7 @@ export class Engine {
       'drill.debrief': (params) => this.drills.debrief(params.drillId, params.format),
       'chaos.catalogue': () => this.drills.catalogue(),
       'chaos.inject': (params) => this.injectFault(params),
+      'chaos.plans': () => ({ plans: listExperiments(this.options.scenariosDir) }),
       'session.get': () => this.session.get(),
       'session.annotate': (params) => this.session.annotate(params),
       'session.status': () => this.session.getStatus(),
@@ -161,6 +164,12 @@ export class Engine {
       'session.history': (params) => this.session.history(params.offset, params.limit),
       'session.viewAt': (params) => this.session.viewAt(params.heads),
       'session.text': (params) => this.session.text(params.section, params.name),
+      'session.putScenario': (params) => this.session.putScenario(this.scenarioPath(params.scenario), params.name),
+      'session.removeScenario': (params) => this.session.remove('scenarios', params.name),
+      'session.saveScenario': (params) => this.session.saveScenario(params.name),
+      'session.putChaosPlan': (params) => this.session.putChaosPlan(this.scenarioPath(params.file), params.name, params.author),
+      'session.removeChaosPlan': (params) => this.session.remove('chaosPlans', params.name),
+      'session.addDrillNote': (params) => this.session.addDrillNote(params),
       'session.addRun': (params) => this.session.addRun(params.runId, this.runDirectory(params.runId)),
       'session.fetchRun': (params) => this.session.fetchRun(params.runId),
     };
@@ -208,14 +217,21 @@ export class Engine {
     return this.pool;
   }
 
+  /** The scenario files of the scenarios directory, then those saved from the session (`session/<name>.yaml`). */
   private listScenarios(): ScenarioEntry[] {
+    const scenarioFiles = (dir: string): string[] => readdirSync(dir).filter((file) => scenarioExtensions.some((extension) => file.endsWith(extension))).sort();
     let files: string[];
     try {
-      files = readdirSync(this.options.scenariosDir).filter((file) => scenarioExtensions.some((extension) => file.endsWith(extension)));
+      files = scenarioFiles(this.options.scenariosDir);
     } catch {
       throw new AuraError('not_found', `scenarios directory ${this.options.scenariosDir} cannot be read`);
     }
-    return files.sort().map((file) => {
+    try {
+      files.push(...scenarioFiles(join(this.options.scenariosDir, sessionScenariosSubdir)).map((file) => `${sessionScenariosSubdir}/${file}`));
+    } catch {
+      // No scenario saved from the session yet.
+    }
+    return files.map((file) => {
       try {
         const { scenario } = readScenarioFile(join(this.options.scenariosDir, file));
         return {
@@ -232,9 +248,13 @@ export class Engine {
     });
   }
 
+  /** A file as run.start takes it: absolute, or relative to the scenarios directory. */
+  private scenarioPath(file: string): string {
+    return isAbsolute(file) ? file : resolve(this.options.scenariosDir, file);
+  }
+
   private startRun(params: z.infer<(typeof methods)['run.start']['params']>): ResultOf<'run.start'> {
-    const file = isAbsolute(params.scenario) ? params.scenario : resolve(this.options.scenariosDir, params.scenario);
-    const loaded = readScenarioFile(file);
+    const loaded = readScenarioFile(this.scenarioPath(params.scenario));
     const seed = params.seed ?? loaded.scenario.seed ?? 1;
     return this.launch({ scenario: loaded.scenario, scenarioText: loaded.text, scenarioFile: loaded.file, seed, speed: params.speed }, params.outDir);
   }
@@ -372,6 +392,7 @@ const changedPushIntervalMs = 200;
 /** A fetch pushes its progress at most this often (the end of each stage always goes out). */
 const fetchProgressIntervalMs = 100;
 const presencePeersMax = 256;
+const sectionWhat = { scenarios: 'scenario', chaosPlans: 'chaos plan' } as const;
 
 interface PresenceMessage {
   readonly aura: 'presence';
@@ -436,6 +457,8 @@ export class EngineSession {
 
   constructor(
     private readonly dataDir: string,
+    /** Where session scenarios are saved (`session/<name>.yaml` under it) and chaos plans resolve their scenario. */
+    private readonly scenariosDir: string,
     private readonly options: EngineSessionOptions | undefined,
     private readonly push: (message: PushEnvelope) => void,
     /** This lab has the run (the engine runs it, or it is under `<dataDir>/runs`). */
@@ -586,21 +609,79 @@ export class EngineSession {
   }
 
   async text(section: 'scenarios' | 'chaosPlans', name: string): Promise<ResultOf<'session.text'>> {
+    const entry = await this.entry(section, name);
+    return { section, name, text: entry.text, sha256: entry.sha256 };
+  }
+
+  /** A valid scenario or chaos plan of the session; `not_found` when there is none of that name. */
+  private async entry(section: 'scenarios' | 'chaosPlans', name: string): Promise<{ text: string; sha256: string }> {
     const host = await this.host();
     const entries = host.session.read().session[section];
     const entry = Object.hasOwn(entries, name) ? entries[name] : undefined;
-    if (entry === undefined) throw new AuraError('not_found', `no ${section === 'scenarios' ? 'scenario' : 'chaos plan'} ${JSON.stringify(name)} in the session`);
-    return { section, name, text: entry.text, sha256: entry.sha256 };
+    if (entry === undefined) throw new AuraError('not_found', `no ${sectionWhat[section]} ${JSON.stringify(name)} in the session`);
+    return entry;
+  }
+
+  /**
+   * Applies one local change to the session and waits until it is on disk: acknowledged means
+   * kept (a lab killed after the answer still has it). The session-doc writers validate before
+   * they touch the document, so a refused change leaves the session as it was.
+   */
+  private async write<T>(message: string, fn: (doc: SessionDoc) => T): Promise<T> {
+    const host = await this.host();
+    let result: T | undefined;
+    host.session.change((doc) => {
+      result = fn(doc);
+    }, message);
+    await host.session.flush();
+    return result as T;
   }
 
   /** Puts a finished run of this lab in the session (its manifest and report in brief). */
   async addRun(runId: string, runDir: string): Promise<ResultOf<'session.addRun'>> {
-    const host = await this.host();
+    await this.host();
     const summary = runSummaryOf(runDir);
     if (summary.manifest.status === 'running') throw new AuraError('conflict', `run ${runId} is still running; add it to the session once it has ended`);
-    host.session.change((doc) => putRunSummary(doc, runId, summary), `add run ${runId}`);
-    await host.session.flush();
+    await this.write(`add run ${runId}`, (doc) => putRunSummary(doc, runId, summary));
     return { runId };
+  }
+
+  /** A scenario file (validated as a scenario) into the session's library. */
+  async putScenario(file: string, name: string | undefined): Promise<ResultOf<'session.putScenario'>> {
+    await this.host();
+    const scenario = scenarioForSession(file, name);
+    const entry = await this.write(`put scenario ${scenario.name}`, (doc) => putScenario(doc, scenario.name, scenario.text));
+    return { name: scenario.name, sha256: entry.sha256 };
+  }
+
+  /** A chaos experiment file (loaded and checked against its scenario) into the session's chaos plans. */
+  async putChaosPlan(file: string, name: string | undefined, author: string | undefined): Promise<ResultOf<'session.putChaosPlan'>> {
+    await this.host();
+    const plan = chaosPlanForSession(file, this.scenariosDir, name);
+    const entry = await this.write(`put chaos plan ${plan.name}`, (doc) => putChaosPlan(doc, plan.name, { text: plan.text, author: author ?? userInfo().username, updatedAtMs: Date.now() }));
+    return { name: plan.name, sha256: entry.sha256 };
+  }
+
+  /** Takes a scenario or chaos plan out of the session (a malformed one from a peer too). */
+  async remove(section: 'scenarios' | 'chaosPlans', name: string): Promise<{ name: string }> {
+    const host = await this.host();
+    const entries = (host.session.doc() as Partial<SessionDoc>)[section];
+    if (entries === undefined || !Object.hasOwn(entries, name)) throw new AuraError('not_found', `no ${sectionWhat[section]} ${JSON.stringify(name)} in the session`);
+    await this.write(`remove ${sectionWhat[section]} ${name}`, (doc) => removeEntry(doc, section, name));
+    return { name };
+  }
+
+  /** Saves a session scenario under the scenarios directory, so that run.start can run it. */
+  async saveScenario(name: string): Promise<ResultOf<'session.saveScenario'>> {
+    const entry = await this.entry('scenarios', name);
+    return { name, ...saveSessionScenario(this.scenariosDir, name, entry.text) };
+  }
+
+  async addDrillNote(params: z.infer<(typeof methods)['session.addDrillNote']['params']>): Promise<ResultOf<'session.addDrillNote'>> {
+    await this.host();
+    const { id, note } = drillNoteFor(params.drillId, params.text, params.author ?? userInfo().username);
+    await this.write('add drill note', (doc) => addDrillNote(doc, id, note));
+    return { id };
   }
 
   /**
@@ -634,12 +715,9 @@ export class EngineSession {
   }
 
   async annotate(params: z.infer<(typeof methods)['session.annotate']['params']>): Promise<ResultOf<'session.annotate'>> {
-    const host = await this.host();
     const id = `a-${randomBytes(8).toString('hex')}`;
     const annotation = { runId: params.runId, position: params.position, text: params.text, author: params.author ?? userInfo().username, createdAtMs: Date.now() };
-    host.session.change((doc) => addAnnotation(doc, id, annotation), 'annotate');
-    // Acknowledged means on disk: a lab killed after this answer still has the annotation.
-    await host.session.flush();
+    await this.write('annotate', (doc) => addAnnotation(doc, id, annotation));
     return { id };
   }
 

@@ -5,7 +5,7 @@
  * in `$chaos`, their parameter changes in `$run`), a manifest, and journal.json, the
  * deterministic account of the experiment (no wall-clock field in it).
  */
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { canonicalJson } from '../core/kernel/canonical.ts';
@@ -92,6 +92,33 @@ export function readExperimentFile(file: string, options: { scenariosDir?: strin
     return undefined;
   }, 'an experiment mapping');
   return { file: path, text, experiment, scenarioFile: scenarioFile as string, scenarioText: loaded.text, scenario: loaded.scenario };
+}
+
+export interface ExperimentListing {
+  /** Relative to the scenarios directory (`chaos/<file>`). */
+  readonly file: string;
+  readonly title: string;
+  readonly scenario: string;
+  /** Why the experiment does not load (it is still listed). */
+  readonly error?: string;
+}
+
+/** The chaos experiments of `<scenariosDir>/chaos` (YAML or JSON), each checked against its scenario; none when there is no such directory. */
+export function listExperiments(scenariosDir: string): ExperimentListing[] {
+  const dir = join(scenariosDir, 'chaos');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((name) => /\.(ya?ml|json)$/.test(name))
+    .sort()
+    .map((name) => {
+      const file = `chaos/${name}`;
+      try {
+        const { experiment } = readExperimentFile(join(dir, name), { scenariosDir });
+        return { file, title: experiment.title, scenario: experiment.scenario };
+      } catch (error) {
+        return { file, title: name, scenario: '', error: (error as Error).message };
+      }
+    });
 }
 
 export interface ExperimentRunOptions {

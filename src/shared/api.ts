@@ -481,6 +481,15 @@ export type SessionDiff = z.infer<typeof sessionDiffSchema>;
 /** Heads of a point in the session's history (base58 change hashes, as session.history gives them). */
 const sessionHeads = z.array(z.string().min(1).max(128).regex(/^[1-9A-HJ-NP-Za-km-z]+$/, 'a change hash (base58)')).min(1).max(64);
 
+/** A chaos experiment file of this lab; `error`: why it does not load (it cannot be shared then). */
+export const chaosPlanFileSchema = z.object({ file: z.string(), title: z.string(), scenario: z.string(), error: z.string().optional() });
+export type ChaosPlanFile = z.infer<typeof chaosPlanFileSchema>;
+
+/** A session entry's name (scenario, chaos plan): the session's validators check it (`validation` on `name`). */
+const sessionEntryName = z.string().min(1).max(1_024);
+/** A file of the engine's scenarios directory (relative to it), or absolute, as run.start takes it. */
+const scenariosDirFile = z.string().min(1).max(4096);
+
 /** A finished transfer of a peer's run: the bundle's bytes and SHA-256, and the verified log. */
 export const sessionFetchedRunSchema = z.object({
   runId: z.string(),
@@ -508,6 +517,7 @@ export const methods = {
       projectionThreads: z.number().int(),
     }),
   },
+  /** The scenarios directory's scenario files, and those saved from the session (`session/<name>.yaml`). */
   'scenarios.list': {
     params: z.object({}).strict(),
     result: z.object({ scenarios: z.array(scenarioEntrySchema) }),
@@ -775,6 +785,11 @@ export const methods = {
     params: z.object({ runId, fault: injectFaultSchema }).strict(),
     result: z.object({ faultId: z.string(), kind: z.enum(injectFaultKinds), startUs: z.number(), endUs: z.number().nullable(), detail: z.string() }),
   },
+  /** The chaos experiment files of the scenarios directory (`chaos/*.yaml`), each checked against its scenario. */
+  'chaos.plans': {
+    params: z.object({}).strict(),
+    result: z.object({ plans: z.array(chaosPlanFileSchema) }),
+  },
   /** The shared session's content (only valid entries; never its document id). */
   'session.get': {
     params: z.object({}).strict(),
@@ -826,6 +841,53 @@ export const methods = {
   'session.text': {
     params: z.object({ section: z.enum(['scenarios', 'chaosPlans']), name: z.string().min(1).max(128) }).strict(),
     result: z.object({ section: z.enum(['scenarios', 'chaosPlans']), name: z.string(), text: z.string(), sha256: z.string() }),
+  },
+  /**
+   * Puts a scenario file of this lab in the session's library under `name` (default: the file's
+   * base name without extension), replacing an entry of that name. The file is validated as a
+   * scenario first: `validation` with its file, line and field; `not_found`: no such file.
+   */
+  'session.putScenario': {
+    params: z.object({ name: sessionEntryName.optional(), scenario: scenariosDirFile }).strict(),
+    result: z.object({ name: z.string(), sha256: z.string() }),
+  },
+  /** Takes a scenario out of the session's library. `not_found`: none of that name. */
+  'session.removeScenario': {
+    params: z.object({ name: sessionEntryName }).strict(),
+    result: z.object({ name: z.string() }),
+  },
+  /**
+   * Saves a session scenario as `<scenariosDir>/session/<name>.yaml` so that run.start can run it
+   * (`file`: relative to the scenarios directory). The text is validated as a scenario first
+   * (`validation`); `not_found`: no such scenario in the session; `conflict`: a different file of
+   * that name exists (it is never overwritten; the same content is fine: `written` false).
+   */
+  'session.saveScenario': {
+    params: z.object({ name: sessionEntryName }).strict(),
+    result: z.object({ name: z.string(), file: z.string(), written: z.boolean() }),
+  },
+  /**
+   * Puts a chaos experiment file (e.g. `chaos/load-spike.yaml`, see chaos.plans) in the session's
+   * chaos plans under `name` (default: the file's base name), after loading it and checking it
+   * against its scenario: `validation` with its file, line and field; `not_found`: no such file.
+   */
+  'session.putChaosPlan': {
+    params: z.object({ name: sessionEntryName.optional(), file: scenariosDirFile, author: z.string().max(1_024).optional() }).strict(),
+    result: z.object({ name: z.string(), sha256: z.string() }),
+  },
+  /** Takes a chaos plan out of the session. `not_found`: none of that name. */
+  'session.removeChaosPlan': {
+    params: z.object({ name: sessionEntryName }).strict(),
+    result: z.object({ name: z.string() }),
+  },
+  /**
+   * Adds a note on a drill to the session. `drillId`: any id the session's validator accepts (a
+   * drill of the catalogue, as drills.list names it, a drill run's id, or a drill only a peer
+   * has); `validation` names drillId, text (empty or too long) or author.
+   */
+  'session.addDrillNote': {
+    params: z.object({ drillId: z.string().max(1_024), text: z.string().max(100_000), author: z.string().max(1_024).optional() }).strict(),
+    result: z.object({ id: z.string() }),
   },
   /**
    * Puts a run of this lab in the session (its manifest and report in brief), so that peers see

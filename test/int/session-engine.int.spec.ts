@@ -4,9 +4,12 @@
  * arrives as a push, and neither the document id nor a token is ever in an answer but the invite.
  * The history pages newest first and shows the session at a past change with what differs now;
  * B fetches a run A put in the session, verified, as a local run, and a tampered bundle is refused.
+ * A shares a scenario file, a chaos experiment file and a drill note (each validated first: a bad
+ * one is a typed error and changes nothing); B sees them, saves the scenario into its own scenarios
+ * directory (B has a copy of the repository's) and runs it; entries are removed from either side.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeHeads } from '@automerge/automerge-repo';
 import Database from 'better-sqlite3';
@@ -14,9 +17,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleForRun } from '../../src/node/session/run-transfer.ts';
 import type { PushOf, ServerMessage } from '../../src/shared/api.ts';
 import { rejection, startEngine, type EngineHarness } from '../support/engine.ts';
+import { repoRoot, temporaryDirectory } from '../support/fixtures.ts';
 
 let a: EngineHarness;
 let b: EngineHarness;
+/** B's scenarios directory: a copy of the repository's, which B writes session scenarios into. */
+const bScenarios = temporaryDirectory('aura-lab-session-scenarios-');
 
 async function until<T>(probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number, what: string): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -46,13 +52,15 @@ async function withShareEnv<T>(on: boolean, fn: () => Promise<T>): Promise<T> {
 }
 
 beforeAll(async () => {
+  cpSync(join(repoRoot, 'scenarios'), bScenarios.path, { recursive: true });
   a = await withShareEnv(true, () => startEngine());
-  b = await startEngine();
+  b = await startEngine({ scenariosDir: bScenarios.path });
 });
 
 afterAll(async () => {
   await b?.close();
   await a?.close();
+  bScenarios.remove();
 });
 
 describe('session.* through the engine', () => {
@@ -271,5 +279,114 @@ describe('session history and runs fetched from a peer, through the engine', () 
     expect(readdirSync(join(b.dataDir, 'runs')).sort()).toEqual([runId]);
     expect((await b.client.request('runs.history', {})).runs.map((run) => run.runId)).not.toContain(second.runId);
     expect((await b.client.request('session.get', {})).runs.find((run) => run.runId === second.runId)?.local).toBe(false);
+  });
+});
+
+describe('the session library through the engine: scenarios, chaos plans and drill notes', () => {
+  it('refuses bad scenarios, chaos plans, notes and names with typed errors naming the file and field, and changes nothing', async () => {
+    const dir = temporaryDirectory('aura-lab-session-library-');
+    try {
+      const badScenario = join(dir.path, 'bad.yaml');
+      writeFileSync(badScenario, readFileSync(join(repoRoot, 'scenarios', 'hello.yaml'), 'utf8').replace('duration: 60s', 'duration: banana'));
+      const badPlan = join(dir.path, 'bad-plan.yaml');
+      writeFileSync(badPlan, readFileSync(join(repoRoot, 'scenarios', 'chaos', 'load-spike.yaml'), 'utf8').replace('scenario: baseline.yaml', `scenario: ${join(repoRoot, 'scenarios', 'baseline.yaml')}`).replace('generator: orders, factor: 3', 'generator: nope, factor: 3'));
+      const historyBefore = (await a.client.request('session.history', { limit: 1 })).total;
+      const countsBefore = (await a.client.request('session.get', {})).counts;
+
+      const invalid = await rejection(a.client.request('session.putScenario', { scenario: badScenario }));
+      expect(invalid.code).toBe('validation');
+      const issue = invalid.issues.find((x) => x.path.includes('duration'));
+      expect(issue?.file).toMatch(/bad\.yaml$/);
+      expect(issue?.line).toBeGreaterThan(1);
+      expect(invalid.message).toContain('bad.yaml');
+      expect((await rejection(a.client.request('session.putScenario', { scenario: 'no-such-scenario.yaml' }))).code).toBe('not_found');
+      const badName = await rejection(a.client.request('session.putScenario', { scenario: 'hello.yaml', name: 'not a key!' }));
+      expect(badName.code).toBe('validation');
+      expect(badName.issues.map((x) => x.path)).toEqual([['name']]);
+
+      const planMisfit = await rejection(a.client.request('session.putChaosPlan', { file: badPlan }));
+      expect(planMisfit.code).toBe('validation');
+      expect(planMisfit.issues.some((x) => x.file?.endsWith('bad-plan.yaml') === true && x.path.includes('generator'))).toBe(true);
+      const scenarioAsPlan = await rejection(a.client.request('session.putChaosPlan', { file: 'hello.yaml' }));
+      expect(scenarioAsPlan.code).toBe('validation');
+      expect(scenarioAsPlan.issues.some((x) => x.file?.endsWith('hello.yaml') === true)).toBe(true);
+      expect((await rejection(a.client.request('session.putChaosPlan', { file: 'chaos/no-such-plan.yaml' }))).code).toBe('not_found');
+
+      const emptyNote = await rejection(a.client.request('session.addDrillNote', { drillId: 'network-partition', text: '  ' }));
+      expect(emptyNote.code).toBe('validation');
+      expect(emptyNote.issues.map((x) => x.path)).toEqual([['text']]);
+      const badDrill = await rejection(a.client.request('session.addDrillNote', { drillId: '../etc', text: 'x' }));
+      expect(badDrill.code).toBe('validation');
+      expect(badDrill.issues.some((x) => x.path.includes('drillId'))).toBe(true);
+      const longNote = await rejection(a.client.request('session.addDrillNote', { drillId: 'network-partition', text: 'x'.repeat(20_001) }));
+      expect(longNote.code).toBe('validation');
+      expect(longNote.issues.some((x) => x.path.includes('text'))).toBe(true);
+      expect((await rejection(a.client.request('session.addDrillNote', { drillId: 'network-partition' } as never))).code).toBe('validation');
+
+      expect((await rejection(a.client.request('session.removeScenario', { name: 'no-such' }))).code).toBe('not_found');
+      expect((await rejection(a.client.request('session.removeChaosPlan', { name: 'no-such' }))).code).toBe('not_found');
+      expect((await rejection(a.client.request('session.saveScenario', { name: 'no-such' }))).code).toBe('not_found');
+
+      expect((await a.client.request('session.history', { limit: 1 })).total).toBe(historyBefore);
+      expect((await a.client.request('session.get', {})).counts).toEqual(countsBefore);
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it('shares a scenario, a chaos plan and a drill note that reach B; B saves the scenario, runs it, and never overwrites another file; entries are removed', async () => {
+    const helloText = readFileSync(join(repoRoot, 'scenarios', 'hello.yaml'), 'utf8');
+    const planText = readFileSync(join(repoRoot, 'scenarios', 'chaos', 'load-spike.yaml'), 'utf8');
+    const sha = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
+
+    expect((await a.client.request('chaos.plans', {})).plans).toEqual(expect.arrayContaining([expect.objectContaining({ file: 'chaos/load-spike.yaml', scenario: 'baseline.yaml' })]));
+    expect((await a.client.request('chaos.plans', {})).plans.every((plan) => plan.error === undefined)).toBe(true);
+
+    expect(await a.client.request('session.putScenario', { scenario: 'hello.yaml' })).toEqual({ name: 'hello', sha256: sha(helloText) });
+    expect(await a.client.request('session.putScenario', { scenario: join(repoRoot, 'scenarios', 'hello.yaml'), name: 'hello-shared' })).toEqual({ name: 'hello-shared', sha256: sha(helloText) });
+    expect(await a.client.request('session.putChaosPlan', { file: 'chaos/load-spike.yaml', author: 'alice' })).toEqual({ name: 'load-spike', sha256: sha(planText) });
+    const { id } = await a.client.request('session.addDrillNote', { drillId: 'network-partition', text: 'Heal the partition after 30 s', author: 'alice' });
+    const messages = (await a.client.request('session.history', { limit: 4 })).changes.map((change) => change.message);
+    expect(messages).toEqual(['add drill note', 'put chaos plan load-spike', 'put scenario hello-shared', 'put scenario hello']);
+
+    // B sees them all.
+    const onB = await until(async () => {
+      const view = await b.client.request('session.get', {});
+      return view.scenarios.includes('hello-shared') && view.chaosPlans.some((plan) => plan.name === 'load-spike') && view.drillNotes.some((note) => note.id === id) ? view : undefined;
+    }, 10_000, 'the scenarios, the chaos plan and the note on B');
+    expect(onB.chaosPlans.find((plan) => plan.name === 'load-spike')).toMatchObject({ author: 'alice', sha256: sha(planText), chars: planText.length });
+    expect(onB.drillNotes.find((note) => note.id === id)).toMatchObject({ drillId: 'network-partition', author: 'alice', text: 'Heal the partition after 30 s' });
+    expect((await b.client.request('session.text', { section: 'scenarios', name: 'hello-shared' })).text).toBe(helloText);
+    expect((await b.client.request('session.text', { section: 'chaosPlans', name: 'load-spike' })).text).toBe(planText);
+
+    // B saves the scenario into its scenarios directory, lists it and runs it; saving again is fine.
+    expect(await b.client.request('session.saveScenario', { name: 'hello-shared' })).toEqual({ name: 'hello-shared', file: 'session/hello-shared.yaml', written: true });
+    expect(readFileSync(join(bScenarios.path, 'session', 'hello-shared.yaml'), 'utf8')).toBe(helloText);
+    expect(await b.client.request('session.saveScenario', { name: 'hello-shared' })).toEqual({ name: 'hello-shared', file: 'session/hello-shared.yaml', written: false });
+    const listed = (await b.client.request('scenarios.list', {})).scenarios.find((entry) => entry.file === 'session/hello-shared.yaml');
+    expect(listed).toMatchObject({ name: 'hello', durationUs: 60_000_000 });
+    expect(listed?.error).toBeUndefined();
+    expect((await a.client.request('scenarios.list', {})).scenarios.map((entry) => entry.file)).not.toContain('session/hello-shared.yaml');
+    const started = await b.client.request('run.start', { scenario: listed!.file, speed: 'max' });
+    expect((await b.waitForRun(started.runId)).status).toBe('completed');
+
+    // A replaces the entry with another scenario: B's save refuses to overwrite its file.
+    await a.client.request('session.putScenario', { scenario: 'baseline.yaml', name: 'hello-shared' });
+    const baselineSha = sha(readFileSync(join(repoRoot, 'scenarios', 'baseline.yaml'), 'utf8'));
+    await until(async () => ((await b.client.request('session.text', { section: 'scenarios', name: 'hello-shared' })).sha256 === baselineSha ? true : undefined), 10_000, 'the replaced scenario on B');
+    expect((await rejection(b.client.request('session.saveScenario', { name: 'hello-shared' }))).code).toBe('conflict');
+    expect(readFileSync(join(bScenarios.path, 'session', 'hello-shared.yaml'), 'utf8')).toBe(helloText);
+
+    // Removing, from either side, reaches the other.
+    expect(await a.client.request('session.removeChaosPlan', { name: 'load-spike' })).toEqual({ name: 'load-spike' });
+    expect(await b.client.request('session.removeScenario', { name: 'hello' })).toEqual({ name: 'hello' });
+    for (const harness of [a, b]) {
+      await until(async () => {
+        const view = await harness.client.request('session.get', {});
+        return !view.scenarios.includes('hello') && view.scenarios.includes('hello-shared') && view.chaosPlans.length === 0 ? true : undefined;
+      }, 10_000, 'both removals on both hosts');
+    }
+    expect((await rejection(a.client.request('session.removeChaosPlan', { name: 'load-spike' }))).code).toBe('not_found');
+    expect((await rejection(b.client.request('session.text', { section: 'scenarios', name: 'hello' }))).code).toBe('not_found');
   });
 });

@@ -17,11 +17,12 @@ export interface EngineHarness {
   close(): Promise<void>;
 }
 
-export async function startEngine(options: { restart?: boolean; backupEveryEvents?: number } = {}): Promise<EngineHarness> {
+/** `scenariosDir`: the engine's scenarios directory (default: the repository's, which no test may write to). */
+export async function startEngine(options: { restart?: boolean; backupEveryEvents?: number; scenariosDir?: string } = {}): Promise<EngineHarness> {
   const home = temporaryDirectory('aura-lab-engine-');
   const supervisor = new EngineSupervisor({
     dataDir: home.path,
-    scenariosDir: join(repoRoot, 'scenarios'),
+    scenariosDir: options.scenariosDir ?? join(repoRoot, 'scenarios'),
     ...(options.restart === undefined ? {} : { restart: options.restart }),
     ...(options.backupEveryEvents === undefined ? {} : { backupEveryEvents: options.backupEveryEvents }),
   });

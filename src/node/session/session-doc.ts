@@ -379,3 +379,12 @@ export function putRunSummary(doc: SessionDoc, runId: string, summary: RunSummar
   doc.runs[runId] = plain(entry);
   return entry;
 }
+
+/** Takes a scenario or a chaos plan out of the session (curating the library); false when there is none of that name. */
+export function removeEntry(doc: SessionDoc, section: 'scenarios' | 'chaosPlans', name: string): boolean {
+  ensureSections(doc);
+  const entries = doc[section] as Record<string, unknown>;
+  if (!Object.hasOwn(entries, name)) return false;
+  delete entries[name];
+  return true;
+}

@@ -36,7 +36,7 @@ export function bindEngine(connection: EngineConnection): EngineCommands {
     timeTravel: bindTimeTravel(client, eventLog),
     debates: bindDebates(client, eventLog),
     drills: bindDrills(client),
-    session: bindSession(client, eventLog),
+    session: bindSession(client, eventLog, () => commands.refreshScenarios()),
     async refreshScenarios() {
       try {
         const { scenarios } = await client.request('scenarios.list', {});

@@ -11,7 +11,7 @@
 import type { SessionChange } from '../../../shared/api.ts';
 import { ApiRequestError, type ApiClient } from '../../../shared/client.ts';
 import { labStore } from '../state/lab-store.ts';
-import { sessionActions, sessionStore, type InviteKind, type OpenedText } from '../state/session-store.ts';
+import { entryKey, sessionActions, sessionStore, type InviteKind, type LibraryFormName, type OpenedText } from '../state/session-store.ts';
 import { timeTravelStore } from '../state/time-travel-store.ts';
 import { describeError } from './describe-error.ts';
 import type { EventLogCommands } from './event-log-bridge.ts';
@@ -36,6 +36,16 @@ export interface SessionCommands {
   addRun(): Promise<void>;
   /** Fetches a run from the host this lab joined, verified, as a local run. */
   fetchRun(runId: string): Promise<void>;
+  /** Puts the local scenario file the share form names in the session. */
+  shareScenario(): Promise<void>;
+  /** Puts the local chaos experiment file the share form names in the session. */
+  sharePlan(): Promise<void>;
+  /** Adds the drill note the form holds. */
+  addDrillNote(): Promise<void>;
+  /** Takes a scenario or chaos plan out of the session. */
+  removeEntry(section: OpenedText['section'], name: string): Promise<void>;
+  /** Saves a session scenario under the local scenarios directory (then the run tab lists it). */
+  useScenario(name: string): Promise<void>;
 }
 
 const statusPollMs = 1_500;
@@ -50,7 +60,8 @@ function cursor(): { runId?: string; position?: number } {
   return { ...(runId === undefined ? {} : { runId }), ...(runId === undefined || seek === undefined ? {} : { position: seek.position }) };
 }
 
-export function bindSession(client: ApiClient, eventLog: EventLogCommands): SessionCommands {
+/** `refreshScenarios`: asks the engine for the scenario list again (the run tab's). */
+export function bindSession(client: ApiClient, eventLog: EventLogCommands, refreshScenarios: () => Promise<void>): SessionCommands {
   let loading = false;
   let nameTimer: ReturnType<typeof setTimeout> | undefined;
   let again = false;
@@ -108,6 +119,26 @@ export function bindSession(client: ApiClient, eventLog: EventLogCommands): Sess
     client.request('session.presence', { name, ...cursor() }, 5_000).catch(() => undefined);
   };
 
+  /** One of the library forms' requests: busy while it runs, its error shown inline, the session asked for again once it is in. */
+  const submitLibrary = async (form: LibraryFormName, request: () => Promise<unknown>): Promise<void> => {
+    sessionActions.libraryStarted(form);
+    try {
+      await request();
+      sessionActions.libraryEnded(form, undefined);
+      void refresh();
+    } catch (error) {
+      sessionActions.libraryEnded(form, describeError(error));
+    }
+  };
+
+  /** This lab's chaos experiment files and drills, for the share and note forms. */
+  const loadLocalLists = async (): Promise<void> => {
+    await Promise.all([
+      client.request('chaos.plans', {}).then(({ plans }) => sessionActions.localListsLoaded({ localPlans: plans }), (error: unknown) => sessionActions.libraryEnded('plan', describeError(error))),
+      client.request('drills.list', {}).then(({ drills }) => sessionActions.localListsLoaded({ drills: drills.map((drill) => drill.drill) }), (error: unknown) => sessionActions.libraryEnded('note', describeError(error))),
+    ]);
+  };
+
   client.on('engine.status', (status) => {
     if (status.state !== 'ready') return;
     void refresh();
@@ -139,7 +170,7 @@ export function bindSession(client: ApiClient, eventLog: EventLogCommands): Sess
         if (at.runId !== undefined) sessionActions.setForm({ runId: at.runId, position: at.position === undefined ? '' : String(at.position) });
       }
       // The local runs, for the run to add to the session.
-      await Promise.all([refresh(), pollStatus(), eventLog.refreshHistory()]);
+      await Promise.all([refresh(), pollStatus(), eventLog.refreshHistory(), loadLocalLists()]);
     },
     refresh,
     async annotate() {
@@ -212,6 +243,43 @@ export function bindSession(client: ApiClient, eventLog: EventLogCommands): Sess
         void refresh();
       } catch (error) {
         sessionActions.addRunEnded(describeError(error));
+      }
+    },
+    shareScenario() {
+      const { scenarioFile, scenarioName } = sessionStore.getState().library;
+      const name = scenarioName.trim();
+      return submitLibrary('scenario', () => client.request('session.putScenario', { scenario: scenarioFile, ...(name === '' ? {} : { name }) }));
+    },
+    sharePlan() {
+      const { library, name } = sessionStore.getState();
+      return submitLibrary('plan', () => client.request('session.putChaosPlan', { file: library.planFile, ...(name.trim() === '' ? {} : { author: name.trim() }) }));
+    },
+    addDrillNote() {
+      const { library, name } = sessionStore.getState();
+      return submitLibrary('note', () => client.request('session.addDrillNote', { drillId: library.drillId, text: library.noteText, ...(name.trim() === '' ? {} : { author: name.trim() }) }));
+    },
+    async removeEntry(section, name) {
+      const key = entryKey(section, name);
+      sessionActions.entryAction(key, { busy: true });
+      try {
+        await client.request(section === 'scenarios' ? 'session.removeScenario' : 'session.removeChaosPlan', { name });
+        sessionActions.entryAction(key, { busy: false });
+        const { opened } = sessionStore.getState();
+        if (opened?.section === section && opened.name === name) sessionActions.closeText();
+        void refresh();
+      } catch (error) {
+        sessionActions.entryAction(key, { busy: false, error: describeError(error) });
+      }
+    },
+    async useScenario(name) {
+      const key = entryKey('scenarios', name);
+      sessionActions.entryAction(key, { busy: true });
+      try {
+        const { file } = await client.request('session.saveScenario', { name });
+        sessionActions.entryAction(key, { busy: false, savedFile: file });
+        await refreshScenarios();
+      } catch (error) {
+        sessionActions.entryAction(key, { busy: false, error: describeError(error) });
       }
     },
     async fetchRun(runId) {

@@ -9,7 +9,7 @@
  * asked for; invites live only in this store (never in storage).
  */
 import { createStore } from 'zustand/vanilla';
-import type { PresenceEntry, ResultOf, SessionChange, SessionFetchedRun, SessionStatus, SessionView } from '../../../shared/api.ts';
+import type { ChaosPlanFile, PresenceEntry, ResultOf, SessionChange, SessionFetchedRun, SessionStatus, SessionView } from '../../../shared/api.ts';
 
 export type InviteKind = 'read-write' | 'read-only';
 
@@ -53,6 +53,29 @@ export interface OpenedText {
   error: string | undefined;
 }
 
+/** The forms that put this lab's files and notes in the session. */
+export type LibraryFormName = 'scenario' | 'plan' | 'note';
+
+export interface LibraryForms {
+  /** A file of scenarios.list, and the name to give it in the session ('' : the file's base name). */
+  scenarioFile: string;
+  scenarioName: string;
+  /** A file of chaos.plans. */
+  planFile: string;
+  drillId: string;
+  noteText: string;
+  busy: LibraryFormName | undefined;
+  errors: Partial<Record<LibraryFormName, string>>;
+}
+
+/** What became of Use or Remove on a session scenario or chaos plan (by `section/name`). */
+export interface EntryAction {
+  busy: boolean;
+  error?: string;
+  /** Use: where the scenario was saved, relative to the scenarios directory. */
+  savedFile?: string;
+}
+
 export interface SessionState {
   /** The Session tab is on screen (over the other tabs' view). */
   shown: boolean;
@@ -81,6 +104,12 @@ export interface SessionState {
   addRunId: string;
   addingRun: boolean;
   addRunError: string | undefined;
+  library: LibraryForms;
+  /** This lab's chaos experiment files (chaos.plans), to share. */
+  localPlans: ChaosPlanFile[];
+  /** The drill catalogue's drills (drills.list), for notes. */
+  drills: string[];
+  entryActions: Record<string, EntryAction>;
 }
 
 const nameKey = 'aura-lab.session.name';
@@ -119,7 +148,16 @@ export const initialSessionState: SessionState = {
   addRunId: '',
   addingRun: false,
   addRunError: undefined,
+  library: { scenarioFile: '', scenarioName: '', planFile: '', drillId: '', noteText: '', busy: undefined, errors: {} },
+  localPlans: [],
+  drills: [],
+  entryActions: {},
 };
+
+/** The key of a session scenario or chaos plan in `entryActions`. */
+export function entryKey(section: OpenedText['section'], name: string): string {
+  return `${section}/${name}`;
+}
 
 /** The key of a change (its heads) in lists. */
 export function changeKey(change: SessionChange): string {
@@ -231,5 +269,32 @@ export const sessionActions = {
   },
   addRunEnded(error: string | undefined): void {
     sessionStore.setState((state) => ({ addingRun: false, addRunError: error, addRunId: error === undefined ? '' : state.addRunId }));
+  },
+  setLibrary(patch: Partial<Omit<LibraryForms, 'busy' | 'errors'>>): void {
+    sessionStore.setState((state) => ({ library: { ...state.library, ...patch } }));
+  },
+  libraryStarted(form: LibraryFormName): void {
+    sessionStore.setState((state) => ({ library: { ...state.library, busy: form, errors: { ...state.library.errors, [form]: undefined } } }));
+  },
+  /** A form's request ended; on success the name or the note typed is cleared (the choices stay). */
+  libraryEnded(form: LibraryFormName, error: string | undefined): void {
+    sessionStore.setState((state) => {
+      const cleared = error !== undefined ? {} : form === 'note' ? { noteText: '' } : form === 'scenario' ? { scenarioName: '' } : {};
+      return { library: { ...state.library, ...cleared, busy: undefined, errors: { ...state.library.errors, [form]: error } } };
+    });
+  },
+  localListsLoaded(lists: { localPlans?: ChaosPlanFile[]; drills?: string[] }): void {
+    sessionStore.setState((state) => ({
+      ...lists,
+      library: {
+        ...state.library,
+        // The first loadable choice, until the user picks one.
+        planFile: state.library.planFile !== '' ? state.library.planFile : (lists.localPlans?.find((plan) => plan.error === undefined)?.file ?? ''),
+        drillId: state.library.drillId !== '' ? state.library.drillId : (lists.drills?.[0] ?? ''),
+      },
+    }));
+  },
+  entryAction(key: string, action: EntryAction): void {
+    sessionStore.setState((state) => ({ entryActions: { ...state.entryActions, [key]: action } }));
   },
 };

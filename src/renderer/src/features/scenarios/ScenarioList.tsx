@@ -24,6 +24,7 @@ export function ScenarioList() {
               disabled={scenario.error !== undefined}
               onClick={() => labActions.selectScenario(scenario.file)}
               data-testid={`scenario-${scenario.name}`}
+              data-file={scenario.file}
               title={scenario.error ?? scenario.description}
             >
               <span className="scenario-name">{scenario.name}</span>

@@ -3,6 +3,7 @@
  * first: who, when, what), and, for the change selected, the session as it was right after it
  * and what differs now, section by section.
  */
+import { count, countsText } from './session-format.ts';
 import { extent, scaleTime } from 'd3';
 import { sessionSectionNames, type SessionChange, type SessionDiff, type SessionSectionName } from '../../../../shared/api.ts';
 import type { SessionCommands } from '../../engine/session-bridge.ts';
@@ -99,7 +100,7 @@ function PastView() {
       {result !== undefined ? (
         <>
           <p className="small" data-testid="history-past-counts">
-            Then: {result.view.counts.annotations} annotations · {result.view.counts.scenarios} scenarios · {result.view.counts.chaosPlans} chaos plans · {result.view.counts.drillNotes} drill notes · {result.view.counts.runs} runs. {result.changesSince.toLocaleString('en')} changes since.
+            Then: {countsText(result.view.counts)}. {count(result.changesSince, 'change', 'changes')} since.
           </p>
           <DiffSummary diff={result.diff} />
           <section className="panel" aria-label="annotations then">

@@ -1,7 +1,8 @@
 /**
  * Every section of the session beside its annotations: the scenario library, chaos plans, drill
- * notes and run summaries. The current session (with `commands`) opens texts, adds a local run to
- * the session and fetches runs this lab lacks from the host it joined; a past view (`past`) only
+ * notes and run summaries. The current session (with `commands`) opens texts, shares this lab's
+ * scenarios, chaos plans and drill notes, uses (saves locally) or removes entries, adds a local
+ * run to the session and fetches runs this lab lacks from the host it joined; a past view (`past`) only
  * shows, with its own test ids so that it never mixes with the current one.
  */
 import type { SessionRun, SessionView } from '../../../../shared/api.ts';
@@ -9,6 +10,8 @@ import type { SessionCommands } from '../../engine/session-bridge.ts';
 import { sessionActions, type RunFetch } from '../../state/session-store.ts';
 import { useEventLog } from '../../state/use-event-log.ts';
 import { useSession } from '../../state/use-session.ts';
+import type { ReactNode } from 'react';
+import { DrillNoteForm, EntryButtons, SharePlanForm, ShareScenarioForm } from './SessionLibraryForms.tsx';
 import { fetchLabel, shortHash } from './session-format.ts';
 
 export function SessionSections({ view, commands, past = false }: { view: SessionView; commands?: SessionCommands; past?: boolean }) {
@@ -22,6 +25,7 @@ export function SessionSections({ view, commands, past = false }: { view: Sessio
         empty="No scenario in the session."
         testId={id('session-scenario')}
         commands={commands}
+        form={commands !== undefined ? <ShareScenarioForm commands={commands} /> : null}
       />
       <TextEntries
         title="Chaos plans"
@@ -30,6 +34,7 @@ export function SessionSections({ view, commands, past = false }: { view: Sessio
         empty="No chaos plan in the session."
         testId={id('session-chaos-plan')}
         commands={commands}
+        form={commands !== undefined ? <SharePlanForm commands={commands} /> : null}
       />
       <section className="panel" aria-label="drill notes">
         <h3>Drill notes</h3>
@@ -44,6 +49,7 @@ export function SessionSections({ view, commands, past = false }: { view: Sessio
             </li>
           ))}
         </ul>
+        {commands !== undefined ? <DrillNoteForm commands={commands} /> : null}
       </section>
       <section className="panel" aria-label="runs">
         <h3>Runs</h3>
@@ -73,8 +79,8 @@ export function SessionSections({ view, commands, past = false }: { view: Sessio
   );
 }
 
-/** Named texts of the session (scenarios, chaos plans); the current session opens one to read it. */
-function TextEntries({ title, section, entries, empty, testId, commands }: { title: string; section: 'scenarios' | 'chaosPlans'; entries: readonly { name: string; detail?: string }[]; empty: string; testId: string; commands: SessionCommands | undefined }) {
+/** Named texts of the session (scenarios, chaos plans); the current session opens, uses and removes them, and shares more (`form`). */
+function TextEntries({ title, section, entries, empty, testId, commands, form }: { title: string; section: 'scenarios' | 'chaosPlans'; entries: readonly { name: string; detail?: string }[]; empty: string; testId: string; commands: SessionCommands | undefined; form: ReactNode }) {
   return (
     <section className="panel" aria-label={title}>
       <h3>{title}</h3>
@@ -89,10 +95,12 @@ function TextEntries({ title, section, entries, empty, testId, commands }: { tit
                 Open
               </button>
             ) : null}
+            {commands !== undefined ? <EntryButtons section={section} name={entry.name} testId={testId} commands={commands} /> : null}
           </li>
         ))}
       </ul>
       {commands !== undefined ? <OpenedText section={section} /> : null}
+      {form}
     </section>
   );
 }

@@ -5,6 +5,7 @@
  * Everything here comes from the engine, which holds the session; the page never blocks on the
  * network.
  */
+import { countsText } from './session-format.ts';
 import type { SessionCommands } from '../../engine/session-bridge.ts';
 import { sessionActions } from '../../state/session-store.ts';
 import { useEventLog } from '../../state/use-event-log.ts';
@@ -25,7 +26,7 @@ export function SessionView({ commands }: { commands: SessionCommands }) {
         <h2>{view?.title ?? 'Session'}</h2>
         {view !== undefined ? (
           <span className="muted small" data-testid="session-counts">
-            {view.counts.annotations} annotations · {view.counts.scenarios} scenarios · {view.counts.chaosPlans} chaos plans · {view.counts.runs} runs · {view.counts.drillNotes} drill notes
+            {countsText(view.counts)}
             {view.rejected > 0 ? ` · ${view.rejected} malformed entries from peers left out` : ''}
           </span>
         ) : null}

@@ -1,6 +1,21 @@
 /** Words for the shared session's status, its peers' cursors and runs fetched from a peer. */
-import type { SessionStatus } from '../../../../shared/api.ts';
+import type { SessionStatus, SessionView } from '../../../../shared/api.ts';
 import type { RunFetch } from '../../state/session-store.ts';
+
+export function count(n: number, one: string, many: string): string {
+  return `${n.toLocaleString('en')} ${n === 1 ? one : many}`;
+}
+
+/** "2 annotations · 1 scenario · 1 chaos plan · 0 runs · 1 drill note" */
+export function countsText(counts: SessionView['counts']): string {
+  return [
+    count(counts.annotations, 'annotation', 'annotations'),
+    count(counts.scenarios, 'scenario', 'scenarios'),
+    count(counts.chaosPlans, 'chaos plan', 'chaos plans'),
+    count(counts.runs, 'run', 'runs'),
+    count(counts.drillNotes, 'drill note', 'drill notes'),
+  ].join(' · ');
+}
 
 export function ago(ms: number, nowMs: number): string {
   const seconds = Math.max(0, Math.round((nowMs - ms) / 1000));
