@@ -2,9 +2,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { RecordedEvent } from '../../src/core/events/event.ts';
 import { labEventTypes } from '../../src/core/events/lab-events.ts';
-import { canonicalJson } from '../../src/core/kernel/canonical.ts';
+import { canonicalJson, type JsonValue } from '../../src/core/kernel/canonical.ts';
 import { asEventId, asStreamName } from '../../src/core/kernel/ids.ts';
-import { foldShard, initialShardState, mergeShards, replayProjection, shardCount, shardOf } from '../../src/core/projections/projection.ts';
+import { foldShard, initialShardState, mayConcern, mergeShards, replayProjection, shardCount, shardOf } from '../../src/core/projections/projection.ts';
 import { findProjection, projectionNames } from '../../src/core/projections/registry.ts';
 import { MemoryEventStore } from '../../src/core/testing/memory-event-store.ts';
 import { labLog } from '../support/lab-log.ts';
@@ -109,5 +109,58 @@ describe('the lab projections', () => {
     const standings = findProjection('debate-standings')!;
     const bad = recorded(labEventTypes.argumentMade, { agent: 'a', round: 1, answer: 'yes', confidence: 1 });
     expect(replayProjection(standings, [bad]).parked.map((parked) => parked.position)).toEqual([bad.position]);
+  });
+});
+
+describe('payloadKey: skipping events whose stored payload text cannot concern a projection', () => {
+  const withText = (position: number, payload: JsonValue, text = JSON.stringify(payload)): RecordedEvent & { payloadJson: string } => ({
+    position,
+    stream: asStreamName('api-1'),
+    version: position,
+    id: asEventId(position.toString(16).padStart(32, '0')),
+    type: 'RequestCompleted',
+    schemaVersion: 1,
+    payload,
+    metadata: { virtualTimeUs: position * 1_000_000 },
+    payloadJson: text,
+  });
+
+  it('mayConcern: false only without the quoted key and without any \\u escape', () => {
+    const key = JSON.stringify('latencyMs');
+    expect(mayConcern(key, withText(1, { latencyMs: 5 }))).toBe(true);
+    expect(mayConcern(key, withText(2, { amount: 5 }))).toBe(false);
+    expect(mayConcern(key, withText(3, { note: 'latencyMs' }))).toBe(true); // mentioned: looked at
+    expect(mayConcern(key, withText(4, { latencyMs: 5 }, '{"latency\\u004ds":5}'))).toBe(true); // escaped key
+    const plain: RecordedEvent = { ...withText(5, { amount: 1 }) };
+    delete (plain as { payloadJson?: string }).payloadJson;
+    expect(mayConcern(key, plain)).toBe(true); // no stored text: apply decides
+    expect(mayConcern(undefined, withText(6, { amount: 5 }))).toBe(true);
+  });
+
+  it('slo-status folds to the same state and the same applied count with and without stored texts, poison events included', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.record({ latencyMs: fc.integer({ min: 0, max: 300 }), ok: fc.boolean() }),
+            fc.record({ amount: fc.integer({ min: 1, max: 500 }), currency: fc.constant('EUR') }),
+            fc.record({ latencyMs: fc.constant('slow') }),
+            fc.record({ nested: fc.record({ latencyMs: fc.integer() }) }),
+          ),
+          { maxLength: 60 },
+        ),
+        (payloads) => {
+          const definition = findProjection('slo-status')!;
+          const stored = payloads.map((payload, index) => withText(index + 1, payload as JsonValue));
+          const plain = stored.map(({ payloadJson: _text, ...event }) => event);
+          const a = foldShard(definition, 0, definition.initial(), stored);
+          const b = foldShard(definition, 0, definition.initial(), plain);
+          expect(canonicalJson(a.state)).toBe(canonicalJson(b.state));
+          expect(a.applied).toBe(b.applied);
+          expect(a.parked).toEqual(b.parked);
+        },
+      ),
+      { seed: 20261126, numRuns: 200 },
+    );
   });
 });

@@ -31,6 +31,25 @@ export interface ProjectionDefinition<State extends JsonValue = JsonValue> {
   readonly shards?: number;
   /** Default 'continue'. */
   readonly onPoison?: PoisonPolicy;
+  /**
+   * A promise about `apply`: it returns the state untouched for every event whose payload has no
+   * property of this name at its top level. A runner may then skip an event whose stored JSON
+   * text does not mention the name at all, without parsing the payload (see `mayConcern`).
+   * Unpartitioned projections only: a partitioned one's partitionBy decides what concerns it.
+   */
+  readonly payloadKey?: string;
+}
+
+/**
+ * False only when the event cannot concern a projection with this payloadKey: its stored JSON
+ * text (when the event carries it, as events read from SQLite do) has no `"key"` and no \u
+ * escape (JSON.stringify writes every key literally; an escaped key could hide one). Everything
+ * else is looked at, so skipping never changes a projection's state, only its cost.
+ */
+export function mayConcern(quotedKey: string | undefined, event: RecordedEvent): boolean {
+  if (quotedKey === undefined) return true;
+  const text = (event as { readonly payloadJson?: unknown }).payloadJson;
+  return typeof text !== 'string' || text.includes(quotedKey) || text.includes('\\u');
 }
 
 export function shardCount(definition: ProjectionDefinition): number {
@@ -69,6 +88,7 @@ export interface FoldOutcome {
 export function foldShard(definition: ProjectionDefinition, shard: number, state: JsonValue, events: Iterable<RecordedEvent>, skip: ReadonlySet<number> = new Set()): FoldOutcome {
   const shards = shardCount(definition);
   const policy = definition.onPoison ?? 'continue';
+  const quotedKey = definition.payloadKey === undefined ? undefined : JSON.stringify(definition.payloadKey);
   const parked: ParkedEvent[] = [];
   let current = state;
   let lastPosition = 0;
@@ -80,7 +100,8 @@ export function foldShard(definition: ProjectionDefinition, shard: number, state
     }
     try {
       if (definition.partitionBy === undefined) {
-        current = definition.apply(current, event);
+        // An event that cannot concern the projection is applied as the no-op it would be.
+        if (mayConcern(quotedKey, event)) current = definition.apply(current, event);
         applied += 1;
       } else {
         let key: string | undefined;

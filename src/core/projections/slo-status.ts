@@ -25,6 +25,8 @@ export const sloStatus: ProjectionDefinition<SloStatus> = {
   version: 1,
   description: `Availability: requests that succeeded within ${sloLatencyMs} ms, against ${sloObjective * 100}%`,
   initial: () => ({ total: 0, good: 0, seconds: {}, latencyMs: sloLatencyMs, objective: sloObjective }),
+  // apply returns the state untouched unless the payload has latencyMs: most events' payloads need not be parsed.
+  payloadKey: 'latencyMs',
   apply: (state, event) => {
     const payload = event.payload as Record<string, unknown> | null;
     if (payload === null || typeof payload !== 'object' || !('latencyMs' in payload)) return state;
