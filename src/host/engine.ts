@@ -41,7 +41,7 @@ import { DrillManager } from './drill-manager.ts';
 import type { SessionHost } from './session-host.ts';
 import * as Automerge from '@automerge/automerge';
 import { decodeHeads, type UrlHeads } from '@automerge/automerge-repo';
-import { addAnnotation, addDrillNote, putChaosPlan, putRunSummary, putScenario, readSession, removeEntry, sessionCounts, type SessionDoc } from '../node/session/session-doc.ts';
+import { addAnnotation, addDrillNote, putChaosPlan, putRunSummary, putScenario, removeEntry, sessionCounts, type SessionDoc } from '../node/session/session-doc.ts';
 import { chaosPlanForSession, drillNoteFor, saveSessionScenario, scenarioForSession, sessionScenariosSubdir } from '../node/session/session-library.ts';
 import { listExperiments } from '../node/chaos-experiment.ts';
 import { sessionDirOf } from '../node/session/session-repo.ts';
@@ -601,10 +601,9 @@ export class EngineSession {
       throw new AuraError('validation', 'heads: not change hashes of a session', [{ path: ['heads'], message: 'not a change hash' }]);
     }
     if (!Automerge.hasHeads(doc, hashes)) throw new AuraError('not_found', 'no such point in this session’s history');
-    // Automerge.view, not the handle's view(): that one keeps a copy of the whole document per point asked for.
-    const past = readSession(Automerge.view(doc, hashes));
+    const past = host.session.viewAt(heads as UrlHeads);
     const now = host.session.read();
-    const diff = sessionDiff(past.session, now.session, host.session.diff(heads as UrlHeads, host.session.heads()));
+    const diff = sessionDiff(past.session, now.session, host.session.diff(heads as UrlHeads));
     return { view: sessionViewOf(past.session, past.rejected.length, this.hasRun), diff, changesSince: Automerge.getChangesMetaSince(doc, hashes).length };
   }
 
