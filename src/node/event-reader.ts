@@ -106,15 +106,21 @@ export class EventReader {
    * which folds do not make.
    */
   *readRangeForFold(fromPosition: number, toPosition: number): Generator<RecordedEvent> {
-    for (const row of this.statements.foldRange.iterate(fromPosition, toPosition) as Iterable<[number, number, number, number, number, string, number, number]>) {
-      if (row[7] === 1 || this.upcasters !== undefined) {
-        // Metadata beyond virtual time, or upcasting: the full row.
-        const full = this.statements.at.get(row[0]) as RawEventRow;
-        yield this.toEvent(full);
-        continue;
-      }
-      yield new FoldEvent(row[0], this.streamName(row[1]) as StreamName, row[2], this.typeName(row[3]), row[4], row[5], { virtualTimeUs: row[6] }, this);
-    }
+    for (const row of this.statements.foldRange.iterate(fromPosition, toPosition) as Iterable<[number, number, number, number, number, string, number, number]>) yield this.foldEvent(row);
+  }
+
+  /** The events of readRangeForFold, read at once (faster than a cursor, for a bounded range). */
+  readRangeForFoldAll(fromPosition: number, toPosition: number): RecordedEvent[] {
+    const rows = this.statements.foldRange.all(fromPosition, toPosition) as [number, number, number, number, number, string, number, number][];
+    const events = new Array<RecordedEvent>(rows.length);
+    for (let index = 0; index < rows.length; index++) events[index] = this.foldEvent(rows[index] as [number, number, number, number, number, string, number, number]);
+    return events;
+  }
+
+  private foldEvent(row: readonly [number, number, number, number, number, string, number, number]): RecordedEvent {
+    // Metadata beyond virtual time, or upcasting: the full row.
+    if (row[7] === 1 || this.upcasters !== undefined) return this.toEvent(this.statements.at.get(row[0]) as RawEventRow);
+    return new FoldEvent(row[0], this.streamName(row[1]) as StreamName, row[2], this.typeName(row[3]), row[4], row[5], { virtualTimeUs: row[6] }, this);
   }
 
   /** An event's id (hex), by position. */

@@ -24,7 +24,7 @@ import { AuraError } from '../core/kernel/errors.ts';
 import { limits } from '../core/kernel/limits.ts';
 import { LatencyHistogram, type HistogramSummary } from '../core/kernel/histogram.ts';
 import type { Clock } from '../core/ports/clock.ts';
-import { initialShardState, mergeShards, shardCount, type ParkedEvent, type ProjectionDefinition } from '../core/projections/projection.ts';
+import { initialShardState, mergeShardStates, mergeShards, shardCount, type ParkedEvent, type ProjectionDefinition } from '../core/projections/projection.ts';
 import { findProjection } from '../core/projections/registry.ts';
 import type { ProjectionTask, ProjectionTaskResult, ShardFoldResult } from './projection-task.ts';
 
@@ -47,6 +47,8 @@ export interface DaemonOptions {
   readonly stallMs?: number;
   /** Consecutive failures of a shard's task before it is reported failed (it is still retried). */
   readonly failuresReported?: number;
+  /** Live shards keep their state every this many events, for time travel (default limits.snapshotEveryEvents). */
+  readonly snapshotEveryEvents?: number;
 }
 
 interface Shard {
@@ -195,6 +197,35 @@ function differingKeys(a: string, b: string): string[] {
   return keys.filter((key) => canonicalJson((left as Record<string, JsonValue>)[key] ?? null) !== canonicalJson((right as Record<string, JsonValue>)[key] ?? null)).slice(0, compareKeysMax);
 }
 
+/**
+ * A later part of a split catch-up: folded from the initial state by its own chain of tasks,
+ * kept in memory (its snapshots are stored as parts), and joined onto the shards' states when
+ * they reach its start.
+ */
+interface Span {
+  readonly from: number;
+  readonly to: number;
+  /** Next position to fold: [from, next) is folded. */
+  next: number;
+  /** Per shard of the split, the fold of [from, next) from the initial state. */
+  states: string[];
+  parked: ParkedEvent[][];
+  inFlight: AbortController | undefined;
+  inFlightSinceMs: number;
+  failures: number;
+}
+
+/**
+ * A long catch-up split over the workers. The shards fold the first part themselves (tasks and
+ * commits as usual, up to `spans[0].from - 1`); each later span is folded at the same time on
+ * another worker, from the initial state, so that every worker reads only its part of the log
+ * (lanes would each read all of it). Projections with merge only.
+ */
+interface Split {
+  readonly items: readonly { readonly instance: Instance; readonly shard: Shard }[];
+  readonly spans: Span[];
+}
+
 export class ProjectionDaemon {
   private readonly instances: Instance[] = [];
   private readonly statements;
@@ -205,8 +236,10 @@ export class ProjectionDaemon {
   private readonly catchUpBatchEvents: number;
   private readonly stallMs: number;
   private readonly failuresReported: number;
+  private readonly snapshotEveryEvents: number;
   private readonly skips = new Map<string, number[]>();
   private readonly compares = new Map<string, CompareReport>();
+  private readonly splits: Split[] = [];
   private waiters: (() => void)[] = [];
   private closed = false;
 
@@ -222,6 +255,7 @@ export class ProjectionDaemon {
     this.catchUpBatchEvents = options.catchUpBatchEvents ?? 50_000;
     this.stallMs = options.stallMs ?? 4_000;
     this.failuresReported = options.failuresReported ?? 3;
+    this.snapshotEveryEvents = options.snapshotEveryEvents ?? limits.snapshotEveryEvents;
     const db = store.db;
     this.statements = {
       load: db.prepare<[string, string], { shard: number; version: number; checkpoint: number; state: string; halted_at: number | null }>(
@@ -236,7 +270,9 @@ export class ProjectionDaemon {
       promote: db.prepare<[string]>("UPDATE projections SET role = 'live' WHERE name = ? AND role = 'shadow'"),
       promoteParked: db.prepare<[string]>("UPDATE projection_parked SET role = 'live' WHERE name = ? AND role = 'shadow'"),
       snapshot: db.prepare<[string, string, number, number, string]>('INSERT OR REPLACE INTO projection_snapshots (name, role, shard, position, state) VALUES (?, ?, ?, ?, ?)'),
+      snapshotPart: db.prepare<[string, string, number, number, number, string]>('INSERT OR REPLACE INTO projection_snapshot_parts (name, role, shard, position, base, state) VALUES (?, ?, ?, ?, ?, ?)'),
       deleteSnapshots: db.prepare<[string, string]>('DELETE FROM projection_snapshots WHERE name = ? AND role = ?'),
+      deleteSnapshotParts: db.prepare<[string, string]>('DELETE FROM projection_snapshot_parts WHERE name = ? AND role = ?'),
       skip: db.prepare<[string, number]>('INSERT OR IGNORE INTO projection_skips (name, position) VALUES (?, ?)'),
       skips: db.prepare<[string], { position: number }>('SELECT position FROM projection_skips WHERE name = ? ORDER BY position'),
     };
@@ -300,6 +336,8 @@ export class ProjectionDaemon {
     // Each live shard has a lane (a worker's share, fixed by its order); a lane's shards at the
     // same checkpoint go in one task, so lanes read the log once per range and do not fragment.
     const lanes = Math.max(1, this.pool.threads ?? 1);
+    if (lanes > 1) this.planSplits(head, lanes);
+    for (const split of this.splits) this.advanceSplit(split);
     const groups = new Map<string, { instance: Instance; shard: Shard }[]>();
     let order = 0;
     for (const instance of this.instances) {
@@ -307,28 +345,31 @@ export class ProjectionDaemon {
       if (instance.role === 'shadow' && this.instances.some((other) => other.role === 'shadow' && other.shards.some((shard) => shard.inFlight !== undefined))) continue;
       for (const shard of instance.shards) {
         const lane = instance.role === 'live' ? order++ % lanes : -1;
-        if (shard.inFlight !== undefined || shard.halted !== undefined || shard.checkpoint >= head) continue;
+        // A shard in a split goes up to the start of the split's next span, then waits for it.
+        const limit = this.splitLimit(shard) ?? head;
+        if (shard.inFlight !== undefined || shard.halted !== undefined || shard.checkpoint >= limit) continue;
         if (instance.role === 'shadow' || shard.failures > 0 || Number.isFinite(shard.batchLimit)) {
-          this.dispatch([{ instance, shard }], head);
+          this.dispatch([{ instance, shard }], limit);
           continue;
         }
-        const key = `${lane}:${shard.checkpoint}`;
+        const key = limit === head ? `${lane}:${shard.checkpoint}` : `split:${shard.checkpoint}:${limit}`;
         const group = groups.get(key) ?? [];
         group.push({ instance, shard });
         groups.set(key, group);
       }
     }
-    for (const group of groups.values()) this.dispatch(group, head);
+    for (const [key, group] of groups) this.dispatch(group, key.startsWith('split:') ? this.splitLimit((group[0] as { shard: Shard }).shard) ?? head : head);
     this.maybeSwap();
     this.settle();
   }
 
+  /** Runs one task for the shards over the next range after their (common) checkpoint, up to `head`. */
   private dispatch(items: readonly { instance: Instance; shard: Shard }[], head: number): void {
     const first = items[0];
     if (first === undefined) return;
     const checkpoint = first.shard.checkpoint;
     const lag = head - checkpoint;
-    let size = first.instance.role === 'shadow' || lag > this.catchUpBatchEvents ? this.catchUpBatchEvents : this.batchEvents;
+    let size = first.instance.role === 'shadow' || lag > this.catchUpBatchEvents || this.splitLimit(first.shard) !== undefined ? this.catchUpBatchEvents : this.batchEvents;
     for (const { shard } of items) size = Math.min(size, shard.batchLimit);
     const from = checkpoint + 1;
     const to = Math.min(head, checkpoint + size);
@@ -338,14 +379,7 @@ export class ProjectionDaemon {
       shard.inFlight = abort;
       shard.inFlightSinceMs = now;
     }
-    const folds = items.map(({ instance, shard }) => ({
-      projection: instance.name,
-      shard: shard.shard,
-      stateJson: shard.stateJson,
-      skip: (this.skips.get(instance.name) ?? []).filter((position) => position >= from && position <= to),
-      // Live shards keep their state at every snapshot position they pass (time travel).
-      snapshotEvery: instance.role === 'live' ? limits.snapshotEveryEvents : 0,
-    }));
+    const folds = items.map(({ instance, shard }) => this.foldOf(instance, shard.shard, shard.stateJson, from, to));
     this.pool
       .run({ dbPath: this.store.path, fromPosition: from, toPosition: to, folds }, abort.signal)
       .then((result) => {
@@ -368,6 +402,110 @@ export class ProjectionDaemon {
       });
   }
 
+  private foldOf(instance: Instance, shard: number, stateJson: string, from: number, to: number): ProjectionTask['folds'][number] {
+    return {
+      projection: instance.name,
+      shard,
+      stateJson,
+      skip: (this.skips.get(instance.name) ?? []).filter((position) => position >= from && position <= to),
+      // Live shards keep their state at every snapshot position they pass (time travel).
+      snapshotEvery: instance.role === 'live' ? this.snapshotEveryEvents : 0,
+    };
+  }
+
+  // ---- catch-ups split over the workers -------------------------------------------------------
+
+  /** The position a shard in a split folds up to before the next span is joined on. */
+  private splitLimit(shard: Shard): number | undefined {
+    const span = this.splits.find((split) => split.items.some((item) => item.shard === shard))?.spans[0];
+    return span === undefined ? undefined : span.from - 1;
+  }
+
+  /**
+   * Live shards far behind (more than a catch-up range), idle and healthy, whose projection can
+   * join folds (merge) and never halts: those at the same checkpoint are split over the workers,
+   * the lag cut into as many equal spans.
+   */
+  private planSplits(head: number, lanes: number): void {
+    const candidates = new Map<number, { instance: Instance; shard: Shard }[]>();
+    for (const instance of this.instances) {
+      if (instance.role !== 'live' || instance.definition.merge === undefined || instance.definition.onPoison === 'halt') continue;
+      for (const shard of instance.shards) {
+        if (shard.inFlight !== undefined || shard.halted !== undefined || shard.failures > 0 || Number.isFinite(shard.batchLimit)) continue;
+        if (head - shard.checkpoint <= this.catchUpBatchEvents || this.splitLimit(shard) !== undefined) continue;
+        const group = candidates.get(shard.checkpoint) ?? [];
+        group.push({ instance, shard });
+        candidates.set(shard.checkpoint, group);
+      }
+    }
+    for (const [checkpoint, items] of candidates) {
+      const length = Math.ceil((head - checkpoint) / lanes);
+      const spans: Span[] = [];
+      for (let index = 1; index < lanes; index++) {
+        const from = checkpoint + index * length + 1;
+        const to = Math.min(head, checkpoint + (index + 1) * length);
+        if (from > to) break;
+        spans.push({ from, to, next: from, states: items.map(({ instance }) => JSON.stringify(initialShardState(instance.definition))), parked: items.map(() => []), inFlight: undefined, inFlightSinceMs: 0, failures: 0 });
+      }
+      if (spans.length > 0) this.splits.push({ items, spans });
+    }
+  }
+
+  /** Gives each idle span its next range, and joins the first span on once the shards have reached it and it is complete. */
+  private advanceSplit(split: Split): void {
+    for (const span of split.spans) if (span.inFlight === undefined && span.next <= span.to) this.dispatchSpan(split, span);
+    const span = split.spans[0];
+    if (span === undefined) return;
+    const ready = span.next > span.to && span.inFlight === undefined && split.items.every(({ shard }) => shard.checkpoint === span.from - 1 && shard.inFlight === undefined && shard.halted === undefined);
+    if (!ready) return;
+    this.store.db.transaction(() => {
+      split.items.forEach(({ instance, shard }, index) => {
+        // The state the span's parts are joined onto, as a whole snapshot of its own.
+        if (instance.role === 'live' && this.snapshotEveryEvents > 0) this.statements.snapshot.run(instance.name, instance.role, shard.shard, shard.checkpoint, shard.stateJson);
+        const stateJson = JSON.stringify(mergeShardStates(instance.definition, JSON.parse(shard.stateJson) as JsonValue, JSON.parse(span.states[index] as string) as JsonValue));
+        this.completed(instance, shard, span.from, span.to, { stateJson, lastPosition: span.to, applied: 0, parked: span.parked[index] ?? [], snapshots: [] });
+      });
+    })();
+    split.spans.shift();
+    if (split.spans.length === 0) this.splits.splice(this.splits.indexOf(split), 1);
+  }
+
+  private dispatchSpan(split: Split, span: Span): void {
+    const from = span.next;
+    const to = Math.min(span.to, from + this.catchUpBatchEvents - 1);
+    const abort = new AbortController();
+    span.inFlight = abort;
+    span.inFlightSinceMs = this.clock.monotonicMs();
+    const folds = split.items.map(({ instance, shard }, index) => this.foldOf(instance, shard.shard, span.states[index] as string, from, to));
+    this.pool
+      .run({ dbPath: this.store.path, fromPosition: from, toPosition: to, folds }, abort.signal)
+      .then((result) => {
+        if (this.closed || !this.splits.includes(split)) return;
+        const base = span.from - 1;
+        this.store.db.transaction(() => {
+          split.items.forEach(({ instance, shard }, index) => {
+            const fold = result.folds[index];
+            if (fold === undefined || fold.halted !== undefined || fold.lastPosition !== to) throw new AuraError('internal', `worker folded ${instance.name} of a span up to ${fold?.lastPosition}, expected ${to}`);
+            span.states[index] = fold.stateJson;
+            for (const parked of fold.parked) span.parked[index]?.push(parked);
+            if (instance.role === 'live') for (const snapshot of fold.snapshots) this.statements.snapshotPart.run(instance.name, instance.role, shard.shard, snapshot.position, base, snapshot.stateJson);
+          });
+        })();
+        span.next = to + 1;
+        span.failures = 0;
+        // The split's progress is its shards' progress: waiting for a span is not a stall.
+        const now = this.clock.monotonicMs();
+        for (const { shard } of split.items) shard.progressMs = now;
+      })
+      .catch(() => {
+        span.failures += 1;
+      })
+      .finally(() => {
+        if (span.inFlight === abort) span.inFlight = undefined;
+        this.notify();
+      });
+  }
+
   private completed(instance: Instance, shard: Shard, from: number, to: number, result: ShardFoldResult): void {
     if (this.closed || !this.instances.includes(instance)) return;
     if (result.halted === undefined && result.lastPosition !== to) throw new AuraError('internal', `worker folded ${instance.name} up to ${result.lastPosition}, expected ${to}`);
@@ -375,7 +513,9 @@ export class ProjectionDaemon {
       this.statements.save.run(instance.name, instance.role, shard.shard, instance.version, result.lastPosition, result.stateJson, result.halted?.position ?? null);
       for (const parked of result.parked) this.statements.park.run(instance.name, instance.role, parked.position, parked.error);
       if (result.halted) this.statements.park.run(instance.name, instance.role, result.halted.position, result.halted.error);
-      if (instance.role === 'live') for (const snapshot of result.snapshots) this.statements.snapshot.run(instance.name, instance.role, shard.shard, snapshot.position, snapshot.stateJson);
+      if (instance.role === 'live') {
+        for (const snapshot of result.snapshots) this.statements.snapshot.run(instance.name, instance.role, shard.shard, snapshot.position, snapshot.stateJson);
+      }
     })();
     const now = this.clock.monotonicMs();
     for (const [before, end, committedAt] of this.commits.between(from - 1, result.lastPosition)) {
@@ -436,6 +576,8 @@ export class ProjectionDaemon {
         }
       }
     }
+    // A span's task hung as long: aborted (its worker replaced) and run again.
+    for (const split of this.splits) for (const span of split.spans) if (span.inFlight !== undefined && now - span.inFlightSinceMs > this.stallMs) span.inFlight.abort();
     this.notify();
   }
 
@@ -496,7 +638,10 @@ export class ProjectionDaemon {
           this.statements.deleteRole.run(shadow.name, 'live');
           this.statements.deleteParked.run(shadow.name, 'live');
           // Snapshots of another version are states of another fold; same-version ones stay true.
-          if (shadow.version !== live.version) this.statements.deleteSnapshots.run(shadow.name, 'live');
+          if (shadow.version !== live.version) {
+            this.statements.deleteSnapshots.run(shadow.name, 'live');
+            this.statements.deleteSnapshotParts.run(shadow.name, 'live');
+          }
           this.statements.promote.run(shadow.name);
           this.statements.promoteParked.run(shadow.name);
         } else {
@@ -606,6 +751,7 @@ export class ProjectionDaemon {
     clearInterval(this.watchdog);
     this.unsubscribe();
     for (const instance of this.instances) for (const shard of instance.shards) shard.inFlight?.abort();
+    for (const split of this.splits) for (const span of split.spans) span.inFlight?.abort();
     for (const waiter of this.waiters) waiter();
     this.waiters = [];
   }

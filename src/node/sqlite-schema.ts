@@ -124,6 +124,15 @@ export function createSchema(db: Database.Database): void {
       state TEXT NOT NULL,
       PRIMARY KEY (name, role, shard, position)
     ) STRICT;
+    CREATE TABLE IF NOT EXISTS projection_snapshot_parts (
+      name TEXT NOT NULL,
+      role TEXT NOT NULL,
+      shard INTEGER NOT NULL,
+      position INTEGER NOT NULL,
+      base INTEGER NOT NULL,
+      state TEXT NOT NULL,
+      PRIMARY KEY (name, role, shard, position)
+    ) STRICT;
     CREATE TABLE IF NOT EXISTS projection_skips (
       name TEXT NOT NULL,
       position INTEGER NOT NULL,

@@ -1,12 +1,13 @@
 /**
  * Time travel: a projection's state as of any position of a run, from the nearest snapshot the
- * daemon kept at or before it (every `limits.snapshotEveryEvents` events) plus a fold of the
- * events after it. Without snapshots (a log from before they existed) it folds from position 1.
+ * daemon kept at or before it (every `limits.snapshotEveryEvents` events; after a catch-up split
+ * over workers, a part joined onto its base, see ProjectionDaemon) plus a fold of the events
+ * after it. Without snapshots (a log from before they existed) it folds from position 1.
  */
 import type Database from 'better-sqlite3';
 import { canonicalJson, type JsonValue } from '../core/kernel/canonical.ts';
 import { AuraError } from '../core/kernel/errors.ts';
-import { foldShard, initialShardState, mergeShards, shardCount } from '../core/projections/projection.ts';
+import { foldShard, initialShardState, mergeShardStates, mergeShards, shardCount } from '../core/projections/projection.ts';
 import { findProjection } from '../core/projections/registry.ts';
 import type { RecordedEvent } from '../core/events/event.ts';
 import { EventReader } from './event-reader.ts';
@@ -34,8 +35,18 @@ export function projectionStateAt(db: Database.Database, projection: string, pos
   const snapshot = hasTable(db, 'projection_snapshots')
     ? db.prepare<[string, number, number], { position: number; state: string }>("SELECT position, state FROM projection_snapshots WHERE name = ? AND role = 'live' AND shard = ? AND position <= ? ORDER BY position DESC LIMIT 1")
     : undefined;
+  // A part (a snapshot folded on another worker from the initial state after its base) is
+  // joined onto the snapshot at its base when it is nearer than the nearest whole snapshot.
+  const part = hasTable(db, 'projection_snapshot_parts')
+    ? db.prepare<[string, number, number], { position: number; base: number; state: string }>("SELECT position, base, state FROM projection_snapshot_parts WHERE name = ? AND role = 'live' AND shard = ? AND position <= ? ORDER BY position DESC LIMIT 1")
+    : undefined;
   const starts = Array.from({ length: shards }, (_, shard) => {
     const row = snapshot?.get(projection, shard, position);
+    const nearer = part?.get(projection, shard, position);
+    if (nearer !== undefined && nearer.position > (row?.position ?? 0) && definition.merge !== undefined) {
+      const base = snapshot?.get(projection, shard, nearer.base);
+      if (base?.position === nearer.base) return { position: nearer.position, state: mergeShardStates(definition, JSON.parse(base.state) as JsonValue, JSON.parse(nearer.state) as JsonValue) };
+    }
     return row === undefined ? { position: 0, state: initialShardState(definition) } : { position: row.position, state: JSON.parse(row.state) as JsonValue };
   });
   const skips = hasTable(db, 'projection_skips')

@@ -11,12 +11,11 @@
  */
 import type Database from 'better-sqlite3';
 import type { JsonValue } from '../core/kernel/canonical.ts';
-import { foldShard, type ParkedEvent } from '../core/projections/projection.ts';
+import { foldShard, type ParkedEvent, type ProjectionDefinition } from '../core/projections/projection.ts';
 import { findProjection } from '../core/projections/registry.ts';
-import type { RecordedEvent } from '../core/events/event.ts';
 import { EventReader } from '../node/event-reader.ts';
 import { openDatabase } from '../node/sqlite-schema.ts';
-import type { ProjectionTask, ProjectionTaskResult, ShardFold, ShardFoldResult } from '../node/projection-task.ts';
+import type { ProjectionTask, ProjectionTaskResult, ShardFold } from '../node/projection-task.ts';
 
 const idleCloseMs = 150;
 const connections = new Map<string, { db: Database.Database; reader: EventReader; lastUsedMs: number }>();
@@ -46,44 +45,63 @@ function readerFor(path: string): EventReader {
   return connection.reader;
 }
 
-export default function projectionTask(task: ProjectionTask): ProjectionTaskResult {
-  const reader = readerFor(task.dbPath);
-  // One read for every fold of the task.
-  const events = [...reader.readRangeForFold(task.fromPosition, task.toPosition)];
-  return { folds: task.folds.map((fold) => foldOne(fold, task.fromPosition, task.toPosition, events)) };
+/**
+ * Events are read and folded a chunk at a time: every fold of the task takes a chunk before
+ * the next is read, so events die young (a whole range held in memory survives the young
+ * generation and is copied into the old one, which cost more than the folds themselves).
+ */
+const chunkEvents = 2_048;
+
+interface FoldProgress {
+  readonly definition: ProjectionDefinition;
+  readonly fold: ShardFold;
+  readonly skip: ReadonlySet<number>;
+  state: JsonValue;
+  applied: number;
+  lastPosition: number;
+  parked: ParkedEvent[];
+  halted: ParkedEvent | undefined;
+  snapshots: { position: number; stateJson: string }[];
 }
 
-/** Folds one shard over the range, keeping its state at every snapshot position on the way. */
-function foldOne(fold: ShardFold, from: number, to: number, events: readonly RecordedEvent[]): ShardFoldResult {
-  const definition = findProjection(fold.projection);
-  if (definition === undefined) throw new Error(`unknown projection ${fold.projection}`);
-  const skip = new Set(fold.skip);
-  const parked: ParkedEvent[] = [];
-  const snapshots: { position: number; stateJson: string }[] = [];
-  let state = JSON.parse(fold.stateJson) as JsonValue;
-  let applied = 0;
-  let lastPosition = from - 1;
-  let halted: ParkedEvent | undefined;
-  let index = 0;
-  // Segment ends: each snapshot position inside the range, then the range's end.
-  const ends: number[] = [];
-  if (fold.snapshotEvery > 0) for (let at = Math.ceil(from / fold.snapshotEvery) * fold.snapshotEvery; at < to; at += fold.snapshotEvery) ends.push(at);
-  ends.push(to);
-  for (const end of ends) {
-    let stop = index;
-    while (stop < events.length && (events[stop] as RecordedEvent).position <= end) stop += 1;
-    const outcome = foldShard(definition, fold.shard, state, events.slice(index, stop), skip);
-    index = stop;
-    state = outcome.state;
-    applied += outcome.applied;
-    parked.push(...outcome.parked);
-    if (outcome.halted !== undefined) {
-      halted = outcome.halted;
-      lastPosition = outcome.halted.position - 1;
-      break;
+export default function projectionTask(task: ProjectionTask): ProjectionTaskResult {
+  const reader = readerFor(task.dbPath);
+  const { fromPosition: from, toPosition: to } = task;
+  const progress: FoldProgress[] = task.folds.map((fold) => {
+    const definition = findProjection(fold.projection);
+    if (definition === undefined) throw new Error(`unknown projection ${fold.projection}`);
+    return { definition, fold, skip: new Set(fold.skip), state: JSON.parse(fold.stateJson) as JsonValue, applied: 0, lastPosition: from - 1, parked: [], halted: undefined, snapshots: [] };
+  });
+  // One read of each chunk for every fold; chunks end at every snapshot position on the way (time travel).
+  const snapshotEvery = [...new Set(task.folds.map((fold) => fold.snapshotEvery).filter((every) => every > 0))];
+  for (let start = from; start <= to; ) {
+    let end = Math.min(to, start + chunkEvents - 1);
+    for (const every of snapshotEvery) end = Math.min(end, Math.max(every, Math.ceil(start / every) * every));
+    const events = reader.readRangeForFoldAll(start, end);
+    for (const item of progress) {
+      if (item.halted !== undefined) continue;
+      const outcome = foldShard(item.definition, item.fold.shard, item.state, events, item.skip);
+      item.state = outcome.state;
+      item.applied += outcome.applied;
+      for (const parked of outcome.parked) item.parked.push(parked);
+      if (outcome.halted !== undefined) {
+        item.halted = outcome.halted;
+        item.lastPosition = outcome.halted.position - 1;
+        continue;
+      }
+      item.lastPosition = end;
+      if (item.fold.snapshotEvery > 0 && end % item.fold.snapshotEvery === 0) item.snapshots.push({ position: end, stateJson: JSON.stringify(item.state) });
     }
-    lastPosition = end;
-    if (fold.snapshotEvery > 0 && end % fold.snapshotEvery === 0) snapshots.push({ position: end, stateJson: JSON.stringify(state) });
+    start = end + 1;
   }
-  return { stateJson: JSON.stringify(state), lastPosition: Math.max(from - 1, lastPosition), applied, parked, snapshots, ...(halted === undefined ? {} : { halted }) };
+  return {
+    folds: progress.map((item) => ({
+      stateJson: JSON.stringify(item.state),
+      lastPosition: Math.max(from - 1, item.lastPosition),
+      applied: item.applied,
+      parked: item.parked,
+      snapshots: item.snapshots,
+      ...(item.halted === undefined ? {} : { halted: item.halted }),
+    })),
+  };
 }

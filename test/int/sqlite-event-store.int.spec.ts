@@ -140,6 +140,8 @@ describe('reads for folds', () => {
       expect(plain(reader.readRangeForFold(1, 4))).toEqual(plain(reader.readRange(1, 4)));
       expect(plain(reader.readRangeForFold(2, 3))).toEqual(plain(reader.readRange(2, 3)));
       expect([...reader.readRangeForFold(5, 9)]).toEqual([]);
+      expect(plain(reader.readRangeForFoldAll(1, 4))).toEqual(plain(reader.readRange(1, 4)));
+      expect(reader.readRangeForFoldAll(5, 9)).toEqual([]);
     } finally {
       store.close();
       dir.remove();

@@ -4,7 +4,7 @@ import type { RecordedEvent } from '../../src/core/events/event.ts';
 import { labEventTypes } from '../../src/core/events/lab-events.ts';
 import { canonicalJson, type JsonValue } from '../../src/core/kernel/canonical.ts';
 import { asEventId, asStreamName } from '../../src/core/kernel/ids.ts';
-import { foldShard, initialShardState, mayConcern, mergeShards, replayProjection, shardCount, shardOf } from '../../src/core/projections/projection.ts';
+import { foldShard, initialShardState, mayConcern, mergeShardStates, mergeShards, replayProjection, shardCount, shardOf } from '../../src/core/projections/projection.ts';
 import { findProjection, projectionNames } from '../../src/core/projections/registry.ts';
 import { MemoryEventStore } from '../../src/core/testing/memory-event-store.ts';
 import { labLog } from '../support/lab-log.ts';
@@ -71,7 +71,7 @@ describe('the lab projections', () => {
       recorded(labEventTypes.consensusReached, { debateId: 'd1', answer: 'yes', round: 2 }),
     ];
     expect(JSON.parse(replayProjection(definition, events).stateJson)).toEqual({
-      d1: { question: 'incident?', agents: ['a', 'b', 'c'], protocol: 'simultaneous', rounds: { '1': { yes: 1, no: 1 }, '2': { yes: 1 } }, status: 'consensus', consensus: { answer: 'yes', round: 2 } },
+      d1: { question: 'incident?', agents: ['a', 'b', 'c'], protocol: 'simultaneous', rounds: { '1': { yes: 1, no: 1 }, '2': { yes: 1 } }, status: 'consensus', consensus: { answer: 'yes', round: 2 }, started: true },
     });
   });
 
@@ -162,5 +162,76 @@ describe('payloadKey: skipping events whose stored payload text cannot concern a
       ),
       { seed: 20261126, numRuns: 200 },
     );
+  });
+});
+
+describe('merge: folds of separate ranges, joined in order, equal one fold over both', () => {
+  /** Folds `events` cut at `cuts` into separate ranges, each from the initial state, and joins them. */
+  function joined(name: string, shard: number, events: readonly RecordedEvent[], cuts: readonly number[]) {
+    const definition = findProjection(name)!;
+    const bounds = [...new Set([0, ...cuts.map((cut) => Math.min(cut, events.length)), events.length])].sort((a, b) => a - b);
+    let state: JsonValue | undefined;
+    let applied = 0;
+    const parked: number[] = [];
+    for (let index = 0; index + 1 < bounds.length; index++) {
+      const outcome = foldShard(definition, shard, initialShardState(definition), events.slice(bounds[index], bounds[index + 1]));
+      // Joined from their stored text, as the daemon does.
+      const part = JSON.parse(JSON.stringify(outcome.state)) as JsonValue;
+      state = state === undefined ? part : mergeShardStates(definition, state, part);
+      applied += outcome.applied;
+      parked.push(...outcome.parked.map((item) => item.position));
+    }
+    return { stateJson: canonicalJson(state ?? initialShardState(definition)), applied, parked };
+  }
+
+  function whole(name: string, shard: number, events: readonly RecordedEvent[]) {
+    const definition = findProjection(name)!;
+    const outcome = foldShard(definition, shard, initialShardState(definition), events);
+    return { stateJson: canonicalJson(outcome.state), applied: outcome.applied, parked: outcome.parked.map((item) => item.position) };
+  }
+
+  const mergeable = projectionNames.filter((name) => findProjection(name)!.merge !== undefined);
+
+  it('holds for every projection that declares merge, over seeded lab logs with poison events and any cuts (property)', () => {
+    expect(mergeable).toEqual(['events-per-second-by-type', 'throughput-by-stream', 'debate-standings', 'agent-beliefs', 'slo-status']);
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 100_000 }), fc.array(fc.integer({ min: 0, max: 500 }), { maxLength: 6 }), (seed, cuts) => {
+        const events = logOf(seed, 14, true);
+        for (const name of mergeable) {
+          for (let shard = 0; shard < shardCount(findProjection(name)!); shard++) expect(joined(name, shard, events, cuts), `${name} shard ${shard}`).toEqual(whole(name, shard, events));
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('holds for throughput-by-stream when virtual time jumps back and forth between seconds (property)', () => {
+    const event = fc.record({ stream: fc.constantFrom('order-1', 'order-2', 'order-3'), second: fc.integer({ min: 0, max: 3 }) });
+    fc.assert(
+      fc.property(fc.array(event, { maxLength: 60 }), fc.array(fc.integer({ min: 0, max: 60 }), { maxLength: 5 }), (specs, cuts) => {
+        const events = specs.map((spec) => recorded('OrderPlaced', {}, spec.second * 1_000_000 + 1, spec.stream));
+        for (let shard = 0; shard < 2; shard++) expect(joined('throughput-by-stream', shard, events, cuts)).toEqual(whole('throughput-by-stream', shard, events));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('agent-beliefs keeps the newest points and counts every one dropped across the cut', () => {
+    const events = Array.from({ length: 2_600 }, (_, index) => recorded(labEventTypes.argumentMade, { debateId: 'd', agent: 'a', round: index, answer: 'yes', confidence: 0.5 }));
+    for (const cut of [1, 700, 1_300, 2_000, 2_599]) expect(joined('agent-beliefs', shardOf('a', 2), events, [cut])).toEqual(whole('agent-beliefs', shardOf('a', 2), events));
+    expect(JSON.parse(joined('agent-beliefs', shardOf('a', 2), events, [1_300]).stateJson).a.dropped).toBe(600);
+  });
+
+  it('a poison debate event leaves the standing untouched, so it parks the same in any range', () => {
+    const definition = findProjection('debate-standings')!;
+    const events = [
+      recorded(labEventTypes.debateStarted, { debateId: 'd2', question: 'q', agents: ['a'], protocol: 'simultaneous' }),
+      recorded(labEventTypes.debateStarted, { debateId: 'd2', question: 'changed?', agents: 'not a list', protocol: 'p' }),
+      recorded(labEventTypes.consensusReached, { debateId: 'd2', round: 1 }),
+    ];
+    const outcome = replayProjection(definition, events);
+    expect(outcome.parked.map((item) => item.position)).toEqual([events[1]!.position, events[2]!.position]);
+    expect(JSON.parse(outcome.stateJson).d2).toMatchObject({ question: 'q', agents: ['a'], status: 'open', consensus: null, started: true });
+    for (let cut = 0; cut <= events.length; cut++) expect(joined('debate-standings', shardOf('d2', 2), events, [cut])).toEqual(whole('debate-standings', shardOf('d2', 2), events));
   });
 });

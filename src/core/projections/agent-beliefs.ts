@@ -34,4 +34,10 @@ export const agentBeliefs: ProjectionDefinition<AgentBeliefs> = {
     }
     return state;
   },
+  // The newest beliefsPerAgentMax of both timelines; every point that falls off is counted.
+  merge: (before, after) => {
+    const points = before.points.concat(after.points);
+    const excess = Math.max(0, points.length - beliefsPerAgentMax);
+    return { points: excess === 0 ? points : points.slice(excess), dropped: before.dropped + after.dropped + excess };
+  },
 };

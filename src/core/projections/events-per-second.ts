@@ -33,4 +33,13 @@ export const eventsPerSecondByType: ProjectionDefinition<EventsPerSecondState> =
     state.total += 1;
     return state;
   },
+  merge: (before, after) => {
+    for (const [second, counts] of Object.entries(after.seconds)) {
+      const bucket = (before.seconds[second] ??= {});
+      for (const [type, count] of Object.entries(counts)) bucket[type] = (bucket[type] ?? 0) + count;
+    }
+    before.types = [...new Set([...before.types, ...after.types])].sort();
+    before.total += after.total;
+    return before;
+  },
 };

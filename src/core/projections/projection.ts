@@ -38,6 +38,18 @@ export interface ProjectionDefinition<State extends JsonValue = JsonValue> {
    * Unpartitioned projections only: a partitioned one's partitionBy decides what concerns it.
    */
   readonly payloadKey?: string;
+  /**
+   * Joins the folds of two consecutive ranges: `merge(fold(initial, A), fold(initial, B))` equals
+   * `fold(initial, A then B)` as canonical JSON, for every split. A runner may then fold the
+   * ranges of a long catch-up on several workers at once, each reading only its own range, and
+   * join the results in order. It may reuse (mutate) either argument. For a partitioned
+   * projection it joins one partition's states (see `mergeShardStates`).
+   *
+   * Declaring it also promises that whether apply throws on an event does not depend on the
+   * state, and that apply leaves the state untouched when it throws, so that a poison event is
+   * parked the same way whichever range it falls in.
+   */
+  readonly merge?: (before: State, after: State) => State;
 }
 
 /**
@@ -129,6 +141,22 @@ export function foldShard(definition: ProjectionDefinition, shard: number, state
     lastPosition = event.position;
   }
   return { state: current, lastPosition, applied, parked };
+}
+
+/**
+ * One shard's state after two consecutive ranges, from the states of each folded from the
+ * initial shard state (`after` is reused). Only for projections that declare `merge`.
+ */
+export function mergeShardStates(definition: ProjectionDefinition, before: JsonValue, after: JsonValue): JsonValue {
+  const merge = definition.merge;
+  if (merge === undefined) throw new TypeError(`projection ${definition.name} cannot join folds of separate ranges (no merge)`);
+  if (definition.partitionBy === undefined) return merge(before, after);
+  const partitions = before as Record<string, JsonValue>;
+  for (const [key, state] of Object.entries(after as Record<string, JsonValue>)) {
+    const earlier = partitions[key];
+    partitions[key] = earlier === undefined ? state : merge(earlier, state);
+  }
+  return partitions;
 }
 
 /** Merges the shards of a partitioned projection into its whole state (a plain fold has one). */

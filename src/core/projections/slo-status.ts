@@ -45,4 +45,14 @@ export const sloStatus: ProjectionDefinition<SloStatus> = {
     }
     return state;
   },
+  merge: (before, after) => {
+    for (const [second, counts] of Object.entries(after.seconds)) {
+      const bucket = (before.seconds[second] ??= { total: 0, good: 0 });
+      bucket.total += counts.total;
+      bucket.good += counts.good;
+    }
+    before.total += after.total;
+    before.good += after.good;
+    return before;
+  },
 };
