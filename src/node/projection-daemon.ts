@@ -197,6 +197,11 @@ function differingKeys(a: string, b: string): string[] {
   return keys.filter((key) => canonicalJson((left as Record<string, JsonValue>)[key] ?? null) !== canonicalJson((right as Record<string, JsonValue>)[key] ?? null)).slice(0, compareKeysMax);
 }
 
+/** Bytes from a worker as a Buffer for binding (a view: nothing copied). */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 /**
  * A later part of a split catch-up: folded from the initial state by its own chain of tasks,
  * kept in memory (its snapshots are stored as parts), and joined onto the shards' states when
@@ -269,8 +274,9 @@ export class ProjectionDaemon {
       deleteParked: db.prepare<[string, string]>('DELETE FROM projection_parked WHERE name = ? AND role = ?'),
       promote: db.prepare<[string]>("UPDATE projections SET role = 'live' WHERE name = ? AND role = 'shadow'"),
       promoteParked: db.prepare<[string]>("UPDATE projection_parked SET role = 'live' WHERE name = ? AND role = 'shadow'"),
-      snapshot: db.prepare<[string, string, number, number, string]>('INSERT OR REPLACE INTO projection_snapshots (name, role, shard, position, state) VALUES (?, ?, ?, ?, ?)'),
-      snapshotPart: db.prepare<[string, string, number, number, number, string]>('INSERT OR REPLACE INTO projection_snapshot_parts (name, role, shard, position, base, state) VALUES (?, ?, ?, ?, ?, ?)'),
+      // States arrive as UTF-8 bytes (or text): stored as text.
+      snapshot: db.prepare<[string, string, number, number, string | Buffer]>('INSERT OR REPLACE INTO projection_snapshots (name, role, shard, position, state) VALUES (?, ?, ?, ?, CAST(? AS TEXT))'),
+      snapshotPart: db.prepare<[string, string, number, number, number, Buffer]>('INSERT OR REPLACE INTO projection_snapshot_parts (name, role, shard, position, base, state) VALUES (?, ?, ?, ?, ?, CAST(? AS TEXT))'),
       deleteSnapshots: db.prepare<[string, string]>('DELETE FROM projection_snapshots WHERE name = ? AND role = ?'),
       deleteSnapshotParts: db.prepare<[string, string]>('DELETE FROM projection_snapshot_parts WHERE name = ? AND role = ?'),
       skip: db.prepare<[string, number]>('INSERT OR IGNORE INTO projection_skips (name, position) VALUES (?, ?)'),
@@ -488,7 +494,7 @@ export class ProjectionDaemon {
             if (fold === undefined || fold.halted !== undefined || fold.lastPosition !== to) throw new AuraError('internal', `worker folded ${instance.name} of a span up to ${fold?.lastPosition}, expected ${to}`);
             span.states[index] = fold.stateJson;
             for (const parked of fold.parked) span.parked[index]?.push(parked);
-            if (instance.role === 'live') for (const snapshot of fold.snapshots) this.statements.snapshotPart.run(instance.name, instance.role, shard.shard, snapshot.position, base, snapshot.stateJson);
+            if (instance.role === 'live') for (const snapshot of fold.snapshots) this.statements.snapshotPart.run(instance.name, instance.role, shard.shard, snapshot.position, base, asBuffer(snapshot.state));
           });
         })();
         span.next = to + 1;
@@ -514,7 +520,7 @@ export class ProjectionDaemon {
       for (const parked of result.parked) this.statements.park.run(instance.name, instance.role, parked.position, parked.error);
       if (result.halted) this.statements.park.run(instance.name, instance.role, result.halted.position, result.halted.error);
       if (instance.role === 'live') {
-        for (const snapshot of result.snapshots) this.statements.snapshot.run(instance.name, instance.role, shard.shard, snapshot.position, snapshot.stateJson);
+        for (const snapshot of result.snapshots) this.statements.snapshot.run(instance.name, instance.role, shard.shard, snapshot.position, asBuffer(snapshot.state));
       }
     })();
     const now = this.clock.monotonicMs();

@@ -32,8 +32,12 @@ export interface ShardFoldResult {
   readonly applied: number;
   readonly parked: readonly ParkedEvent[];
   readonly halted?: ParkedEvent;
-  /** The state at each snapshot position inside the range, in order. */
-  readonly snapshots: readonly { readonly position: number; readonly stateJson: string }[];
+  /**
+   * The state at each snapshot position inside the range, in order, as UTF-8 JSON: bytes cross
+   * to the daemon's thread outside its JavaScript heap (strings of this size cost it as much
+   * garbage collection as the inserts that store them), and are stored as text by SQLite.
+   */
+  readonly snapshots: readonly { readonly position: number; readonly state: Uint8Array }[];
 }
 
 /** One result per fold, in the task's order. */

@@ -51,6 +51,7 @@ function readerFor(path: string): EventReader {
  * generation and is copied into the old one, which cost more than the folds themselves).
  */
 const chunkEvents = 2_048;
+const utf8 = new TextEncoder();
 
 interface FoldProgress {
   readonly definition: ProjectionDefinition;
@@ -61,7 +62,7 @@ interface FoldProgress {
   lastPosition: number;
   parked: ParkedEvent[];
   halted: ParkedEvent | undefined;
-  snapshots: { position: number; stateJson: string }[];
+  snapshots: { position: number; state: Uint8Array }[];
 }
 
 export default function projectionTask(task: ProjectionTask): ProjectionTaskResult {
@@ -90,7 +91,7 @@ export default function projectionTask(task: ProjectionTask): ProjectionTaskResu
         continue;
       }
       item.lastPosition = end;
-      if (item.fold.snapshotEvery > 0 && end % item.fold.snapshotEvery === 0) item.snapshots.push({ position: end, stateJson: JSON.stringify(item.state) });
+      if (item.fold.snapshotEvery > 0 && end % item.fold.snapshotEvery === 0) item.snapshots.push({ position: end, state: utf8.encode(JSON.stringify(item.state)) });
     }
     start = end + 1;
   }

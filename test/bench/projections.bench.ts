@@ -74,7 +74,8 @@ async function rebuild(source: string, threads: number, name: string): Promise<n
   copyFileSync(source, path);
   const store = new SqliteEventStore(path);
   const pool = new ProjectionPool({ threads });
-  await pool.run({ dbPath: path, fromPosition: 1, toPosition: 0, folds: [{ projection: 'slo-status', shard: 0, stateJson: '{}', skip: [], snapshotEvery: 0 }] }).catch(() => undefined);
+  // Every worker started, its modules loaded and its connection open before the clock starts.
+  await Promise.all(Array.from({ length: threads }, () => pool.run({ dbPath: path, fromPosition: 1, toPosition: 0, folds: [{ projection: 'slo-status', shard: 0, stateJson: '{}', skip: [], snapshotEvery: 0 }] }).catch(() => undefined)));
   const started = performance.now();
   const daemon = new ProjectionDaemon(store, pool, projections, systemClock);
   await daemon.drain();
