@@ -59,13 +59,14 @@ export async function checkRunLog(path: string, options: RunLogCheckOptions): Pr
 export function projectionComparisons(db: Database.Database): ProjectionComparison[] {
   const hasTable = (name: string): boolean => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
   if (!hasTable('projections')) return [];
-  const rows = db.prepare("SELECT name, shard, checkpoint, state FROM projections WHERE role = 'live' ORDER BY name, shard").all() as { name: string; shard: number; checkpoint: number; state: string }[];
+  const rows = db.prepare("SELECT name, shard, version, checkpoint, state FROM projections WHERE role = 'live' ORDER BY name, shard").all() as { name: string; shard: number; version: number; checkpoint: number; state: string }[];
   const skips = hasTable('projection_skips') ? (db.prepare('SELECT name, position FROM projection_skips').all() as { name: string; position: number }[]) : [];
   const reader = new EventReader(db);
   const out: ProjectionComparison[] = [];
   for (const row of rows) {
     const definition = findProjection(row.name);
-    if (definition === undefined || row.checkpoint === 0) continue;
+    // A state of another version is another fold's (the daemon rebuilds it at the next open): not comparable.
+    if (definition === undefined || row.checkpoint === 0 || row.version !== definition.version) continue;
     const skip = new Set(skips.filter((item) => item.name === row.name).map((item) => item.position));
     const replayed = foldShard(definition, row.shard, initialShardState(definition), reader.readRangeForFold(1, row.checkpoint), skip).state;
     out.push({ name: row.name, shard: row.shard, checkpoint: row.checkpoint, stored: JSON.parse(row.state) as JsonValue, replayed });
