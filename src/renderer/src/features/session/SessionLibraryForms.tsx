@@ -9,29 +9,16 @@ import type { SessionCommands } from '../../engine/session-bridge.ts';
 import { entryKey, sessionActions, type LibraryFormName, type OpenedText } from '../../state/session-store.ts';
 import { useLab } from '../../state/use-lab.ts';
 import { useSession } from '../../state/use-session.ts';
+import { SubmitForm } from './SubmitForm.tsx';
 
 /** One share form: its fields, a submit button, and its error. */
 function LibraryForm({ form, label, busyLabel, disabled, onSubmit, testId, children }: { form: LibraryFormName; label: string; busyLabel: string; disabled: boolean; onSubmit: () => void; testId: string; children: ReactNode }) {
   const busy = useSession((state) => state.library.busy === form);
   const error = useSession((state) => state.library.errors[form]);
   return (
-    <form
-      className="add-run-form"
-      onSubmit={(event) => {
-        event.preventDefault();
-        onSubmit();
-      }}
-    >
+    <SubmitForm className="add-run-form" label={label} busyLabel={busyLabel} busy={busy} disabled={disabled} error={error} onSubmit={onSubmit} testId={testId}>
       {children}
-      <button type="submit" disabled={busy || disabled} data-testid={testId}>
-        {busy ? busyLabel : label}
-      </button>
-      {error !== undefined ? (
-        <p className="error" data-testid={`${testId}-error`}>
-          {error}
-        </p>
-      ) : null}
-    </form>
+    </SubmitForm>
   );
 }
 

@@ -13,6 +13,7 @@ import { useSession } from '../../state/use-session.ts';
 import type { ReactNode } from 'react';
 import { DrillNoteForm, EntryButtons, SharePlanForm, ShareScenarioForm } from './SessionLibraryForms.tsx';
 import { fetchLabel, shortHash } from './session-format.ts';
+import { SubmitForm } from './SubmitForm.tsx';
 
 export function SessionSections({ view, commands, past = false }: { view: SessionView; commands?: SessionCommands; past?: boolean }) {
   const id = (name: string): string => (past ? `past-${name}` : name);
@@ -134,13 +135,7 @@ function AddRunForm({ commands, view }: { commands: SessionCommands; view: Sessi
   const inSession = new Set(view.runs.map((run) => run.runId));
   const candidates = history.filter((run) => !run.live && !inSession.has(run.runId));
   return (
-    <form
-      className="add-run-form"
-      onSubmit={(event) => {
-        event.preventDefault();
-        void commands.addRun();
-      }}
-    >
+    <SubmitForm className="add-run-form" label="Add to session" busyLabel="Adding…" busy={adding} disabled={addRunId === ''} error={error} onSubmit={() => void commands.addRun()} testId="session-add-run">
       <label className="filter-field">
         Put a finished run of this lab in the session (peers can then fetch it)
         <select value={addRunId} onChange={(event) => sessionActions.setAddRunId(event.target.value)} data-testid="session-add-run-select">
@@ -152,15 +147,7 @@ function AddRunForm({ commands, view }: { commands: SessionCommands; view: Sessi
           ))}
         </select>
       </label>
-      <button type="submit" disabled={adding || addRunId === ''} data-testid="session-add-run">
-        {adding ? 'Adding…' : 'Add to session'}
-      </button>
-      {error !== undefined ? (
-        <p className="error" data-testid="session-add-run-error">
-          {error}
-        </p>
-      ) : null}
-    </form>
+    </SubmitForm>
   );
 }
 

@@ -16,6 +16,7 @@ import { InvitePanel } from './InvitePanel.tsx';
 import { PresenceList } from './PresenceList.tsx';
 import { SessionHistory } from './SessionHistory.tsx';
 import { SessionSections } from './SessionSections.tsx';
+import { SubmitForm } from './SubmitForm.tsx';
 
 export function SessionView({ commands }: { commands: SessionCommands }) {
   const view = useSession((state) => state.view);
@@ -56,13 +57,7 @@ function AnnotationForm({ commands }: { commands: SessionCommands }) {
   const runs = useLab((state) => state.runs);
   const known = [...new Set([...Object.keys(runs), ...history.map((run) => run.runId)])];
   return (
-    <form
-      className="panel annotation-form"
-      onSubmit={(event) => {
-        event.preventDefault();
-        void commands.annotate();
-      }}
-    >
+    <SubmitForm className="panel annotation-form" label="Add annotation" busyLabel="Adding…" busy={annotating} disabled={false} error={error} onSubmit={() => void commands.annotate()} testId="annotation-add" errorTestId="annotation-error">
       <h3>Add an annotation</h3>
       <div className="annotation-fields">
         <label className="filter-field">
@@ -83,15 +78,7 @@ function AnnotationForm({ commands }: { commands: SessionCommands }) {
         Text
         <textarea value={form.text} rows={3} onChange={(event) => sessionActions.setForm({ text: event.target.value })} data-testid="annotation-text" />
       </label>
-      <button type="submit" disabled={annotating} data-testid="annotation-add">
-        {annotating ? 'Adding…' : 'Add annotation'}
-      </button>
-      {error !== undefined ? (
-        <p className="error" data-testid="annotation-error">
-          {error}
-        </p>
-      ) : null}
-    </form>
+    </SubmitForm>
   );
 }
 
