@@ -68,6 +68,8 @@ interface Shard {
   stalls: number;
   lastStall: StallReport | undefined;
   stalledAtMs: number | undefined;
+  /** The split catch-up this shard is in, if any. */
+  split: Split | undefined;
 }
 
 export interface StallReport {
@@ -186,6 +188,7 @@ function newShard(shard: number, now: number, checkpoint: number, stateJson: str
     stalls: 0,
     lastStall: undefined,
     stalledAtMs: undefined,
+    split: undefined,
   };
 }
 
@@ -344,7 +347,7 @@ export class ProjectionDaemon {
     const lanes = Math.max(1, this.pool.threads ?? 1);
     if (lanes > 1) this.planSplits(head, lanes);
     for (const split of this.splits) this.advanceSplit(split);
-    const groups = new Map<string, { instance: Instance; shard: Shard }[]>();
+    const groups = new Map<string, { limit: number; items: { instance: Instance; shard: Shard }[] }>();
     let order = 0;
     for (const instance of this.instances) {
       // Rebuilds take one worker at most, so that live projections keep their latency.
@@ -359,12 +362,12 @@ export class ProjectionDaemon {
           continue;
         }
         const key = limit === head ? `${lane}:${shard.checkpoint}` : `split:${shard.checkpoint}:${limit}`;
-        const group = groups.get(key) ?? [];
-        group.push({ instance, shard });
+        const group = groups.get(key) ?? { limit, items: [] };
+        group.items.push({ instance, shard });
         groups.set(key, group);
       }
     }
-    for (const [key, group] of groups) this.dispatch(group, key.startsWith('split:') ? this.splitLimit((group[0] as { shard: Shard }).shard) ?? head : head);
+    for (const group of groups.values()) this.dispatch(group.items, group.limit);
     this.maybeSwap();
     this.settle();
   }
@@ -375,7 +378,7 @@ export class ProjectionDaemon {
     if (first === undefined) return;
     const checkpoint = first.shard.checkpoint;
     const lag = head - checkpoint;
-    let size = first.instance.role === 'shadow' || lag > this.catchUpBatchEvents || this.splitLimit(first.shard) !== undefined ? this.catchUpBatchEvents : this.batchEvents;
+    let size = first.instance.role === 'shadow' || lag > this.catchUpBatchEvents || first.shard.split !== undefined ? this.catchUpBatchEvents : this.batchEvents;
     for (const { shard } of items) size = Math.min(size, shard.batchLimit);
     const from = checkpoint + 1;
     const to = Math.min(head, checkpoint + size);
@@ -423,7 +426,7 @@ export class ProjectionDaemon {
 
   /** The position a shard in a split folds up to before the next span is joined on. */
   private splitLimit(shard: Shard): number | undefined {
-    const span = this.splits.find((split) => split.items.some((item) => item.shard === shard))?.spans[0];
+    const span = shard.split?.spans[0];
     return span === undefined ? undefined : span.from - 1;
   }
 
@@ -438,7 +441,7 @@ export class ProjectionDaemon {
       if (instance.role !== 'live' || instance.definition.merge === undefined || instance.definition.onPoison === 'halt') continue;
       for (const shard of instance.shards) {
         if (shard.inFlight !== undefined || shard.halted !== undefined || shard.failures > 0 || Number.isFinite(shard.batchLimit)) continue;
-        if (head - shard.checkpoint <= this.catchUpBatchEvents || this.splitLimit(shard) !== undefined) continue;
+        if (head - shard.checkpoint <= this.catchUpBatchEvents || shard.split !== undefined) continue;
         const group = candidates.get(shard.checkpoint) ?? [];
         group.push({ instance, shard });
         candidates.set(shard.checkpoint, group);
@@ -453,7 +456,10 @@ export class ProjectionDaemon {
         if (from > to) break;
         spans.push({ from, to, next: from, states: items.map(({ instance }) => JSON.stringify(initialShardState(instance.definition))), parked: items.map(() => []), inFlight: undefined, inFlightSinceMs: 0, failures: 0 });
       }
-      if (spans.length > 0) this.splits.push({ items, spans });
+      if (spans.length === 0) continue;
+      const split = { items, spans };
+      this.splits.push(split);
+      for (const { shard } of items) shard.split = split;
     }
   }
 
@@ -466,14 +472,16 @@ export class ProjectionDaemon {
     if (!ready) return;
     this.store.db.transaction(() => {
       split.items.forEach(({ instance, shard }, index) => {
-        // The state the span's parts are joined onto, as a whole snapshot of its own.
-        if (instance.role === 'live' && this.snapshotEveryEvents > 0) this.statements.snapshot.run(instance.name, instance.role, shard.shard, shard.checkpoint, shard.stateJson);
+        // The state the span's parts are joined onto, as a whole snapshot of its own (splits are of live shards only).
+        if (this.snapshotEveryEvents > 0) this.statements.snapshot.run(instance.name, instance.role, shard.shard, shard.checkpoint, shard.stateJson);
         const stateJson = JSON.stringify(mergeShardStates(instance.definition, JSON.parse(shard.stateJson) as JsonValue, JSON.parse(span.states[index] as string) as JsonValue));
         this.completed(instance, shard, span.from, span.to, { stateJson, lastPosition: span.to, applied: 0, parked: span.parked[index] ?? [], snapshots: [] });
       });
     })();
     split.spans.shift();
-    if (split.spans.length === 0) this.splits.splice(this.splits.indexOf(split), 1);
+    if (split.spans.length > 0) return;
+    this.splits.splice(this.splits.indexOf(split), 1);
+    for (const { shard } of split.items) shard.split = undefined;
   }
 
   private dispatchSpan(split: Split, span: Span): void {
@@ -494,7 +502,7 @@ export class ProjectionDaemon {
             if (fold === undefined || fold.halted !== undefined || fold.lastPosition !== to) throw new AuraError('internal', `worker folded ${instance.name} of a span up to ${fold?.lastPosition}, expected ${to}`);
             span.states[index] = fold.stateJson;
             for (const parked of fold.parked) span.parked[index]?.push(parked);
-            if (instance.role === 'live') for (const snapshot of fold.snapshots) this.statements.snapshotPart.run(instance.name, instance.role, shard.shard, snapshot.position, base, asBuffer(snapshot.state));
+            for (const snapshot of fold.snapshots) this.statements.snapshotPart.run(instance.name, instance.role, shard.shard, snapshot.position, base, asBuffer(snapshot.state));
           });
         })();
         span.next = to + 1;
@@ -519,9 +527,7 @@ export class ProjectionDaemon {
       this.statements.save.run(instance.name, instance.role, shard.shard, instance.version, result.lastPosition, result.stateJson, result.halted?.position ?? null);
       for (const parked of result.parked) this.statements.park.run(instance.name, instance.role, parked.position, parked.error);
       if (result.halted) this.statements.park.run(instance.name, instance.role, result.halted.position, result.halted.error);
-      if (instance.role === 'live') {
-        for (const snapshot of result.snapshots) this.statements.snapshot.run(instance.name, instance.role, shard.shard, snapshot.position, asBuffer(snapshot.state));
-      }
+      if (instance.role === 'live') for (const snapshot of result.snapshots) this.statements.snapshot.run(instance.name, instance.role, shard.shard, snapshot.position, asBuffer(snapshot.state));
     })();
     const now = this.clock.monotonicMs();
     for (const [before, end, committedAt] of this.commits.between(from - 1, result.lastPosition)) {

@@ -66,6 +66,11 @@ function buildLog(path: string, count: number): void {
   store.closeFinished();
 }
 
+/** Every worker started, its modules loaded and its connection open before the clock starts (an empty range each). */
+async function warm(pool: ProjectionPool, path: string, threads: number): Promise<void> {
+  await Promise.all(Array.from({ length: threads }, () => pool.run({ dbPath: path, fromPosition: 1, toPosition: 0, folds: [{ projection: 'slo-status', shard: 0, stateJson: '{}', skip: [], snapshotEvery: 0 }] }).catch(() => undefined)));
+}
+
 /** Rebuilds the projections from scratch on a copy of the log; returns seconds. */
 async function rebuild(source: string, threads: number, name: string): Promise<number> {
   const path = join(dir, name);
@@ -74,8 +79,7 @@ async function rebuild(source: string, threads: number, name: string): Promise<n
   copyFileSync(source, path);
   const store = new SqliteEventStore(path);
   const pool = new ProjectionPool({ threads });
-  // Every worker started, its modules loaded and its connection open before the clock starts.
-  await Promise.all(Array.from({ length: threads }, () => pool.run({ dbPath: path, fromPosition: 1, toPosition: 0, folds: [{ projection: 'slo-status', shard: 0, stateJson: '{}', skip: [], snapshotEvery: 0 }] }).catch(() => undefined)));
+  await warm(pool, path, threads);
   const started = performance.now();
   const daemon = new ProjectionDaemon(store, pool, projections, systemClock);
   await daemon.drain();
@@ -97,7 +101,7 @@ async function live(rate: number, seconds: number, kill: boolean): Promise<{ p50
   for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
   const store = new SqliteEventStore(path, { backgroundCheckpoints: true });
   const pool = new ProjectionPool({ threads: 2 });
-  await Promise.all([0, 1].map(() => pool.run({ dbPath: path, fromPosition: 1, toPosition: 0, folds: [{ projection: 'slo-status', shard: 0, stateJson: '{}', skip: [], snapshotEvery: 0 }] }).catch(() => undefined)));
+  await warm(pool, path, 2);
   const daemon = new ProjectionDaemon(store, pool, projections, systemClock, undefined, { batchEvents: 2_000 });
   const random = createRandom(2);
   const tickMs = 10;
