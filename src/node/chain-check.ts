@@ -5,7 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import { lostEventType } from '../core/events/event.ts';
-import { EventReader } from './event-reader.ts';
+import { type EventReader } from './event-reader.ts';
 import { chainHash, framingOfRow } from './sqlite-event-store.ts';
 
 export type ProblemKind = 'integrity' | 'missing_position' | 'chain' | 'stream_version' | 'unreadable' | 'head' | 'lost' | 'stream_index';
@@ -39,8 +39,8 @@ export interface RangeResult {
  * Checks positions from..to (inclusive). `previousHash` is the stored hash at from - 1 (the
  * genesis hash for position 1), so slices can be checked independently.
  */
-export function checkRange(db: Database.Database, from: number, to: number, previousHash: string, onProgress?: (checked: number) => void): RangeResult {
-  const reader = new EventReader(db);
+export function checkRange(reader: EventReader, from: number, to: number, previousHash: string, onProgress?: (checked: number) => void): RangeResult {
+  const db = reader.db;
   const problems: VerifyProblem[] = [];
   const declaredLost: number[] = [];
   const report = (problem: VerifyProblem): void => {

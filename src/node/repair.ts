@@ -522,7 +522,7 @@ async function trustedByDigest(candidate: BackupInfo, firstBad: number | null, d
     if (firstBad !== null && firstBad <= head) {
       const previous = firstBad === 1 ? genesisHashHex : hashAt.get(firstBad - 1)?.hash;
       if (previous === undefined) return undefined;
-      const range = checkRange(db, firstBad, head, previous);
+      const range = checkRange(new EventReader(db), firstBad, head, previous);
       if (range.problems.length > 0 || range.lastPosition !== head) return undefined;
     }
     const headHash = hashAt.get(head)?.hash ?? candidate.headHash;

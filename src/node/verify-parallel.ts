@@ -20,38 +20,42 @@ export async function verifyEventLogParallel(path: string, options: { threads?: 
   const opened = openOrReport(path, started);
   if (!('db' in opened)) return opened;
   const { db, head } = opened;
-  let boundaries: { from: number; to: number; previousHash: string }[];
-  let streams: ReturnType<typeof readStreams>;
-  let chunks: ReturnType<typeof readChunksOrReport>;
-  try {
-    const hashAt = db.prepare<[number], { hash: string }>('SELECT lower(hex(hash)) AS hash FROM events WHERE position = ?');
-    boundaries = [];
-    for (let from = 1; from <= Math.max(head, 1); from += sliceEvents) {
-      const previousHash = from === 1 ? genesisHashHex : (hashAt.get(from - 1)?.hash ?? '');
-      boundaries.push({ from, to: Math.max(from, Math.min(head, from + sliceEvents - 1)), previousHash });
-    }
-    streams = readStreams(db);
-    chunks = readChunksOrReport(db);
-  } catch (error) {
-    return assembleReport(path, started, [`cannot read: ${(error as Error).message}`], [], []);
-  } finally {
-    db.close();
-  }
+  // The workers start while this thread cuts the slices, and check them while it reads the
+  // streams and the stream index.
   const threads = options.threads ?? Math.max(1, Math.min(2, availableParallelism()));
   const entry = workerEntry('chain-worker');
   const pool = new Piscina({ filename: entry.url.href, minThreads: threads, maxThreads: threads, execArgv: entry.execArgv });
   try {
     let checked = 0;
-    const integrity = pool.run({ path, integrity: true }) as Promise<string[]>;
-    const slices = await Promise.all(
-      boundaries.map(async (slice) => {
-        const result = (await pool.run({ path, ...slice })) as RangeResult;
-        checked += result.events;
-        options.onProgress?.(checked, head);
-        return result;
-      }),
-    );
-    return assembleReport(path, started, await integrity, slices, streams, chunks);
+    let integrity: Promise<string[]> | undefined;
+    let slices: Promise<RangeResult[]> | undefined;
+    let streams: ReturnType<typeof readStreams>;
+    let chunks: ReturnType<typeof readChunksOrReport>;
+    try {
+      integrity = pool.run({ path, integrity: true }) as Promise<string[]>;
+      const hashAt = db.prepare<[number], { hash: string }>('SELECT lower(hex(hash)) AS hash FROM events WHERE position = ?');
+      const boundaries: { from: number; to: number; previousHash: string }[] = [];
+      for (let from = 1; from <= Math.max(head, 1); from += sliceEvents) {
+        const previousHash = from === 1 ? genesisHashHex : (hashAt.get(from - 1)?.hash ?? '');
+        boundaries.push({ from, to: Math.max(from, Math.min(head, from + sliceEvents - 1)), previousHash });
+      }
+      slices = Promise.all(
+        boundaries.map(async (slice) => {
+          const result = (await pool.run({ path, ...slice })) as RangeResult;
+          checked += result.events;
+          options.onProgress?.(checked, head);
+          return result;
+        }),
+      );
+      streams = readStreams(db);
+      chunks = readChunksOrReport(db);
+    } catch (error) {
+      await Promise.allSettled([integrity, slices]);
+      return assembleReport(path, started, [`cannot read: ${(error as Error).message}`], [], []);
+    } finally {
+      db.close();
+    }
+    return assembleReport(path, started, await integrity, await slices, streams, chunks);
   } finally {
     await pool.destroy();
   }

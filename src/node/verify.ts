@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { genesisHashHex } from '../core/events/encoding.ts';
 import { AuraError } from '../core/kernel/errors.ts';
 import { badStreamChunks, checkRange, problemsMax, readChunks, type ChunkRow, type RangeResult, type VerifyProblem } from './chain-check.ts';
+import { EventReader } from './event-reader.ts';
 import { checkSchema } from './sqlite-schema.ts';
 
 export type { ProblemKind, VerifyProblem } from './chain-check.ts';
@@ -170,7 +171,7 @@ export function verifyEventLog(path: string, onProgress?: (checked: number, tota
     } catch (error) {
       integrity = [`integrity_check failed: ${(error as Error).message}`];
     }
-    const slice = checkRange(db, 1, Number.MAX_SAFE_INTEGER, genesisHashHex, (checked) => onProgress?.(checked, head));
+    const slice = checkRange(new EventReader(db), 1, Number.MAX_SAFE_INTEGER, genesisHashHex, (checked) => onProgress?.(checked, head));
     onProgress?.(slice.events, head);
     return assembleReport(path, started, integrity, [slice], readStreams(db), readChunksOrReport(db));
   } finally {
