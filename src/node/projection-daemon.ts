@@ -70,6 +70,8 @@ interface Shard {
   stalledAtMs: number | undefined;
   /** The split catch-up this shard is in, if any. */
   split: Split | undefined;
+  /** A split of this shard was given up (a part kept failing): it catches up unsplit from then on. */
+  splitAbandoned: boolean;
 }
 
 export interface StallReport {
@@ -173,6 +175,11 @@ class CommitTimes {
 
 const compareKeysMax = 20;
 
+const spanErrorPrefix = 'catch-up part';
+
+/** A part of a split catch-up whose task failed this many times in a row is given up: its shards catch up unsplit. */
+const spanFailuresMax = 3;
+
 function newShard(shard: number, now: number, checkpoint: number, stateJson: string, halted: ParkedEvent | undefined): Shard {
   return {
     shard,
@@ -189,6 +196,7 @@ function newShard(shard: number, now: number, checkpoint: number, stateJson: str
     lastStall: undefined,
     stalledAtMs: undefined,
     split: undefined,
+    splitAbandoned: false,
   };
 }
 
@@ -221,6 +229,8 @@ interface Span {
   inFlight: AbortController | undefined;
   inFlightSinceMs: number;
   failures: number;
+  /** Why the watchdog aborted the task in flight, if it did. */
+  hung: string | undefined;
 }
 
 /**
@@ -440,7 +450,7 @@ export class ProjectionDaemon {
     for (const instance of this.instances) {
       if (instance.role !== 'live' || instance.definition.merge === undefined || instance.definition.onPoison === 'halt') continue;
       for (const shard of instance.shards) {
-        if (shard.inFlight !== undefined || shard.halted !== undefined || shard.failures > 0 || Number.isFinite(shard.batchLimit)) continue;
+        if (shard.inFlight !== undefined || shard.halted !== undefined || shard.failures > 0 || Number.isFinite(shard.batchLimit) || shard.splitAbandoned) continue;
         if (head - shard.checkpoint <= this.catchUpBatchEvents || shard.split !== undefined) continue;
         const group = candidates.get(shard.checkpoint) ?? [];
         group.push({ instance, shard });
@@ -454,7 +464,7 @@ export class ProjectionDaemon {
         const from = checkpoint + index * length + 1;
         const to = Math.min(head, checkpoint + (index + 1) * length);
         if (from > to) break;
-        spans.push({ from, to, next: from, states: items.map(({ instance }) => JSON.stringify(initialShardState(instance.definition))), parked: items.map(() => []), inFlight: undefined, inFlightSinceMs: 0, failures: 0 });
+        spans.push({ from, to, next: from, states: items.map(({ instance }) => JSON.stringify(initialShardState(instance.definition))), parked: items.map(() => []), inFlight: undefined, inFlightSinceMs: 0, failures: 0, hung: undefined });
       }
       if (spans.length === 0) continue;
       const split = { items, spans };
@@ -509,15 +519,38 @@ export class ProjectionDaemon {
         span.failures = 0;
         // The split's progress is its shards' progress: waiting for a span is not a stall.
         const now = this.clock.monotonicMs();
-        for (const { shard } of split.items) shard.progressMs = now;
+        for (const { shard } of split.items) {
+          shard.progressMs = now;
+          if (shard.lastError?.startsWith(spanErrorPrefix)) shard.lastError = undefined;
+        }
       })
-      .catch(() => {
+      .catch((error: unknown) => {
+        if (this.closed || !this.splits.includes(split)) return;
+        // Nothing of the failed range was kept: it is folded again from the span's state. The
+        // error shows in the shards' health; a part that keeps failing ends the split.
         span.failures += 1;
+        const message = span.hung ?? (error instanceof Error ? error.message : String(error));
+        span.hung = undefined;
+        for (const { shard } of split.items) shard.lastError = `${spanErrorPrefix} ${from}..${to} failed (${span.failures} in a row): ${message}`;
+        if (span.failures >= spanFailuresMax) this.abandonSplit(split);
       })
       .finally(() => {
         if (span.inFlight === abort) span.inFlight = undefined;
         this.notify();
       });
+  }
+
+  /**
+   * Gives a split up: its spans' work is dropped (their parts stay valid, being folds of fixed
+   * ranges; a task still in flight finishes and is ignored), and its shards catch up on their
+   * own, never split again.
+   */
+  private abandonSplit(split: Split): void {
+    this.splits.splice(this.splits.indexOf(split), 1);
+    for (const { shard } of split.items) {
+      shard.split = undefined;
+      shard.splitAbandoned = true;
+    }
   }
 
   private completed(instance: Instance, shard: Shard, from: number, to: number, result: ShardFoldResult): void {
@@ -589,7 +622,13 @@ export class ProjectionDaemon {
       }
     }
     // A span's task hung as long: aborted (its worker replaced) and run again.
-    for (const split of this.splits) for (const span of split.spans) if (span.inFlight !== undefined && now - span.inFlightSinceMs > this.stallMs) span.inFlight.abort();
+    for (const split of this.splits) {
+      for (const span of split.spans) {
+        if (span.inFlight === undefined || now - span.inFlightSinceMs <= this.stallMs) continue;
+        span.hung = `a task made no progress for ${Math.round(now - span.inFlightSinceMs)} ms; its worker was replaced`;
+        span.inFlight.abort();
+      }
+    }
     this.notify();
   }
 
