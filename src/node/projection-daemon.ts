@@ -60,6 +60,8 @@ interface Shard {
   inFlightSinceMs: number;
   failures: number;
   lastError: string | undefined;
+  /** After a second failure in a row, not tried again before this (monotonic ms): see retryDelayMs. */
+  retryAtMs: number;
   /** When this shard last advanced, or last fell behind after being caught up. */
   progressMs: number;
   /** Largest range per task: halved after a task is aborted as hung, grown back on success. */
@@ -177,6 +179,16 @@ const compareKeysMax = 20;
 
 const spanErrorPrefix = 'catch-up part';
 
+/**
+ * How long to wait before trying a failed range again: at once after one failure (a killed
+ * worker: Piscina has replaced it), then 50 ms doubling up to 5 s, so that a task that fails
+ * every time (an unreadable file) does not keep a worker and this thread busy. The watchdog's
+ * tick picks the range up again.
+ */
+export function retryDelayMs(failures: number): number {
+  return failures < 2 ? 0 : Math.min(5_000, 50 * 2 ** Math.min(failures - 2, 7));
+}
+
 /** A part of a split catch-up whose task failed this many times in a row is given up: its shards catch up unsplit. */
 const spanFailuresMax = 3;
 
@@ -189,6 +201,7 @@ function newShard(shard: number, now: number, checkpoint: number, stateJson: str
     inFlight: undefined,
     inFlightSinceMs: 0,
     failures: 0,
+    retryAtMs: 0,
     lastError: undefined,
     progressMs: now,
     batchLimit: Number.POSITIVE_INFINITY,
@@ -229,6 +242,7 @@ interface Span {
   inFlight: AbortController | undefined;
   inFlightSinceMs: number;
   failures: number;
+  retryAtMs: number;
   /** Why the watchdog aborted the task in flight, if it did. */
   hung: string | undefined;
 }
@@ -355,8 +369,9 @@ export class ProjectionDaemon {
     // Each live shard has a lane (a worker's share, fixed by its order); a lane's shards at the
     // same checkpoint go in one task, so lanes read the log once per range and do not fragment.
     const lanes = Math.max(1, this.pool.threads ?? 1);
+    const now = this.clock.monotonicMs();
     if (lanes > 1) this.planSplits(head, lanes);
-    for (const split of this.splits) this.advanceSplit(split);
+    for (const split of this.splits) this.advanceSplit(split, now);
     const groups = new Map<string, { limit: number; items: { instance: Instance; shard: Shard }[] }>();
     let order = 0;
     for (const instance of this.instances) {
@@ -366,7 +381,7 @@ export class ProjectionDaemon {
         const lane = instance.role === 'live' ? order++ % lanes : -1;
         // A shard in a split goes up to the start of the split's next span, then waits for it.
         const limit = this.splitLimit(shard) ?? head;
-        if (shard.inFlight !== undefined || shard.halted !== undefined || shard.checkpoint >= limit) continue;
+        if (shard.inFlight !== undefined || shard.halted !== undefined || shard.checkpoint >= limit || shard.retryAtMs > now) continue;
         if (instance.role === 'shadow' || shard.failures > 0 || Number.isFinite(shard.batchLimit)) {
           this.dispatch([{ instance, shard }], limit);
           continue;
@@ -464,7 +479,7 @@ export class ProjectionDaemon {
         const from = checkpoint + index * length + 1;
         const to = Math.min(head, checkpoint + (index + 1) * length);
         if (from > to) break;
-        spans.push({ from, to, next: from, states: items.map(({ instance }) => JSON.stringify(initialShardState(instance.definition))), parked: items.map(() => []), inFlight: undefined, inFlightSinceMs: 0, failures: 0, hung: undefined });
+        spans.push({ from, to, next: from, states: items.map(({ instance }) => JSON.stringify(initialShardState(instance.definition))), parked: items.map(() => []), inFlight: undefined, inFlightSinceMs: 0, failures: 0, retryAtMs: 0, hung: undefined });
       }
       if (spans.length === 0) continue;
       const split = { items, spans };
@@ -474,8 +489,8 @@ export class ProjectionDaemon {
   }
 
   /** Gives each idle span its next range, and joins the first span on once the shards have reached it and it is complete. */
-  private advanceSplit(split: Split): void {
-    for (const span of split.spans) if (span.inFlight === undefined && span.next <= span.to) this.dispatchSpan(split, span);
+  private advanceSplit(split: Split, now: number): void {
+    for (const span of split.spans) if (span.inFlight === undefined && span.next <= span.to && span.retryAtMs <= now) this.dispatchSpan(split, span);
     const span = split.spans[0];
     if (span === undefined) return;
     const ready = span.next > span.to && span.inFlight === undefined && split.items.every(({ shard }) => shard.checkpoint === span.from - 1 && shard.inFlight === undefined && shard.halted === undefined);
@@ -529,6 +544,7 @@ export class ProjectionDaemon {
         // Nothing of the failed range was kept: it is folded again from the span's state. The
         // error shows in the shards' health; a part that keeps failing ends the split.
         span.failures += 1;
+        span.retryAtMs = this.clock.monotonicMs() + retryDelayMs(span.failures);
         const message = span.hung ?? (error instanceof Error ? error.message : String(error));
         span.hung = undefined;
         for (const { shard } of split.items) shard.lastError = `${spanErrorPrefix} ${from}..${to} failed (${span.failures} in a row): ${message}`;
@@ -578,7 +594,9 @@ export class ProjectionDaemon {
     shard.stateJson = result.stateJson;
     shard.halted = result.halted;
     shard.failures = 0;
-    shard.lastError = undefined;
+    shard.retryAtMs = 0;
+    // A failing part of its split stays reported until that part succeeds or the split is given up.
+    if (shard.split === undefined || !shard.lastError?.startsWith(spanErrorPrefix)) shard.lastError = undefined;
     const parked = result.halted ? [...result.parked, result.halted] : result.parked;
     if (parked.length > 0) this.onEvent({ kind: 'parked', name: instance.name, events: parked });
     this.onEvent({ kind: 'progress', name: instance.name, role: instance.role });
@@ -588,6 +606,7 @@ export class ProjectionDaemon {
     if (this.closed) return;
     // Nothing was committed: the same range is tried again from the same checkpoint.
     shard.failures += 1;
+    shard.retryAtMs = this.clock.monotonicMs() + retryDelayMs(shard.failures);
     const message = error instanceof Error ? error.message : String(error);
     if (shard.lastError === undefined || !shard.lastError.startsWith('a task made no progress')) shard.lastError = message;
   }

@@ -253,6 +253,39 @@ describe('projection daemon', () => {
     }, 60_000);
   }
 
+  it('a task that fails every time is tried again with a growing delay, shown as failed, and catches up once it can', async () => {
+    const store = freshStore();
+    let attempts = 0;
+    let healed = false;
+    const failing: ProjectionWorkers = {
+      threads: pool.threads,
+      run: (task, signal) => {
+        if (healed) return pool.run(task, signal);
+        attempts += 1;
+        return new Promise((_, reject) => setImmediate(() => reject(new Error('database file unreadable (injected)'))));
+      },
+    };
+    for (const batch of labLog(77, 5)) store.appendBatch(batch);
+    const daemon = new ProjectionDaemon(store, failing, ['slo-status'], systemClock, undefined, { stallMs: 400 });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      // Retried at once, then after 50, 100, 200, 400, 800 ms (and the watchdog's 50 ms tick): a handful, not a busy loop.
+      expect(attempts).toBeGreaterThanOrEqual(3);
+      expect(attempts).toBeLessThanOrEqual(12);
+      const health = daemon.health()[0]!;
+      expect(health.status).toBe('failed');
+      expect(health.error).toBe('database file unreadable (injected)');
+      expect(health.checkpoint).toBe(0);
+      healed = true;
+      await daemon.drain();
+      expect(daemon.health()[0]).toMatchObject({ status: 'live', error: null, lagEvents: 0 });
+      expect(daemon.stateJson('slo-status')).toBe(replayProjection(findProjection('slo-status')!, store.readAll(1, 1_000_000) as RecordedEvent[]).stateJson);
+    } finally {
+      daemon.close();
+      store.close();
+    }
+  }, 30_000);
+
   it('rebuilds in shadow while the live projection serves, compares, and swaps', async () => {
     const store = freshStore();
     const events: string[] = [];
