@@ -187,15 +187,16 @@ describe('shared sessions over WebSocket', () => {
 
     const flood = await openSocket(invite.socketUrl);
     flood.send(cbor.encode({ type: 'join', senderId: 'flooder', peerMetadata: {}, supportedProtocolVersions: ['1'] }));
-    for (let i = 0; i < 400 && flood.readyState === WebSocket.OPEN; i += 1) flood.send(cbor.encode({ type: 'ephemeral', senderId: 'flooder', targetId: 'x', documentId: 'nope', sessionId: 's', count: i, data: new Uint8Array([1]) }));
+    for (let i = 0; i < 2_000 && flood.readyState === WebSocket.OPEN; i += 1) flood.send(cbor.encode({ type: 'ephemeral', senderId: 'flooder', targetId: 'x', documentId: 'nope', sessionId: 's', count: i, data: new Uint8Array([1]) }));
     // Terminated by the host, not closed cleanly by the peer.
     expect(await closed(flood)).not.toBe(1000);
 
     const after = (await host.read()).stats;
     expect((after?.disconnectedMalformed ?? 0) - (before?.disconnectedMalformed ?? 0)).toBe(2);
     expect((after?.disconnectedOversized ?? 0) - (before?.disconnectedOversized ?? 0)).toBe(1);
-    // At least the flooder. Once, on a loaded CI machine, a second flood disconnect was counted in
-    // this window (cause not yet identified; the peers reconnected and converged, as checked below).
+    // 2,000 at once: past the burst room (twice the 200 a second). At least the flooder: once, on a
+    // loaded machine, a second flood disconnect was counted here under the per-second count the
+    // host used before its token bucket (a peer's messages bunched by a stalled event loop).
     expect((after?.disconnectedFlood ?? 0) - (before?.disconnectedFlood ?? 0)).toBeGreaterThanOrEqual(1);
 
     await host.call('annotate', { id: 'after-attacks', runId: 'run-1', position: 9, text: 'the session goes on', author: 'host' });

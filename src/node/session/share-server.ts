@@ -47,6 +47,7 @@ import { cbor } from '@automerge/automerge-repo';
 import { WebSocketServerAdapter } from '@automerge/automerge-repo-network-websocket';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { AuraError } from '../../core/kernel/errors.ts';
+import { TokenBucket } from '../../core/kernel/token-bucket.ts';
 import { bundleRequestRunId, serveRunBundle } from './run-transfer.ts';
 import { sessionDirOf, type SessionRepo } from './session-repo.ts';
 
@@ -55,7 +56,7 @@ export type InviteKind = 'read-write' | 'read-only';
 export interface ShareLimits {
   /** Largest message accepted from a peer; default 8 MiB. */
   readonly maxMessageBytes: number;
-  /** Most messages accepted from one peer in one second; default 200. */
+  /** Messages accepted from one peer per second, sustained, with bursts of up to twice as many; default 200. */
   readonly maxMessagesPerSecond: number;
   /** Most peers connected at once; default 64 (more get 503). */
   readonly maxPeers: number;
@@ -129,8 +130,8 @@ export const inviteTtlMaxMs = 365 * 24 * 3_600_000;
 interface PeerState {
   readonly kind: InviteKind;
   peerId: string | undefined;
-  windowStart: number;
-  windowCount: number;
+  /** Messages a second, with room for a burst of twice as many (ShareLimits.maxMessagesPerSecond). */
+  readonly rate: TokenBucket;
   closing: boolean;
 }
 
@@ -463,7 +464,7 @@ export class ShareServer {
     }
     this.wss.handleUpgrade(request, socket, head, (ws) => {
       this.counters.upgradesAccepted += 1;
-      this.peers.set(ws, { kind, peerId: undefined, windowStart: Date.now(), windowCount: 0, closing: false });
+      this.peers.set(ws, { kind, peerId: undefined, rate: new TokenBucket(this.limits.maxMessagesPerSecond, 2 * this.limits.maxMessagesPerSecond, Date.now()), closing: false });
       ws.on('error', (error: Error & { code?: string }) => {
         if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.drop(ws, 'oversized');
         else this.drop(ws, 'malformed');
@@ -494,13 +495,7 @@ export class ShareServer {
   private screen(bytes: Uint8Array, socket: WebSocket): boolean {
     const state = this.peers.get(socket);
     if (state === undefined || state.closing) return false;
-    const now = Date.now();
-    if (now - state.windowStart >= 1000) {
-      state.windowStart = now;
-      state.windowCount = 0;
-    }
-    state.windowCount += 1;
-    if (state.windowCount > this.limits.maxMessagesPerSecond) {
+    if (!state.rate.take(Date.now())) {
       this.drop(socket, 'flood');
       return false;
     }
