@@ -120,6 +120,12 @@ export interface ProjectionHealth {
   readonly error: string | null;
   readonly latency: HistogramSummary;
   readonly rebuild: { readonly checkpoint: number; readonly lagEvents: number; readonly swap: boolean } | null;
+  /**
+   * A catch-up split over the workers, while it runs: positions (from, to] are being folded in
+   * `parts` parts at once, `folded` of them so far (the checkpoint moves through the first part
+   * only, and jumps as each later part is joined on).
+   */
+  readonly catchUp: { readonly from: number; readonly to: number; readonly folded: number; readonly parts: number } | null;
   readonly lastCompare: CompareReport | null;
   readonly stalls: number;
   readonly lastStall: StallReport | null;
@@ -221,6 +227,15 @@ function differingKeys(a: string, b: string): string[] {
   return keys.filter((key) => canonicalJson((left as Record<string, JsonValue>)[key] ?? null) !== canonicalJson((right as Record<string, JsonValue>)[key] ?? null)).slice(0, compareKeysMax);
 }
 
+/** How far a split catch-up has come: the shards' part (up to the first span not joined yet) and every span's. */
+function splitProgress(split: Split | undefined): ProjectionHealth['catchUp'] {
+  if (split === undefined) return null;
+  const first = split.spans[0]?.from ?? split.to + 1;
+  const shards = Math.min(...split.items.map(({ shard }) => Math.min(shard.checkpoint, first - 1)));
+  const spans = split.spans.reduce((sum, span) => sum + (span.next - span.from), 0);
+  return { from: split.from, to: split.to, folded: Math.max(0, shards - split.from) + spans, parts: split.parts };
+}
+
 /** Bytes from a worker as a Buffer for binding (a view: nothing copied). */
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -256,6 +271,10 @@ interface Span {
 interface Split {
   readonly items: readonly { readonly instance: Instance; readonly shard: Shard }[];
   readonly spans: Span[];
+  /** The shards' checkpoint when it was planned, the head then, and the parts it was cut into. */
+  readonly from: number;
+  readonly to: number;
+  readonly parts: number;
 }
 
 export class ProjectionDaemon {
@@ -482,7 +501,7 @@ export class ProjectionDaemon {
         spans.push({ from, to, next: from, states: items.map(({ instance }) => JSON.stringify(initialShardState(instance.definition))), parked: items.map(() => []), inFlight: undefined, inFlightSinceMs: 0, failures: 0, retryAtMs: 0, hung: undefined });
       }
       if (spans.length === 0) continue;
-      const split = { items, spans };
+      const split: Split = { items, spans, from: checkpoint, to: spans[spans.length - 1]?.to ?? head, parts: spans.length + 1 };
       this.splits.push(split);
       for (const { shard } of items) shard.split = split;
     }
@@ -790,6 +809,7 @@ export class ProjectionDaemon {
           error: failing?.lastError ?? live.shards.find((shard) => shard.lastError !== undefined)?.lastError ?? null,
           latency: live.latency.summary(),
           rebuild: shadow === undefined ? null : { checkpoint: shadowCheckpoint, lagEvents: head - shadowCheckpoint, swap: shadow.swap },
+          catchUp: splitProgress(live.shards.find((shard) => shard.split !== undefined)?.split),
           lastCompare: this.compares.get(live.name) ?? null,
           stalls: live.shards.reduce((sum, shard) => sum + shard.stalls, 0),
           lastStall: live.shards.map((shard) => shard.lastStall).find((stall) => stall !== undefined) ?? null,

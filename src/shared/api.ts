@@ -276,6 +276,7 @@ export const projectionHealthSchema = z.object({
   error: z.string().nullable(),
   latency: z.object({ count: z.number(), p50Ms: z.number(), p95Ms: z.number(), p99Ms: z.number(), maxMs: z.number() }),
   rebuild: z.object({ checkpoint: z.number().int(), lagEvents: z.number().int(), swap: z.boolean() }).nullable(),
+  catchUp: z.object({ from: z.number().int(), to: z.number().int(), folded: z.number().int(), parts: z.number().int() }).nullable(),
   lastCompare: compareReportSchema.nullable(),
   stalls: z.number().int(),
   lastStall: z.object({ detectedAfterMs: z.number(), recoveredAfterMs: z.number().nullable() }).nullable(),

@@ -160,10 +160,14 @@ describe('projection daemon', () => {
     const store = freshStore();
     const sizes: number[] = [];
     let spanTasks = 0;
+    const running: { daemon?: ProjectionDaemon } = {};
+    const catchUps: NonNullable<ReturnType<ProjectionDaemon['health']>[number]['catchUp']>[] = [];
     const counting: ProjectionWorkers = {
       threads: pool.threads,
       run: (task, signal) => {
         sizes.push(task.toPosition - task.fromPosition + 1);
+        const catchUp = running.daemon?.health().find((item) => item.name === 'slo-status')?.catchUp;
+        if (catchUp !== null && catchUp !== undefined) catchUps.push(catchUp);
         // A later span's first task: far from position 1, yet every fold starts from the initial state.
         if (task.fromPosition > 97 && task.folds.every((fold) => fold.stateJson === JSON.stringify(initialShardState(findProjection(fold.projection)!)))) spanTasks += 1;
         return pool.run(task, signal);
@@ -171,11 +175,18 @@ describe('projection daemon', () => {
     };
     for (const batch of labLog(4242, 90, { poison: true })) store.appendBatch(batch);
     const daemon = new ProjectionDaemon(store, counting, projectionNames, systemClock, undefined, { catchUpBatchEvents: 97, snapshotEveryEvents: 40 });
+    running.daemon = daemon;
     try {
       await daemon.drain();
       expectOracle(store, daemon);
       const head = store.headPosition();
       expect(head).toBeGreaterThan(1_000);
+      // Health showed the split's progress over the whole catch-up, growing, and shows none once it is done.
+      expect(catchUps.length).toBeGreaterThan(2);
+      expect(catchUps.every((item) => item.from === 0 && item.to === head && item.parts === 2 && item.folded >= 0 && item.folded <= head)).toBe(true);
+      expect(catchUps.map((item) => item.folded)).toEqual([...catchUps.map((item) => item.folded)].sort((a, b) => a - b));
+      expect(catchUps.at(-1)!.folded).toBeGreaterThan(catchUps[0]!.folded);
+      expect(daemon.health().map((item) => item.catchUp)).toEqual(projectionNames.map(() => null));
       // Split: a later span folded from the initial state, every task at most a catch-up range.
       expect(spanTasks).toBeGreaterThan(0);
       expect(Math.max(...sizes)).toBeLessThanOrEqual(97);

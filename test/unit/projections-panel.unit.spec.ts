@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { ProjectionHealthView } from '../../src/shared/api.ts';
-import { describeCompare, formatLatency, formatMs, rebuildProgress, sparkline, statusLabel } from '../../src/renderer/src/features/projections/projection-format.ts';
+import { describeCatchUp, describeCompare, formatLatency, formatMs, rebuildProgress, sparkline, statusLabel } from '../../src/renderer/src/features/projections/projection-format.ts';
 import { appendLagSample, initialProjectionsState, lagWindowMs, projectionsActions, projectionsStore, runKey, type LagSample } from '../../src/renderer/src/state/projections-store.ts';
 
 const health = (name: string, overrides: Partial<ProjectionHealthView> = {}): ProjectionHealthView => ({
@@ -16,6 +16,7 @@ const health = (name: string, overrides: Partial<ProjectionHealthView> = {}): Pr
   error: null,
   latency: { count: 0, p50Ms: 0, p95Ms: 0, p99Ms: 0, maxMs: 0 },
   rebuild: null,
+  catchUp: null,
   lastCompare: null,
   stalls: 0,
   lastStall: null,
@@ -51,6 +52,12 @@ describe('projections panel formatting', () => {
     expect(rebuildProgress(50, 200)).toBe(0.25);
     expect(rebuildProgress(300, 200)).toBe(1);
     expect(rebuildProgress(-5, 200)).toBe(0);
+  });
+
+  it('describes a catch-up split over the workers, with its progress within 0 and 1', () => {
+    expect(describeCatchUp({ from: 1_000, to: 201_000, folded: 50_000, parts: 2 })).toEqual({ text: 'Catching up in 2 parts at once (positions 1,001–201,000): 50,000 / 200,000 folded (25%)', progress: 0.25 });
+    expect(describeCatchUp({ from: 0, to: 10, folded: 12, parts: 2 }).progress).toBe(1);
+    expect(describeCatchUp({ from: 5, to: 5, folded: 0, parts: 2 }).progress).toBe(1);
   });
 
   it('describes a comparison: equal or the differing keys, versions, and whether it was swapped in', () => {

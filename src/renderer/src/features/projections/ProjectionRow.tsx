@@ -4,7 +4,7 @@ import type { ProjectionsCommands } from '../../engine/projections-bridge.ts';
 import { runKey, type ParkedList, type ProjectionAction } from '../../state/projections-store.ts';
 import { useProjections } from '../../state/use-projections.ts';
 import { LagSparkline } from './LagSparkline.tsx';
-import { describeCompare, formatCount, formatLatency, formatMs, rebuildProgress, statusLabel } from './projection-format.ts';
+import { describeCatchUp, describeCompare, formatCount, formatLatency, formatMs, rebuildProgress, statusLabel } from './projection-format.ts';
 
 /** Parked events listed at most per projection (the engine answers them all). */
 export const parkedShownMax = 200;
@@ -90,11 +90,20 @@ function stallTitle(projection: ProjectionHealthView): string {
 }
 
 function RowNotes({ projection, headPosition, actionError, commands }: { projection: ProjectionHealthView; headPosition: number; actionError: string | undefined; commands: ProjectionsCommands }) {
-  const { name, rebuild, lastCompare, halted, error } = projection;
-  if (rebuild === null && lastCompare === null && halted === null && error === null && actionError === undefined) return null;
+  const { name, rebuild, catchUp, lastCompare, halted, error } = projection;
+  if (rebuild === null && catchUp === null && lastCompare === null && halted === null && error === null && actionError === undefined) return null;
   const progress = rebuild === null ? 0 : rebuildProgress(rebuild.checkpoint, headPosition);
+  const split = catchUp === null ? undefined : describeCatchUp(catchUp);
   return (
     <div className="projection-notes small">
+      {catchUp === null || split === undefined ? null : (
+        <div className="projection-note" data-testid={`projection-catch-up-${name}`} data-folded={catchUp.folded} data-from={catchUp.from} data-to={catchUp.to} data-parts={catchUp.parts}>
+          <span>{split.text}</span>
+          <span className="rebuild-bar" aria-hidden="true">
+            <span className="rebuild-fill" style={{ width: `${(split.progress * 100).toFixed(1)}%` }} />
+          </span>
+        </div>
+      )}
       {rebuild === null ? null : (
         <div className="projection-note" data-testid={`projection-rebuild-progress-${name}`} data-checkpoint={rebuild.checkpoint} data-head={headPosition} data-swap={rebuild.swap}>
           <span>

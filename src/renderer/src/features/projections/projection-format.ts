@@ -41,6 +41,16 @@ export function rebuildProgress(checkpoint: number, head: number): number {
   return Math.min(1, Math.max(0, checkpoint / head));
 }
 
+/** A catch-up split over the workers, in one line, with its progress from 0 to 1. */
+export function describeCatchUp(catchUp: NonNullable<ProjectionHealthView['catchUp']>): { text: string; progress: number } {
+  const total = catchUp.to - catchUp.from;
+  const progress = total <= 0 ? 1 : Math.min(1, Math.max(0, catchUp.folded / total));
+  return {
+    text: `Catching up in ${catchUp.parts} parts at once (positions ${formatCount(catchUp.from + 1)}–${formatCount(catchUp.to)}): ${formatCount(catchUp.folded)} / ${formatCount(total)} folded (${Math.floor(progress * 100)}%)`,
+    progress,
+  };
+}
+
 /** The last comparison of a shadow build with the live projection, in one line. */
 export function describeCompare(report: NonNullable<ProjectionHealthView['lastCompare']>): string {
   const versions = report.liveVersion === report.shadowVersion ? '' : ` (v${report.liveVersion} → v${report.shadowVersion})`;
