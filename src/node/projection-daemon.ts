@@ -188,8 +188,9 @@ const spanErrorPrefix = 'catch-up part';
 /**
  * How long to wait before trying a failed range again: at once after one failure (a killed
  * worker: Piscina has replaced it), then 50 ms doubling up to 5 s, so that a task that fails
- * every time (an unreadable file) does not keep a worker and this thread busy. The watchdog's
- * tick picks the range up again.
+ * every time (an unreadable file) does not keep a worker and this thread busy. The range is
+ * picked up again at the next notify after that: a new append, or the watchdog's tick (every
+ * stallMs / 8, 500 ms by default), so the shortest waits are in practice up to a tick long.
  */
 export function retryDelayMs(failures: number): number {
   return failures < 2 ? 0 : Math.min(5_000, 50 * 2 ** Math.min(failures - 2, 7));
@@ -540,15 +541,21 @@ export class ProjectionDaemon {
       .then((result) => {
         if (this.closed || !this.splits.includes(split)) return;
         const base = span.from - 1;
+        const folded = split.items.map(({ instance }, index) => {
+          const fold = result.folds[index];
+          if (fold === undefined || fold.halted !== undefined || fold.lastPosition !== to) throw new AuraError('internal', `worker folded ${instance.name} of a span up to ${fold?.lastPosition}, expected ${to}`);
+          return fold;
+        });
         this.store.db.transaction(() => {
           split.items.forEach(({ instance, shard }, index) => {
-            const fold = result.folds[index];
-            if (fold === undefined || fold.halted !== undefined || fold.lastPosition !== to) throw new AuraError('internal', `worker folded ${instance.name} of a span up to ${fold?.lastPosition}, expected ${to}`);
-            span.states[index] = fold.stateJson;
-            for (const parked of fold.parked) span.parked[index]?.push(parked);
-            for (const snapshot of fold.snapshots) this.statements.snapshotPart.run(instance.name, instance.role, shard.shard, snapshot.position, base, asBuffer(snapshot.state));
+            for (const snapshot of (folded[index] as ShardFoldResult).snapshots) this.statements.snapshotPart.run(instance.name, instance.role, shard.shard, snapshot.position, base, asBuffer(snapshot.state));
           });
         })();
+        // Only once the parts are stored does the span move on (a failed commit leaves it as it was).
+        folded.forEach((fold, index) => {
+          span.states[index] = fold.stateJson;
+          for (const parked of fold.parked) span.parked[index]?.push(parked);
+        });
         span.next = to + 1;
         span.failures = 0;
         // The split's progress is its shards' progress: waiting for a span is not a stall.
@@ -577,11 +584,12 @@ export class ProjectionDaemon {
 
   /**
    * Gives a split up: its spans' work is dropped (their parts stay valid, being folds of fixed
-   * ranges; a task still in flight finishes and is ignored), and its shards catch up on their
-   * own, never split again.
+   * ranges; a task still in flight is aborted, its worker replaced, so that none can hang
+   * unwatched), and its shards catch up on their own, never split again.
    */
   private abandonSplit(split: Split): void {
     this.splits.splice(this.splits.indexOf(split), 1);
+    for (const span of split.spans) span.inFlight?.abort();
     for (const { shard } of split.items) {
       shard.split = undefined;
       shard.splitAbandoned = true;

@@ -50,12 +50,16 @@ export async function verifyEventLogParallel(path: string, options: { threads?: 
       streams = readStreams(db);
       chunks = readChunksOrReport(db);
     } catch (error) {
-      await Promise.allSettled([integrity, slices]);
+      // The tasks already queued end with the pool (below); their outcome no longer matters.
+      integrity?.catch(() => undefined);
+      slices?.catch(() => undefined);
       return assembleReport(path, started, [`cannot read: ${(error as Error).message}`], [], []);
     } finally {
       db.close();
     }
-    return assembleReport(path, started, await integrity, await slices, streams, chunks);
+    // Both at once: a slice that fails while integrity_check still runs is not left unhandled.
+    const [integrityLines, sliceResults] = await Promise.all([integrity, slices]);
+    return assembleReport(path, started, integrityLines, sliceResults, streams, chunks);
   } finally {
     await pool.destroy();
   }

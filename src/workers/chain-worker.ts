@@ -25,13 +25,12 @@ function readerFor(path: string): EventReader {
 }
 
 export default function chainTask(task: ChainTask): RangeResult | string[] {
-  const reader = readerFor(task.path);
   if ('integrity' in task) {
     try {
-      return integrityCheck(reader.db);
+      return integrityCheck(readerFor(task.path).db);
     } catch (error) {
       return [`integrity_check failed: ${(error as Error).message}`];
     }
   }
-  return checkRange(reader, task.from, task.to, task.previousHash);
+  return checkRange(readerFor(task.path), task.from, task.to, task.previousHash);
 }

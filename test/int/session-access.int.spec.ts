@@ -55,6 +55,9 @@ describe('invites that expire', () => {
     const fresh = parseInvite(share.createInvite('read-write', { ttlMs: hour }));
     expect((await rawUpgrade(share.port, path(fresh.token))).status).toBe(101);
     expect(() => share.createInvite('read-write', { ttlMs: 10 })).toThrow(/between 1 s and 365 days/);
+    // Limits that cannot work are refused before anything listens.
+    await expect(ShareServer.start({ session, limits: { maxMessagesPerSecond: 0.2 } })).rejects.toThrow(/share limits: maxMessagesPerSecond must be a number >= 1 \(got 0.2\)/);
+    await expect(ShareServer.start({ session, limits: { maxPeers: Number.NaN } })).rejects.toThrow(/maxPeers must be a number >= 1/);
   });
 
   it('keeps the expiry with the token digest in invites.json, where the running server reads it, and drops expired ones', async () => {

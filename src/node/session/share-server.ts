@@ -309,6 +309,9 @@ export class ShareServer {
   static async start(options: ShareServerOptions): Promise<ShareServer> {
     const { bindHost: host, inviteHost } = shareAddresses(options.host ?? '127.0.0.1', options.inviteHost);
     const limits = { ...defaultShareLimits, ...options.limits };
+    for (const key of ['maxMessageBytes', 'maxMessagesPerSecond', 'maxPeers'] as const) {
+      if (!(Number.isFinite(limits[key]) && limits[key] >= 1)) throw new AuraError('validation', `share limits: ${key} must be a number >= 1 (got ${String(limits[key])})`, [{ path: ['limits', key], message: 'expected a number >= 1' }]);
+    }
     const http = createServer();
     const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessageBytes, perMessageDeflate: false });
     await new Promise<void>((resolve, reject) => {
@@ -464,7 +467,7 @@ export class ShareServer {
     }
     this.wss.handleUpgrade(request, socket, head, (ws) => {
       this.counters.upgradesAccepted += 1;
-      this.peers.set(ws, { kind, peerId: undefined, rate: new TokenBucket(this.limits.maxMessagesPerSecond, 2 * this.limits.maxMessagesPerSecond, Date.now()), closing: false });
+      this.peers.set(ws, { kind, peerId: undefined, rate: new TokenBucket(this.limits.maxMessagesPerSecond, 2 * this.limits.maxMessagesPerSecond, performance.now()), closing: false });
       ws.on('error', (error: Error & { code?: string }) => {
         if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.drop(ws, 'oversized');
         else this.drop(ws, 'malformed');
@@ -495,7 +498,8 @@ export class ShareServer {
   private screen(bytes: Uint8Array, socket: WebSocket): boolean {
     const state = this.peers.get(socket);
     if (state === undefined || state.closing) return false;
-    if (!state.rate.take(Date.now())) {
+    // Monotonic time: a wall clock stepped back would stop the bucket refilling.
+    if (!state.rate.take(performance.now())) {
       this.drop(socket, 'flood');
       return false;
     }
