@@ -829,6 +829,9 @@ export class ProjectionDaemon {
   drain(): Promise<void> {
     return new Promise((resolve) => {
       this.waiters.push(resolve);
+      // While someone waits, the watchdog keeps the process alive: a range waiting out its retry
+      // delay has nothing else in flight.
+      this.watchdog.ref();
       this.notify();
     });
   }
@@ -840,6 +843,7 @@ export class ProjectionDaemon {
     if (done) {
       const waiters = this.waiters;
       this.waiters = [];
+      this.watchdog.unref();
       for (const waiter of waiters) waiter();
     }
   }

@@ -3,6 +3,7 @@
  * (sharded, in batches, with workers killed at random moments) must equal a single-threaded
  * replay from scratch, byte for byte, with the same events parked.
  */
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,7 +22,7 @@ import { SqliteEventStore } from '../../src/node/sqlite-event-store.ts';
 import { systemClock } from '../../src/node/system-clock.ts';
 import { projectionStateAt } from '../../src/node/time-travel.ts';
 import { projectionComparisons } from '../../src/node/chaos-checks.ts';
-import { temporaryDirectory } from '../support/fixtures.ts';
+import { repoRoot, temporaryDirectory } from '../support/fixtures.ts';
 import { labLog } from '../support/lab-log.ts';
 
 let pool: ProjectionPool;
@@ -330,6 +331,23 @@ describe('projection daemon', () => {
       store.close();
     }
   }, 30_000);
+
+  it('drain() keeps its process alive while a failed range waits out its retry delay', async () => {
+    const path = join(work.path, `drainer-${logIndex++}.sqlite`);
+    const output = await new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'test/support/daemon-drainer.ts'), path], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+      let text = '';
+      child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      child.on('error', reject);
+      child.on('exit', () => resolve(text));
+    });
+    const store = new SqliteEventStore(path);
+    try {
+      expect(output.trim()).toBe(`drained ${store.headPosition()}`);
+    } finally {
+      store.close();
+    }
+  }, 60_000);
 
   it('rebuilds in shadow while the live projection serves, compares, and swaps', async () => {
     const store = freshStore();
