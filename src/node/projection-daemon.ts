@@ -183,8 +183,6 @@ class CommitTimes {
 
 const compareKeysMax = 20;
 
-const spanErrorPrefix = 'catch-up part';
-
 /**
  * How long to wait before trying a failed range again: at once after one failure (a killed
  * worker: Piscina has replaced it), then 50 ms doubling up to 5 s, so that a task that fails
@@ -276,6 +274,8 @@ interface Split {
   readonly from: number;
   readonly to: number;
   readonly parts: number;
+  /** The last failure of a part, until that part succeeds (shown in its shards' health). */
+  error: string | undefined;
 }
 
 export class ProjectionDaemon {
@@ -502,7 +502,7 @@ export class ProjectionDaemon {
         spans.push({ from, to, next: from, states: items.map(({ instance }) => JSON.stringify(initialShardState(instance.definition))), parked: items.map(() => []), inFlight: undefined, inFlightSinceMs: 0, failures: 0, retryAtMs: 0, hung: undefined });
       }
       if (spans.length === 0) continue;
-      const split: Split = { items, spans, from: checkpoint, to: spans[spans.length - 1]?.to ?? head, parts: spans.length + 1 };
+      const split: Split = { items, spans, from: checkpoint, to: spans[spans.length - 1]?.to ?? head, parts: spans.length + 1, error: undefined };
       this.splits.push(split);
       for (const { shard } of items) shard.split = split;
     }
@@ -558,12 +558,10 @@ export class ProjectionDaemon {
         });
         span.next = to + 1;
         span.failures = 0;
+        split.error = undefined;
         // The split's progress is its shards' progress: waiting for a span is not a stall.
         const now = this.clock.monotonicMs();
-        for (const { shard } of split.items) {
-          shard.progressMs = now;
-          if (shard.lastError?.startsWith(spanErrorPrefix)) shard.lastError = undefined;
-        }
+        for (const { shard } of split.items) shard.progressMs = now;
       })
       .catch((error: unknown) => {
         if (this.closed || !this.splits.includes(split)) return;
@@ -573,7 +571,7 @@ export class ProjectionDaemon {
         span.retryAtMs = this.clock.monotonicMs() + retryDelayMs(span.failures);
         const message = span.hung ?? (error instanceof Error ? error.message : String(error));
         span.hung = undefined;
-        for (const { shard } of split.items) shard.lastError = `${spanErrorPrefix} ${from}..${to} failed (${span.failures} in a row): ${message}`;
+        split.error = `catch-up part ${from}..${to} failed (${span.failures} in a row): ${message}`;
         if (span.failures >= spanFailuresMax) this.abandonSplit(split);
       })
       .finally(() => {
@@ -593,6 +591,8 @@ export class ProjectionDaemon {
     for (const { shard } of split.items) {
       shard.split = undefined;
       shard.splitAbandoned = true;
+      // Shown until the shard's own next task succeeds.
+      shard.lastError = split.error;
     }
   }
 
@@ -622,8 +622,7 @@ export class ProjectionDaemon {
     shard.halted = result.halted;
     shard.failures = 0;
     shard.retryAtMs = 0;
-    // A failing part of its split stays reported until that part succeeds or the split is given up.
-    if (shard.split === undefined || !shard.lastError?.startsWith(spanErrorPrefix)) shard.lastError = undefined;
+    shard.lastError = undefined;
     const parked = result.halted ? [...result.parked, result.halted] : result.parked;
     if (parked.length > 0) this.onEvent({ kind: 'parked', name: instance.name, events: parked });
     this.onEvent({ kind: 'progress', name: instance.name, role: instance.role });
@@ -814,7 +813,7 @@ export class ProjectionDaemon {
           shards: live.shards.length,
           parked: this.statements.parkedCount.get(live.name, 'live')?.n ?? 0,
           halted,
-          error: failing?.lastError ?? live.shards.find((shard) => shard.lastError !== undefined)?.lastError ?? null,
+          error: failing?.lastError ?? live.shards.find((shard) => shard.split?.error !== undefined)?.split?.error ?? live.shards.find((shard) => shard.lastError !== undefined)?.lastError ?? null,
           latency: live.latency.summary(),
           rebuild: shadow === undefined ? null : { checkpoint: shadowCheckpoint, lagEvents: head - shadowCheckpoint, swap: shadow.swap },
           catchUp: splitProgress(live.shards.find((shard) => shard.split !== undefined)?.split),

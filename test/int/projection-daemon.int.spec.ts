@@ -44,6 +44,11 @@ function freshStore(): SqliteEventStore {
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
 /** Every projection of the daemon equals the replay of the whole log, and parks the same events. */
+/** A task whose folds (of several projections) all start from their initial state: a later span's first task when far from position 1. */
+function startsSpan(task: ProjectionTask): boolean {
+  return task.folds.length >= 3 && task.folds.every((fold) => fold.stateJson === JSON.stringify(initialShardState(findProjection(fold.projection)!)));
+}
+
 function expectOracle(store: SqliteEventStore, daemon: ProjectionDaemon, skips: Record<string, number[]> = {}): void {
   const events = store.readAll(1, 1_000_000) as RecordedEvent[];
   for (const name of projectionNames) {
@@ -228,7 +233,7 @@ describe('projection daemon', () => {
         threads: pool.threads,
         run: (task, signal) => {
           // The later span's first task: far from position 1, every fold (of several projections) from its initial state.
-          const initial = task.folds.length >= 3 && task.folds.every((fold) => fold.stateJson === JSON.stringify(initialShardState(findProjection(fold.projection)!)));
+          const initial = startsSpan(task);
           if (spanStart === undefined && task.fromPosition > 97 && initial) spanStart = task.fromPosition;
           if (task.fromPosition === spanStart && initial) {
             attempts.push(task.fromPosition);
@@ -272,7 +277,7 @@ describe('projection daemon', () => {
     const spoiling: ProjectionWorkers = {
       threads: pool.threads,
       run: async (task, signal) => {
-        const initial = task.folds.length >= 3 && task.folds.every((fold) => fold.stateJson === JSON.stringify(initialShardState(findProjection(fold.projection)!)));
+        const initial = startsSpan(task);
         if (spanStart === undefined && task.fromPosition > 97 && initial) spanStart = task.fromPosition;
         const result = await pool.run(task, signal);
         if (task.fromPosition !== spanStart || spoiled > 0) return result;
