@@ -23,5 +23,7 @@ if (!buildIsCurrent(['out/main/host.js'])) {
   const build = spawnSync(join(root, 'node_modules', '.bin', 'electron-vite'), ['build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
   if (build.status !== 0) process.exit(build.status ?? 1);
 }
+// The native chain check (verification) is built when missing or older than its source.
+spawnSync(process.execPath, [join(root, 'scripts', 'build-native.mjs')], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
 const result = spawnSync(process.execPath, ['--import', 'tsx', '--expose-gc', file, ...rest], { cwd: root, stdio: 'inherit' });
 process.exit(result.status ?? 1);

@@ -35,6 +35,7 @@ const layers = ['core', 'node', 'preload', 'web', 'test'];
 for (const layer of layers) check(`typecheck ${layer} (tsconfig.${layer}.json)`, bin('tsc'), ['-p', `tsconfig.${layer}.json`]);
 check('lint (layer rules)', bin('eslint'), ['--max-warnings', '0', '.']);
 check('build (electron-vite: main, preload, renderer, host, workers)', bin('electron-vite'), ['build']);
+check('build (native chain check: out/native)', process.execPath, [join(root, 'scripts', 'build-native.mjs'), '--require']);
 
 const report = join(root, 'test-results', 'vitest.json');
 mkdirSync(join(root, 'test-results'), { recursive: true });

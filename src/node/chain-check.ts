@@ -6,6 +6,8 @@
 import type Database from 'better-sqlite3';
 import { lostEventType } from '../core/events/event.ts';
 import { type EventReader } from './event-reader.ts';
+import { nativeChainRows } from './native-chain.ts';
+import type { RawEventRowWithHash } from './sqlite-schema.ts';
 import { chainHash, framingOfRow } from './sqlite-event-store.ts';
 
 export type ProblemKind = 'integrity' | 'missing_position' | 'chain' | 'stream_version' | 'unreadable' | 'head' | 'lost' | 'stream_index';
@@ -17,6 +19,16 @@ export interface VerifyProblem {
 }
 
 export const problemsMax = 100;
+
+/**
+ * A verification worker's task (workers/chain-worker.ts): a slice of the chain, or SQLite's
+ * integrity_check. `native: false` checks the chain in JavaScript even where the native chain
+ * check is built.
+ */
+export type ChainTask = { readonly path: string; readonly native: boolean } & ({ readonly from: number; readonly to: number; readonly previousHash: string } | { readonly integrity: true });
+
+/** Rows read (or checked natively) per query. */
+const pageEvents = 4_096;
 
 export interface RangeResult {
   readonly from: number;
@@ -70,44 +82,86 @@ export function checkRange(reader: EventReader, from: number, to: number, previo
     streamOf[index] = streamId;
     versionOf[index] = version;
   };
+  const visit = (position: number, streamId: number, version: number, typeId: number, hashMatched: boolean, rawRow: () => RawEventRowWithHash | undefined): void => {
+    if (position !== expected) {
+      report({ position: expected, kind: 'missing_position', detail: `positions ${expected}..${position - 1} are missing` });
+      previous = ''; // the chain cannot be followed across a hole
+    }
+    if (typeId === lostTypeId) {
+      declaredLost.push(position);
+      report({ position, kind: 'lost', detail: 'a repair could not recover this event (tombstone)' });
+    } else if (!hashMatched) {
+      const row = rawRow();
+      if (row === undefined) throw new Error(`position ${position} could not be read again`);
+      let framing: string | undefined;
+      try {
+        framing = framingOfRow(reader, row);
+      } catch (error) {
+        report({ position, kind: 'unreadable', detail: (error as Error).message });
+      }
+      if (framing !== undefined && previous !== '' && chainHash(previous, framing) !== row[10]) {
+        report({ position, kind: 'chain', detail: 'the event does not match its hash (its content, or the hash before it, changed)' });
+      }
+    }
+    remember(position, streamId, version);
+    const span = spans.get(streamId);
+    if (span === undefined) spans.set(streamId, [version, version, position]);
+    else {
+      if (version !== span[1] + 1) report({ position, kind: 'stream_version', detail: `stream version ${version}, expected ${span[1] + 1}` });
+      span[1] = version;
+    }
+    expected = position + 1;
+    events += 1;
+    if (onProgress !== undefined && (events & 0x3fff) === 0) onProgress(events);
+  };
+  // With the native chain check, `previous` (the stored hash of the row before) is read only
+  // when a row needs the JavaScript check.
+  const native = nativeChainRows(db);
+  const storedHashAt = native === undefined ? undefined : db.prepare<[number], { hash: string }>('SELECT lower(hex(hash)) AS hash FROM events WHERE position = ?');
+  const storedBefore = (position: number): string => (position === from ? previousHash : (storedHashAt?.get(position - 1)?.hash ?? ''));
+  const hexHash = /^[0-9a-f]{64}$/;
   try {
-    for (const row of reader.pagedRawRange(from, to)) {
-      const position = row[0];
-      if (position !== expected) {
-        report({ position: expected, kind: 'missing_position', detail: `positions ${expected}..${position - 1} are missing` });
-        previous = ''; // the chain cannot be followed across a hole
-      }
-      const stored = row[10];
-      if (row[4] === lostTypeId) {
-        declaredLost.push(position);
-        report({ position, kind: 'lost', detail: 'a repair could not recover this event (tombstone)' });
+    for (let page = from; page <= to; page += pageEvents) {
+      const pageTo = Math.min(to, page + pageEvents - 1);
+      let count: number;
+      if (native !== undefined) {
+        // A page SQLite cannot read throws here as it would for the rows themselves (unreadable, below).
+        const before = storedBefore(expected);
+        const records = native(expected, hexHash.test(before) ? Buffer.from(before, 'hex') : null, page, pageTo);
+        if (records === null) throw new Error('the native chain check read rows out of position order');
+        for (let index = 0; index < records.count; index++) {
+          const position = records.positions[index * 3] as number;
+          const at = index * 6;
+          const matched = records.ints[at + 5] === 1 && position === expected;
+          if (!matched) previous = position === expected ? storedBefore(position) : '';
+          visit(position, records.ints[at + 2] as number, records.ints[at + 3] as number, records.ints[at + 4] as number, matched, () => reader.rawWithHashAt(position));
+        }
+        count = records.count;
       } else {
-        let framing: string | undefined;
-        try {
-          framing = framingOfRow(reader, row);
-        } catch (error) {
-          report({ position, kind: 'unreadable', detail: (error as Error).message });
+        const rows = reader.rawRangeWithHash(page, pageTo);
+        for (let index = 0; index < rows.length; index++) {
+          const row = rows[index] as RawEventRowWithHash;
+          visit(row[0], row[1], row[2], row[4], false, () => row);
+          previous = row[10];
+          lastHash = row[10];
         }
-        if (framing !== undefined && previous !== '' && chainHash(previous, framing) !== stored) {
-          report({ position, kind: 'chain', detail: 'the event does not match its hash (its content, or the hash before it, changed)' });
-        }
+        count = rows.length;
       }
-      remember(position, row[1], row[2]);
-      const span = spans.get(row[1]);
-      if (span === undefined) spans.set(row[1], [row[2], row[2], position]);
-      else {
-        if (row[2] !== span[1] + 1) report({ position, kind: 'stream_version', detail: `stream version ${row[2]}, expected ${span[1] + 1}` });
-        span[1] = row[2];
-      }
-      previous = stored;
-      lastHash = stored;
-      expected = position + 1;
-      events += 1;
-      if (onProgress !== undefined && (events & 0x3fff) === 0) onProgress(events);
+      if (count > 0) continue;
+      const next = reader.nextPositionFrom(page);
+      if (next === undefined) break;
+      page = Math.max(page, next - pageEvents);
     }
   } catch (error) {
     unreadable = true;
     report({ position: expected, kind: 'unreadable', detail: (error as Error).message });
+  }
+  if (native !== undefined && events > 0) {
+    try {
+      lastHash = storedHashAt?.get(expected - 1)?.hash ?? lastHash;
+    } catch {
+      // reported above: reading stopped there
+    }
   }
   return {
     from,
@@ -143,22 +197,25 @@ export function readChunks(db: Database.Database): ChunkRow[] {
 
 /**
  * Checks the stream index (derived data, but read by every stream read): every position a chunk
- * holds must be its stream's event at that version (0 marks a version with no event). `eventAt`
- * gives what the chain check read at a position.
+ * holds must be its stream's event at that version (0 marks a version with no event).
+ * `streamAt` and `versionAt` give, by position, what the chain check read there (stream id -1:
+ * nothing read).
  */
-export function badStreamChunks(chunks: readonly ChunkRow[], head: number, eventAt: (position: number) => { streamId: number; version: number } | undefined): BadChunk[] {
+export function badStreamChunks(chunks: readonly ChunkRow[], head: number, streamAt: Int32Array, versionAt: Int32Array): BadChunk[] {
   const bad: BadChunk[] = [];
   for (const chunk of chunks) {
     const count = Math.floor(chunk.positions.length / 8);
+    // Positions as float64 in place when the blob is aligned for it (it is, from better-sqlite3), copied when not.
+    const bytes = chunk.positions.byteOffset % 8 === 0 ? chunk.positions : new Uint8Array(chunk.positions);
+    const positions = new Float64Array(bytes.buffer, bytes.byteOffset, count);
     let firstPosition = Number.POSITIVE_INFINITY;
     let wrong: string | undefined = chunk.positions.length % 8 === 0 ? undefined : 'a chunk of a length that is not a whole number of positions';
     for (let index = 0; index < count; index++) {
-      const position = chunk.positions.readDoubleLE(index * 8);
+      const position = positions[index] as number;
       if (position === 0) continue; // a version with no event (stream-index.ts: missingVersion)
       const valid = Number.isInteger(position) && position >= 1 && position <= head;
-      if (valid) firstPosition = Math.min(firstPosition, position);
-      const event = valid ? eventAt(position) : undefined;
-      if (wrong === undefined && (event === undefined || event.streamId !== chunk.stream_id || event.version !== chunk.first_version + index)) {
+      if (valid && position < firstPosition) firstPosition = position;
+      if (wrong === undefined && (!valid || position >= streamAt.length || (streamAt[position] as number) < 0 || streamAt[position] !== chunk.stream_id || versionAt[position] !== chunk.first_version + index)) {
         wrong = `names position ${position} for version ${chunk.first_version + index}, which is not that event`;
       }
     }

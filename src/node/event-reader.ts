@@ -138,14 +138,28 @@ export class EventReader {
   /** Raw rows with their stored hash, read in pages (faster than one cursor over millions of rows). */
   *pagedRawRange(fromPosition: number, toPosition: number, pageEvents = 4_096): Generator<RawEventRowWithHash> {
     for (let from = fromPosition; from <= toPosition; from += pageEvents) {
-      const rows = this.statements.rangeWithHash.all(from, Math.min(toPosition, from + pageEvents - 1)) as RawEventRowWithHash[];
+      const rows = this.rawRangeWithHash(from, Math.min(toPosition, from + pageEvents - 1));
       for (let index = 0; index < rows.length; index++) yield rows[index] as RawEventRowWithHash;
       if (rows.length === 0) {
-        const next = this.statements.nextPosition.get(from) as { position: number } | undefined;
+        const next = this.nextPositionFrom(from);
         if (next === undefined) return;
-        from = Math.max(from, next.position - pageEvents);
+        from = Math.max(from, next - pageEvents);
       }
     }
+  }
+
+  /** Rows from..to with their stored hashes, at most the caller's page of them. */
+  rawRangeWithHash(fromPosition: number, toPosition: number): RawEventRowWithHash[] {
+    return this.statements.rangeWithHash.all(fromPosition, toPosition) as RawEventRowWithHash[];
+  }
+
+  rawWithHashAt(position: number): RawEventRowWithHash | undefined {
+    return this.statements.rangeWithHash.all(position, position)[0] as RawEventRowWithHash | undefined;
+  }
+
+  /** The first position at or after `position` that holds an event. */
+  nextPositionFrom(position: number): number | undefined {
+    return (this.statements.nextPosition.get(position) as { position: number } | undefined)?.position;
   }
 
   rawAt(position: number): RawEventRow | undefined {

@@ -7,16 +7,17 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { genesisHashHex } from '../core/events/encoding.ts';
-import type { RangeResult } from './chain-check.ts';
+import type { ChainTask, RangeResult } from './chain-check.ts';
 import { workerEntry } from './runtime.ts';
 import { assembleReport, openOrReport, readChunksOrReport, readStreams, type VerifyReport } from './verify.ts';
 
 /** Events per slice; tests may lower it through the options. */
 const defaultSliceEvents = 20_000;
 
-export async function verifyEventLogParallel(path: string, options: { threads?: number; sliceEvents?: number; onProgress?: (checked: number, total: number) => void } = {}): Promise<VerifyReport> {
+export async function verifyEventLogParallel(path: string, options: { threads?: number; sliceEvents?: number; native?: boolean; onProgress?: (checked: number, total: number) => void } = {}): Promise<VerifyReport> {
   const started = performance.now();
   const sliceEvents = options.sliceEvents ?? defaultSliceEvents;
+  const native = options.native ?? true;
   const opened = openOrReport(path, started);
   if (!('db' in opened)) return opened;
   const { db, head } = opened;
@@ -32,7 +33,7 @@ export async function verifyEventLogParallel(path: string, options: { threads?: 
     let streams: ReturnType<typeof readStreams>;
     let chunks: ReturnType<typeof readChunksOrReport>;
     try {
-      integrity = pool.run({ path, integrity: true }) as Promise<string[]>;
+      integrity = pool.run({ path, native, integrity: true } satisfies ChainTask) as Promise<string[]>;
       const hashAt = db.prepare<[number], { hash: string }>('SELECT lower(hex(hash)) AS hash FROM events WHERE position = ?');
       const boundaries: { from: number; to: number; previousHash: string }[] = [];
       for (let from = 1; from <= Math.max(head, 1); from += sliceEvents) {
@@ -41,7 +42,7 @@ export async function verifyEventLogParallel(path: string, options: { threads?: 
       }
       slices = Promise.all(
         boundaries.map(async (slice) => {
-          const result = (await pool.run({ path, ...slice })) as RangeResult;
+          const result = (await pool.run({ path, native, ...slice } satisfies ChainTask)) as RangeResult;
           checked += result.events;
           options.onProgress?.(checked, head);
           return result;

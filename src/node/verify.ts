@@ -10,6 +10,7 @@ import { genesisHashHex } from '../core/events/encoding.ts';
 import { AuraError } from '../core/kernel/errors.ts';
 import { badStreamChunks, checkRange, problemsMax, readChunks, type ChunkRow, type RangeResult, type VerifyProblem } from './chain-check.ts';
 import { EventReader } from './event-reader.ts';
+import { useNativeChain } from './native-chain.ts';
 import { checkSchema } from './sqlite-schema.ts';
 
 export type { ProblemKind, VerifyProblem } from './chain-check.ts';
@@ -110,21 +111,17 @@ export function assembleReport(
   // The stream index against what the slices read.
   if (typeof chunks === 'string') problems.push({ position: null, kind: 'stream_index', detail: chunks });
   else {
-    const eventAt = (position: number): { streamId: number; version: number } | undefined => {
-      // Slices are in order: the last one starting at or before the position.
-      let low = 0;
-      let high = slices.length - 1;
-      while (low < high) {
-        const middle = (low + high + 1) >> 1;
-        if ((slices[middle] as RangeResult).from <= position) low = middle;
-        else high = middle - 1;
-      }
-      const slice = slices[low];
-      if (slice === undefined || position < slice.from || position - slice.from >= slice.streamOf.length) return undefined;
-      const streamId = slice.streamOf[position - slice.from] as number;
-      return streamId < 0 ? undefined : { streamId, version: slice.versionOf[position - slice.from] as number };
-    };
-    for (const chunk of badStreamChunks(chunks, expected - 1, eventAt)) problems.push({ position: chunk.firstPosition, kind: 'stream_index', detail: chunk.detail });
+    // What the slices read, by position (stream id -1: nothing read there).
+    const head = expected - 1;
+    const streamAt = new Int32Array(head + 1).fill(-1);
+    const versionAt = new Int32Array(head + 1);
+    for (const slice of slices) {
+      const length = Math.min(slice.streamOf.length, head + 1 - slice.from);
+      if (slice.from < 1 || length <= 0) continue;
+      streamAt.set(slice.streamOf.subarray(0, length), slice.from);
+      versionAt.set(slice.versionOf.subarray(0, length), slice.from);
+    }
+    for (const chunk of badStreamChunks(chunks, head, streamAt, versionAt)) problems.push({ position: chunk.firstPosition, kind: 'stream_index', detail: chunk.detail });
   }
   for (const stream of streams) {
     const seen = last.get(stream.stream_id) ?? 0;
@@ -159,11 +156,12 @@ export function readStreams(db: Database.Database): { stream_id: number; name: s
  * and AuraError('validation') for a file of another schema; a file that is there but damaged is
  * reported, never thrown.
  */
-export function verifyEventLog(path: string, onProgress?: (checked: number, total: number) => void): VerifyReport {
+export function verifyEventLog(path: string, onProgress?: (checked: number, total: number) => void, options: { native?: boolean } = {}): VerifyReport {
   const started = performance.now();
   const opened = openOrReport(path, started);
   if (!('db' in opened)) return opened;
   const { db, head } = opened;
+  if (options.native ?? true) useNativeChain(db);
   try {
     let integrity: string[];
     try {

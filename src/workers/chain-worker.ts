@@ -7,19 +7,20 @@
  * looked up every stream name again).
  */
 import Database from 'better-sqlite3';
-import { checkRange, type RangeResult } from '../node/chain-check.ts';
+import { checkRange, type ChainTask, type RangeResult } from '../node/chain-check.ts';
 import { EventReader } from '../node/event-reader.ts';
+import { useNativeChain } from '../node/native-chain.ts';
 import { integrityCheck } from '../node/verify.ts';
 
-export type ChainTask = { readonly path: string; readonly from: number; readonly to: number; readonly previousHash: string } | { readonly path: string; readonly integrity: true };
+let kept: { readonly path: string; readonly native: boolean; readonly reader: EventReader } | undefined;
 
-let kept: { readonly path: string; readonly reader: EventReader } | undefined;
-
-function readerFor(path: string): EventReader {
-  if (kept?.path !== path) {
+function readerFor(path: string, native: boolean): EventReader {
+  if (kept?.path !== path || kept.native !== native) {
     kept?.reader.db.close();
     kept = undefined;
-    kept = { path, reader: new EventReader(new Database(path, { readonly: true, fileMustExist: true })) };
+    const db = new Database(path, { readonly: true, fileMustExist: true });
+    if (native) useNativeChain(db);
+    kept = { path, native, reader: new EventReader(db) };
   }
   return kept.reader;
 }
@@ -27,10 +28,10 @@ function readerFor(path: string): EventReader {
 export default function chainTask(task: ChainTask): RangeResult | string[] {
   if ('integrity' in task) {
     try {
-      return integrityCheck(readerFor(task.path).db);
+      return integrityCheck(readerFor(task.path, task.native).db);
     } catch (error) {
       return [`integrity_check failed: ${(error as Error).message}`];
     }
   }
-  return checkRange(readerFor(task.path), task.from, task.to, task.previousHash);
+  return checkRange(readerFor(task.path, task.native), task.from, task.to, task.previousHash);
 }
