@@ -4,15 +4,20 @@
  *
  * aura_chain_rows(expected, previous_hash, position, stream_id, version, id, type_id,
  *                 schema_version, virtual_time_us, causation_id, correlation_id, payload, hash)
- * is an aggregate over a range of the events table read in position order. For every row it
- * recomputes the event's chain hash, SHA-256 over
+ * is an aggregate over a page of the events table, in the order SQLite scans it. For every row
+ * it recomputes the event's chain hash, SHA-256 over
  *   hex(previous stored hash) \n position \n stream \n version \n hex(id) \n type \n
  *   schema_version \n virtual_time_us \n hex(causation_id) \n correlation_id \n payload
- * (encoding.ts: hashFraming, sqlite-event-store.ts: chainHash) and returns one 24-byte record
- * per row: position (float64), stream_id, version, type_id (int32) and a flag (int32): 1 when
- * the row followed its predecessor and its stored hash matched, 0 when the caller must look at
- * the row itself (a hole before it, a missing name, a mismatch). It returns NULL when rows came
- * out of position order, and the caller checks the range itself.
+ * (encoding.ts: hashFraming, sqlite-event-store.ts: chainHash) and compares it with the row's
+ * stored hash. It returns
+ *   int32 rows, int32 rows not vouched for, then per row 24 bytes: position (float64),
+ *   stream_id, version, type_id (int32), a flag (int32: 1 = vouched for), then, when every row
+ *   was vouched for, the last row's stored hash (32 bytes).
+ * A row is vouched for only when it follows its predecessor (position = expected), every value
+ * has the type the store writes, integers are exact in JavaScript (|v| <= 2^53; stream_id,
+ * version and type_id fit int32), every text is valid UTF-8 (so that JavaScript, decoding and
+ * re-encoding it, would hash the same bytes), its names exist, and the hash matches. The
+ * caller checks a page with any row not vouched for the JavaScript way, whole.
  *
  * SHA-256 is OpenSSL's (SHA-NI where the CPU has it), resolved from the host process (Node
  * exports its OpenSSL symbols for native addons); SQLite loads extensions with RTLD_NOW, so a
@@ -38,6 +43,7 @@ extern int SHA256_Update(Sha256 *context, const void *data, size_t length);
 extern int SHA256_Final(unsigned char *digest, Sha256 *context);
 
 static const char hex_digits[] = "0123456789abcdef";
+static const sqlite3_int64 exact_max = 9007199254740992LL; /* 2^53 */
 
 typedef struct {
   unsigned char *bytes;
@@ -55,15 +61,17 @@ static void reserve(Buffer *b, size_t more) {
 }
 
 static void put(Buffer *b, const void *bytes, size_t n) {
+  if (n == 0) return;
   reserve(b, n);
   if (b->failed) return;
-  if (n > 0) memcpy(b->bytes + b->length, bytes, n);
+  memcpy(b->bytes + b->length, bytes, n);
   b->length += n;
 }
 
 static void put_newline(Buffer *b) { put(b, "\n", 1); }
 
 static void put_hex(Buffer *b, const unsigned char *bytes, int n) {
+  if (n <= 0 || bytes == NULL) return;
   reserve(b, 2 * (size_t)n);
   if (b->failed) return;
   unsigned char *out = b->bytes + b->length;
@@ -83,38 +91,95 @@ static void put_int(Buffer *b, sqlite3_int64 value) {
   put(b, digits + at, (size_t)(24 - at));
 }
 
-static void put_text(Buffer *b, sqlite3_value *value) {
-  const unsigned char *text = sqlite3_value_text(value);
-  put(b, text, (size_t)sqlite3_value_bytes(value));
+/* Valid UTF-8 as a WHATWG decoder sees it: no overlong forms, no surrogates, nothing past U+10FFFF. */
+static int valid_utf8(const unsigned char *s, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+    if (i + 8 <= n) {
+      uint64_t word;
+      memcpy(&word, s + i, 8);
+      if ((word & 0x8080808080808080ULL) == 0) { i += 8; continue; }
+    }
+    unsigned char c = s[i];
+    if (c < 0x80) { i++; continue; }
+    size_t length;
+    uint32_t point;
+    if (c >= 0xC2 && c <= 0xDF) { length = 2; point = c & 0x1F; }
+    else if (c >= 0xE0 && c <= 0xEF) { length = 3; point = c & 0x0F; }
+    else if (c >= 0xF0 && c <= 0xF4) { length = 4; point = c & 0x07; }
+    else return 0;
+    if (i + length > n) return 0;
+    for (size_t k = 1; k < length; k++) {
+      unsigned char d = s[i + k];
+      if ((d & 0xC0) != 0x80) return 0;
+      point = (point << 6) | (d & 0x3F);
+    }
+    if (length == 3 && (point < 0x800 || (point >= 0xD800 && point <= 0xDFFF))) return 0;
+    if (length == 4 && (point < 0x10000 || point > 0x10FFFF)) return 0;
+    i += length;
+  }
+  return 1;
 }
 
-enum { EXPECTED, PREVIOUS, POSITION, STREAM_ID, VERSION, ID, TYPE_ID, SCHEMA_VERSION, VIRTUAL_TIME, CAUSATION, CORRELATION, PAYLOAD, HASH, ARGUMENTS };
+/* A TEXT value that is valid UTF-8, appended; 0 (nothing appended) otherwise. */
+static int put_text(Buffer *b, sqlite3_value *value) {
+  if (sqlite3_value_type(value) != SQLITE_TEXT) return 0;
+  const unsigned char *text = sqlite3_value_text(value);
+  int length = sqlite3_value_bytes(value);
+  if (text == NULL || length < 0 || !valid_utf8(text, (size_t)length)) return 0;
+  put(b, text, (size_t)length);
+  return 1;
+}
 
 /*
- * Stream and type names by id, looked up in the connection's own tables on first use and kept
- * for the connection's life (names never change once written). A join per row cost a third of
- * the check.
+ * Stream and type names by id: an open-addressing table per connection, filled from the
+ * connection's own `streams` and `event_types` on first use (names never change once written).
+ * A join per row cost a third of the check.
  */
 typedef struct {
-  char *text;
-  int length; /* -1: looked up, no such row (or not text) */
-  int known;
+  sqlite3_int64 id;
+  char *text; /* NULL: no such row, not text, or not valid UTF-8 */
+  int length;
+  int used;
 } Name;
 
 typedef struct {
-  Name *names;
-  sqlite3_int64 capacity;
+  Name *slots;
+  size_t capacity, count;
 } NameTable;
 
 typedef struct {
   NameTable streams, types;
 } Names;
 
+static size_t slot_of(sqlite3_int64 id, size_t capacity) {
+  return (size_t)(((uint64_t)id * 0x9E3779B97F4A7C15ULL) >> 20) & (capacity - 1);
+}
+
+static Name *find_slot(NameTable *table, sqlite3_int64 id) {
+  size_t at = slot_of(id, table->capacity);
+  while (table->slots[at].used && table->slots[at].id != id) at = (at + 1) & (table->capacity - 1);
+  return &table->slots[at];
+}
+
+static int grow_table(NameTable *table) {
+  size_t capacity = table->capacity == 0 ? 1024 : table->capacity * 2;
+  Name *slots = calloc(capacity, sizeof(Name));
+  if (slots == NULL) return 0;
+  NameTable grown = { slots, capacity, table->count };
+  for (size_t i = 0; i < table->capacity; i++) {
+    if (table->slots[i].used) *find_slot(&grown, table->slots[i].id) = table->slots[i];
+  }
+  free(table->slots);
+  *table = grown;
+  return 1;
+}
+
 static void free_table(NameTable *table) {
-  for (sqlite3_int64 i = 0; i < table->capacity; i++) free(table->names[i].text);
-  free(table->names);
-  table->names = NULL;
-  table->capacity = 0;
+  for (size_t i = 0; i < table->capacity; i++) free(table->slots[i].text);
+  free(table->slots);
+  table->slots = NULL;
+  table->capacity = table->count = 0;
 }
 
 static void free_names(void *pointer) {
@@ -124,108 +189,120 @@ static void free_names(void *pointer) {
   free(names);
 }
 
-/* The name for `id`, or NULL (no such row, an id out of range, out of memory). */
+/* The name for `id`, or NULL (no such row, not valid text, out of memory). */
 static const Name *lookup(sqlite3 *db, NameTable *table, const char *sql, sqlite3_int64 id) {
-  if (id < 0 || id > 50000000) return NULL;
-  if (id >= table->capacity) {
-    sqlite3_int64 capacity = id + 1 > table->capacity * 2 ? id + 1 : table->capacity * 2;
-    Name *grown = realloc(table->names, (size_t)capacity * sizeof(Name));
-    if (grown == NULL) return NULL;
-    memset(grown + table->capacity, 0, (size_t)(capacity - table->capacity) * sizeof(Name));
-    table->names = grown;
-    table->capacity = capacity;
-  }
-  Name *name = &table->names[id];
-  if (!name->known) {
+  if ((table->count + 1) * 2 > table->capacity && !grow_table(table)) return NULL;
+  Name *name = find_slot(table, id);
+  if (!name->used) {
     sqlite3_stmt *statement = NULL;
-    name->length = -1;
+    name->used = 1;
+    name->id = id;
+    name->text = NULL;
+    table->count += 1;
     if (sqlite3_prepare_v2(db, sql, -1, &statement, NULL) == SQLITE_OK) {
       sqlite3_bind_int64(statement, 1, id);
       if (sqlite3_step(statement) == SQLITE_ROW && sqlite3_column_type(statement, 0) == SQLITE_TEXT) {
         const unsigned char *text = sqlite3_column_text(statement, 0);
         int length = sqlite3_column_bytes(statement, 0);
-        name->text = malloc((size_t)length + 1);
-        if (name->text != NULL) {
-          memcpy(name->text, text, (size_t)length);
-          name->length = length;
+        if (text != NULL && length >= 0 && valid_utf8(text, (size_t)length)) {
+          name->text = malloc((size_t)length + 1);
+          if (name->text != NULL) {
+            memcpy(name->text, text, (size_t)length);
+            name->length = length;
+          }
         }
       }
     }
     sqlite3_finalize(statement);
-    if (name->text == NULL && name->length >= 0) name->length = -1;
-    name->known = 1;
   }
-  return name->length < 0 ? NULL : name;
+  return name->text == NULL ? NULL : name;
 }
+
+enum { EXPECTED, PREVIOUS, POSITION, STREAM_ID, VERSION, ID, TYPE_ID, SCHEMA_VERSION, VIRTUAL_TIME, CAUSATION, CORRELATION, PAYLOAD, HASH, ARGUMENTS };
 
 typedef struct {
   int started;
-  int out_of_order;
   sqlite3_int64 expected;
   unsigned char previous[32];
   int has_previous;
+  int32_t rows, not_vouched;
   Buffer framing;
   Buffer records;
 } Chain;
+
+static int exact(sqlite3_value *value) {
+  if (sqlite3_value_type(value) != SQLITE_INTEGER) return 0;
+  sqlite3_int64 v = sqlite3_value_int64(value);
+  return v >= -exact_max && v <= exact_max;
+}
+
+static int int32_value(sqlite3_value *value) {
+  if (sqlite3_value_type(value) != SQLITE_INTEGER) return 0;
+  sqlite3_int64 v = sqlite3_value_int64(value);
+  return v >= INT32_MIN && v <= INT32_MAX;
+}
+
+/* 1 when the row's stored hash is the chain hash of its content after `chain->previous`. */
+static int vouch(sqlite3_context *context, Chain *chain, sqlite3_value **argv, sqlite3_int64 position) {
+  if (!chain->has_previous || position != chain->expected) return 0;
+  if (!(sqlite3_value_type(argv[HASH]) == SQLITE_BLOB && sqlite3_value_bytes(argv[HASH]) == 32)) return 0;
+  if (!exact(argv[POSITION]) || !int32_value(argv[STREAM_ID]) || !int32_value(argv[VERSION]) || !int32_value(argv[TYPE_ID])) return 0;
+  if (!exact(argv[SCHEMA_VERSION]) || !exact(argv[VIRTUAL_TIME])) return 0;
+  if (sqlite3_value_type(argv[ID]) != SQLITE_BLOB) return 0;
+  int causation = sqlite3_value_type(argv[CAUSATION]);
+  int correlation = sqlite3_value_type(argv[CORRELATION]);
+  if (causation != SQLITE_NULL && causation != SQLITE_BLOB) return 0;
+  if (correlation != SQLITE_NULL && correlation != SQLITE_TEXT) return 0;
+  Names *names = sqlite3_user_data(context);
+  sqlite3 *db = sqlite3_context_db_handle(context);
+  const Name *stream = lookup(db, &names->streams, "SELECT name FROM streams WHERE stream_id = ?", sqlite3_value_int64(argv[STREAM_ID]));
+  if (stream == NULL) return 0;
+  const Name *type = lookup(db, &names->types, "SELECT name FROM event_types WHERE type_id = ?", sqlite3_value_int64(argv[TYPE_ID]));
+  if (type == NULL) return 0;
+  Buffer *f = &chain->framing;
+  f->length = 0;
+  put_hex(f, chain->previous, 32); put_newline(f);
+  put_int(f, position); put_newline(f);
+  put(f, stream->text, (size_t)stream->length); put_newline(f);
+  put_int(f, sqlite3_value_int64(argv[VERSION])); put_newline(f);
+  put_hex(f, sqlite3_value_blob(argv[ID]), sqlite3_value_bytes(argv[ID])); put_newline(f);
+  put(f, type->text, (size_t)type->length); put_newline(f);
+  put_int(f, sqlite3_value_int64(argv[SCHEMA_VERSION])); put_newline(f);
+  put_int(f, sqlite3_value_int64(argv[VIRTUAL_TIME])); put_newline(f);
+  if (causation == SQLITE_BLOB) put_hex(f, sqlite3_value_blob(argv[CAUSATION]), sqlite3_value_bytes(argv[CAUSATION]));
+  put_newline(f);
+  if (correlation == SQLITE_TEXT && !put_text(f, argv[CORRELATION])) return 0;
+  put_newline(f);
+  if (!put_text(f, argv[PAYLOAD]) || f->failed) return 0;
+  unsigned char digest[32];
+  Sha256 sha;
+  SHA256_Init(&sha);
+  SHA256_Update(&sha, f->bytes, f->length);
+  SHA256_Final(digest, &sha);
+  return memcmp(digest, sqlite3_value_blob(argv[HASH]), 32) == 0;
+}
 
 static void chain_step(sqlite3_context *context, int argc, sqlite3_value **argv) {
   (void)argc;
   Chain *chain = sqlite3_aggregate_context(context, sizeof(Chain));
   if (chain == NULL) { sqlite3_result_error_nomem(context); return; }
   if (!chain->started) {
+    int32_t header[2] = { 0, 0 };
     chain->started = 1;
     chain->expected = sqlite3_value_int64(argv[EXPECTED]);
     chain->has_previous = sqlite3_value_type(argv[PREVIOUS]) == SQLITE_BLOB && sqlite3_value_bytes(argv[PREVIOUS]) == 32;
     if (chain->has_previous) memcpy(chain->previous, sqlite3_value_blob(argv[PREVIOUS]), 32);
+    put(&chain->records, header, sizeof header);
   }
-  if (chain->out_of_order) return;
   sqlite3_int64 position = sqlite3_value_int64(argv[POSITION]);
-  if (position < chain->expected) { chain->out_of_order = 1; return; }
-  int32_t flag = 0;
-  int stored_ok = sqlite3_value_type(argv[HASH]) == SQLITE_BLOB && sqlite3_value_bytes(argv[HASH]) == 32;
-  /* Only values of the types the store writes are hashed here; anything else is the caller's. */
-  int complete = stored_ok && chain->has_previous && position == chain->expected
-    && sqlite3_value_type(argv[POSITION]) == SQLITE_INTEGER && sqlite3_value_type(argv[STREAM_ID]) == SQLITE_INTEGER
-    && sqlite3_value_type(argv[VERSION]) == SQLITE_INTEGER && sqlite3_value_type(argv[TYPE_ID]) == SQLITE_INTEGER
-    && sqlite3_value_type(argv[SCHEMA_VERSION]) == SQLITE_INTEGER && sqlite3_value_type(argv[VIRTUAL_TIME]) == SQLITE_INTEGER
-    && sqlite3_value_type(argv[PAYLOAD]) == SQLITE_TEXT && sqlite3_value_type(argv[ID]) == SQLITE_BLOB
-    && (sqlite3_value_type(argv[CAUSATION]) == SQLITE_NULL || sqlite3_value_type(argv[CAUSATION]) == SQLITE_BLOB)
-    && (sqlite3_value_type(argv[CORRELATION]) == SQLITE_NULL || sqlite3_value_type(argv[CORRELATION]) == SQLITE_TEXT);
-  const Name *stream = NULL, *type = NULL;
-  if (complete) {
-    Names *names = sqlite3_user_data(context);
-    sqlite3 *db = sqlite3_context_db_handle(context);
-    stream = lookup(db, &names->streams, "SELECT name FROM streams WHERE stream_id = ?", sqlite3_value_int64(argv[STREAM_ID]));
-    type = lookup(db, &names->types, "SELECT name FROM event_types WHERE type_id = ?", sqlite3_value_int64(argv[TYPE_ID]));
-    complete = stream != NULL && type != NULL;
-  }
-  if (complete) {
-    Buffer *f = &chain->framing;
-    f->length = 0;
-    put_hex(f, chain->previous, 32); put_newline(f);
-    put_int(f, position); put_newline(f);
-    put(f, stream->text, (size_t)stream->length); put_newline(f);
-    put_int(f, sqlite3_value_int64(argv[VERSION])); put_newline(f);
-    put_hex(f, sqlite3_value_blob(argv[ID]), sqlite3_value_bytes(argv[ID])); put_newline(f);
-    put(f, type->text, (size_t)type->length); put_newline(f);
-    put_int(f, sqlite3_value_int64(argv[SCHEMA_VERSION])); put_newline(f);
-    put_int(f, sqlite3_value_int64(argv[VIRTUAL_TIME])); put_newline(f);
-    if (sqlite3_value_type(argv[CAUSATION]) != SQLITE_NULL) put_hex(f, sqlite3_value_blob(argv[CAUSATION]), sqlite3_value_bytes(argv[CAUSATION]));
-    put_newline(f);
-    if (sqlite3_value_type(argv[CORRELATION]) != SQLITE_NULL) put_text(f, argv[CORRELATION]);
-    put_newline(f);
-    put_text(f, argv[PAYLOAD]);
-    if (f->failed) { sqlite3_result_error_nomem(context); return; }
-    unsigned char digest[32];
-    Sha256 sha;
-    SHA256_Init(&sha);
-    SHA256_Update(&sha, f->bytes, f->length);
-    SHA256_Final(digest, &sha);
-    flag = memcmp(digest, sqlite3_value_blob(argv[HASH]), 32) == 0;
-  }
-  chain->has_previous = stored_ok;
-  if (stored_ok) memcpy(chain->previous, sqlite3_value_blob(argv[HASH]), 32);
-  chain->expected = position + 1;
+  int32_t flag = vouch(context, chain, argv, position);
+  if (chain->framing.failed) { sqlite3_result_error_nomem(context); return; }
+  chain->rows += 1;
+  if (!flag) chain->not_vouched += 1;
+  /* As the JavaScript check goes on: the next row must follow this one, and chains from its stored hash. */
+  chain->has_previous = sqlite3_value_type(argv[HASH]) == SQLITE_BLOB && sqlite3_value_bytes(argv[HASH]) == 32;
+  if (chain->has_previous) memcpy(chain->previous, sqlite3_value_blob(argv[HASH]), 32);
+  chain->expected = position < INT64_MAX ? position + 1 : position;
   double position_value = (double)position;
   int32_t ints[4] = { (int32_t)sqlite3_value_int64(argv[STREAM_ID]), (int32_t)sqlite3_value_int64(argv[VERSION]), (int32_t)sqlite3_value_int64(argv[TYPE_ID]), flag };
   put(&chain->records, &position_value, sizeof position_value);
@@ -236,8 +313,13 @@ static void chain_step(sqlite3_context *context, int argc, sqlite3_value **argv)
 static void chain_final(sqlite3_context *context) {
   Chain *chain = sqlite3_aggregate_context(context, 0);
   if (chain == NULL) { sqlite3_result_zeroblob(context, 0); return; }
-  if (chain->out_of_order || chain->records.failed) sqlite3_result_null(context);
-  else sqlite3_result_blob(context, chain->records.bytes, (int)chain->records.length, SQLITE_TRANSIENT);
+  if (chain->not_vouched == 0 && chain->rows > 0) put(&chain->records, chain->previous, 32);
+  if (chain->records.failed || chain->records.bytes == NULL) sqlite3_result_error_nomem(context);
+  else {
+    int32_t header[2] = { chain->rows, chain->not_vouched };
+    memcpy(chain->records.bytes, header, sizeof header);
+    sqlite3_result_blob(context, chain->records.bytes, (int)chain->records.length, SQLITE_TRANSIENT);
+  }
   free(chain->framing.bytes);
   free(chain->records.bytes);
 }

@@ -4,6 +4,7 @@
  * verification workers (verify-parallel.ts), which stitch the slices together.
  */
 import type Database from 'better-sqlite3';
+import { endianness } from 'node:os';
 import { lostEventType } from '../core/events/event.ts';
 import { type EventReader } from './event-reader.ts';
 import { nativeChainRows } from './native-chain.ts';
@@ -45,6 +46,10 @@ export interface RangeResult {
   /** Stream id and version of each position read, at index position - from (-1: not read). */
   readonly streamOf: Int32Array;
   readonly versionOf: Int32Array;
+  /** The native chain check was there for this range (native-chain.ts). */
+  readonly native: boolean;
+  /** Rows it vouched for; the others were checked in JavaScript. */
+  readonly nativeRows: number;
 }
 
 /**
@@ -82,7 +87,8 @@ export function checkRange(reader: EventReader, from: number, to: number, previo
     streamOf[index] = streamId;
     versionOf[index] = version;
   };
-  const visit = (position: number, streamId: number, version: number, typeId: number, hashMatched: boolean, rawRow: () => RawEventRowWithHash | undefined): void => {
+  /** One row: `row` to check its chain link here, undefined when the native check vouched for it. */
+  const visit = (position: number, streamId: number, version: number, typeId: number, row: RawEventRowWithHash | undefined): void => {
     if (position !== expected) {
       report({ position: expected, kind: 'missing_position', detail: `positions ${expected}..${position - 1} are missing` });
       previous = ''; // the chain cannot be followed across a hole
@@ -90,9 +96,7 @@ export function checkRange(reader: EventReader, from: number, to: number, previo
     if (typeId === lostTypeId) {
       declaredLost.push(position);
       report({ position, kind: 'lost', detail: 'a repair could not recover this event (tombstone)' });
-    } else if (!hashMatched) {
-      const row = rawRow();
-      if (row === undefined) throw new Error(`position ${position} could not be read again`);
+    } else if (row !== undefined) {
       let framing: string | undefined;
       try {
         framing = framingOfRow(reader, row);
@@ -114,34 +118,31 @@ export function checkRange(reader: EventReader, from: number, to: number, previo
     events += 1;
     if (onProgress !== undefined && (events & 0x3fff) === 0) onProgress(events);
   };
-  // With the native chain check, `previous` (the stored hash of the row before) is read only
-  // when a row needs the JavaScript check.
+  // With the native chain check, a page whose every row it vouched for is taken from its
+  // records; any other page is checked below the JavaScript way, whole, as if it were alone.
   const native = nativeChainRows(db);
-  const storedHashAt = native === undefined ? undefined : db.prepare<[number], { hash: string }>('SELECT lower(hex(hash)) AS hash FROM events WHERE position = ?');
-  const storedBefore = (position: number): string => (position === from ? previousHash : (storedHashAt?.get(position - 1)?.hash ?? ''));
+  let nativeRows = 0;
   const hexHash = /^[0-9a-f]{64}$/;
   try {
     for (let page = from; page <= to; page += pageEvents) {
       const pageTo = Math.min(to, page + pageEvents - 1);
+      // A page SQLite cannot read throws here as it would for the rows themselves (unreadable, below).
+      const records = native?.(expected, hexHash.test(previous) ? Buffer.from(previous, 'hex') : null, page, pageTo);
       let count: number;
-      if (native !== undefined) {
-        // A page SQLite cannot read throws here as it would for the rows themselves (unreadable, below).
-        const before = storedBefore(expected);
-        const records = native(expected, hexHash.test(before) ? Buffer.from(before, 'hex') : null, page, pageTo);
-        if (records === null) throw new Error('the native chain check read rows out of position order');
+      if (records !== undefined && records.notVouched === 0 && records.lastHash !== undefined) {
         for (let index = 0; index < records.count; index++) {
-          const position = records.positions[index * 3] as number;
           const at = index * 6;
-          const matched = records.ints[at + 5] === 1 && position === expected;
-          if (!matched) previous = position === expected ? storedBefore(position) : '';
-          visit(position, records.ints[at + 2] as number, records.ints[at + 3] as number, records.ints[at + 4] as number, matched, () => reader.rawWithHashAt(position));
+          visit(records.positions[index * 3] as number, records.ints[at + 2] as number, records.ints[at + 3] as number, records.ints[at + 4] as number, undefined);
         }
+        previous = records.lastHash;
+        lastHash = records.lastHash;
         count = records.count;
+        nativeRows += count;
       } else {
         const rows = reader.rawRangeWithHash(page, pageTo);
         for (let index = 0; index < rows.length; index++) {
           const row = rows[index] as RawEventRowWithHash;
-          visit(row[0], row[1], row[2], row[4], false, () => row);
+          visit(row[0], row[1], row[2], row[4], row);
           previous = row[10];
           lastHash = row[10];
         }
@@ -156,13 +157,6 @@ export function checkRange(reader: EventReader, from: number, to: number, previo
     unreadable = true;
     report({ position: expected, kind: 'unreadable', detail: (error as Error).message });
   }
-  if (native !== undefined && events > 0) {
-    try {
-      lastHash = storedHashAt?.get(expected - 1)?.hash ?? lastHash;
-    } catch {
-      // reported above: reading stopped there
-    }
-  }
   return {
     from,
     lastPosition: expected - 1,
@@ -174,6 +168,8 @@ export function checkRange(reader: EventReader, from: number, to: number, previo
     unreadable,
     streamOf: streamOf.subarray(0, Math.max(0, expected - from)),
     versionOf: versionOf.subarray(0, Math.max(0, expected - from)),
+    native: native !== undefined,
+    nativeRows,
   };
 }
 
@@ -195,6 +191,19 @@ export function readChunks(db: Database.Database): ChunkRow[] {
   return db.prepare('SELECT stream_id, first_version, positions FROM stream_chunks').all() as ChunkRow[];
 }
 
+const littleEndian = endianness() === 'LE';
+
+/**
+ * A chunk's positions (little-endian float64, stream-index.ts) as a typed array: in place when the
+ * blob is aligned for it (it is, from better-sqlite3) on a little-endian machine, copied if not.
+ */
+function chunkPositions(blob: Buffer, count: number): Float64Array {
+  if (littleEndian && blob.byteOffset % 8 === 0) return new Float64Array(blob.buffer, blob.byteOffset, count);
+  const positions = new Float64Array(count);
+  for (let index = 0; index < count; index++) positions[index] = blob.readDoubleLE(index * 8);
+  return positions;
+}
+
 /**
  * Checks the stream index (derived data, but read by every stream read): every position a chunk
  * holds must be its stream's event at that version (0 marks a version with no event).
@@ -205,9 +214,7 @@ export function badStreamChunks(chunks: readonly ChunkRow[], head: number, strea
   const bad: BadChunk[] = [];
   for (const chunk of chunks) {
     const count = Math.floor(chunk.positions.length / 8);
-    // Positions as float64 in place when the blob is aligned for it (it is, from better-sqlite3), copied when not.
-    const bytes = chunk.positions.byteOffset % 8 === 0 ? chunk.positions : new Uint8Array(chunk.positions);
-    const positions = new Float64Array(bytes.buffer, bytes.byteOffset, count);
+    const positions = chunkPositions(chunk.positions, count);
     let firstPosition = Number.POSITIVE_INFINITY;
     let wrong: string | undefined = chunk.positions.length % 8 === 0 ? undefined : 'a chunk of a length that is not a whole number of positions';
     for (let index = 0; index < count; index++) {

@@ -153,10 +153,6 @@ export class EventReader {
     return this.statements.rangeWithHash.all(fromPosition, toPosition) as RawEventRowWithHash[];
   }
 
-  rawWithHashAt(position: number): RawEventRowWithHash | undefined {
-    return this.statements.rangeWithHash.all(position, position)[0] as RawEventRowWithHash | undefined;
-  }
-
   /** The first position at or after `position` that holds an event. */
   nextPositionFrom(position: number): number | undefined {
     return (this.statements.nextPosition.get(position) as { position: number } | undefined)?.position;

@@ -10,6 +10,7 @@
  * does not export OpenSSL's SHA256 as Node does), verification runs in JavaScript as before.
  */
 import type Database from 'better-sqlite3';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from './runtime.ts';
 
@@ -20,45 +21,76 @@ export function nativeChainLibrary(): string {
 
 /** Bytes per row record: position (float64), stream id, version, type id, flag (int32 each). */
 const recordBytes = 24;
+const headerBytes = 8;
 
 export interface ChainRecords {
   readonly count: number;
+  /** Rows the native check did not vouch for (the caller checks such a page itself). */
+  readonly notVouched: number;
+  /** Per row at index * 3: position. */
   readonly positions: Float64Array;
-  /** Per row at index * 6: [.., .., stream id, version, type id, flag]; flag 1: the stored hash matched. */
+  /** Per row at index * 6: [.., .., stream id, version, type id, flag]; flag 1: vouched for. */
   readonly ints: Int32Array;
+  /** The last row's stored hash (hex), when every row was vouched for. */
+  readonly lastHash: string | undefined;
 }
 
-export type ChainRows = (expected: number, previousHash: Buffer | null, from: number, to: number) => ChainRecords | null;
+export type ChainRows = (expected: number, previousHash: Buffer | null, from: number, to: number) => ChainRecords;
 
-let loadError: string | undefined;
+let loadFailure: { readonly libraryMs: number; readonly message: string } | undefined;
 const rowsByConnection = new WeakMap<Database.Database, ChainRows>();
 
+function libraryFile(): string | undefined {
+  const base = nativeChainLibrary();
+  return [`${base}.so`, `${base}.dylib`, `${base}.dll`].find((file) => existsSync(file));
+}
+
 /**
- * Loads the library into `db` (once per connection). False, with `nativeChainError()` telling
- * why, when it is not there or does not load.
+ * Loads the library into `db` (once per connection). False when it is not built, or does not
+ * load (`nativeChainError()` tells why; a library that failed to load is tried again once it
+ * is rebuilt), or when `db` is closed or has no event log.
  */
 export function useNativeChain(db: Database.Database): boolean {
   if (rowsByConnection.has(db)) return true;
-  if (loadError !== undefined) return false;
+  if (!db.open) return false;
+  const file = libraryFile();
+  if (file === undefined) return false;
+  const libraryMs = statSync(file).mtimeMs;
+  if (loadFailure !== undefined && loadFailure.libraryMs === libraryMs) return false;
+  let statement: Database.Statement;
   try {
-    db.loadExtension(nativeChainLibrary());
+    db.loadExtension(file);
   } catch (error) {
-    loadError = (error as Error).message;
+    loadFailure = { libraryMs, message: (error as Error).message };
     return false;
   }
-  const statement = db
-    .prepare(
-      `SELECT aura_chain_rows(@expected, @previous, position, stream_id, version, id, type_id, schema_version, virtual_time_us, causation_id, correlation_id, payload, hash)
-       FROM events WHERE position >= @from AND position <= @to`,
-    )
-    .pluck();
+  try {
+    statement = db
+      .prepare(
+        `SELECT aura_chain_rows(@expected, @previous, position, stream_id, version, id, type_id, schema_version, virtual_time_us, causation_id, correlation_id, payload, hash)
+         FROM events WHERE position >= @from AND position <= @to`,
+      )
+      .pluck();
+  } catch {
+    return false; // not an event log: the caller reports that its own way
+  }
   rowsByConnection.set(db, (expected, previous, from, to) => {
     const blob = statement.get({ expected, previous, from, to }) as Buffer | null;
-    if (blob === null || blob.length % recordBytes !== 0) return null;
+    if (blob === null || blob.length === 0) return { count: 0, notVouched: 0, positions: new Float64Array(0), ints: new Int32Array(0), lastHash: undefined };
     // Typed views need the records 8-byte aligned; a copy when they are not.
     const bytes = blob.byteOffset % 8 === 0 ? blob : new Uint8Array(blob);
-    const count = bytes.length / recordBytes;
-    return { count, positions: new Float64Array(bytes.buffer, bytes.byteOffset, count * 3), ints: new Int32Array(bytes.buffer, bytes.byteOffset, count * 6) };
+    const header = new Int32Array(bytes.buffer, bytes.byteOffset, 2);
+    const count = header[0] as number;
+    const notVouched = header[1] as number;
+    const recordsEnd = headerBytes + count * recordBytes;
+    if (count < 0 || (bytes.length !== recordsEnd && bytes.length !== recordsEnd + 32)) throw new Error(`the native chain check returned ${bytes.length} bytes for ${count} rows`);
+    return {
+      count,
+      notVouched,
+      positions: new Float64Array(bytes.buffer, bytes.byteOffset + headerBytes, count * 3),
+      ints: new Int32Array(bytes.buffer, bytes.byteOffset + headerBytes, count * 6),
+      lastHash: bytes.length === recordsEnd + 32 ? Buffer.from(bytes.buffer, bytes.byteOffset + recordsEnd, 32).toString('hex') : undefined,
+    };
   });
   return true;
 }
@@ -68,7 +100,7 @@ export function nativeChainRows(db: Database.Database): ChainRows | undefined {
   return rowsByConnection.get(db);
 }
 
-/** Why the library did not load (undefined when it did, or was not tried). */
+/** Why the library did not load (undefined when it is not built, did load, or was not tried). */
 export function nativeChainError(): string | undefined {
-  return loadError;
+  return libraryFile() === undefined ? `not built (no ${nativeChainLibrary()}.so: run npm run build)` : loadFailure?.message;
 }

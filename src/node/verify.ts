@@ -28,6 +28,8 @@ export interface VerifyReport {
   readonly problems: readonly VerifyProblem[];
   /** Positions a repair declared lost (tombstones), all of them. */
   readonly declaredLost: readonly number[];
+  /** How the chain links were checked: 'native' when every slice had the native chain check. */
+  readonly chainCheck: 'native' | 'javascript';
   readonly wallMs: number;
 }
 
@@ -139,6 +141,7 @@ export function assembleReport(
     firstBadPosition: positioned.length > 0 ? Math.min(...positioned) : null,
     problems: ordered,
     declaredLost,
+    chainCheck: slices.length > 0 && slices.every((slice) => slice.native) ? 'native' : 'javascript',
     wallMs: Math.round(performance.now() - started),
   };
 }
@@ -161,8 +164,8 @@ export function verifyEventLog(path: string, onProgress?: (checked: number, tota
   const opened = openOrReport(path, started);
   if (!('db' in opened)) return opened;
   const { db, head } = opened;
-  if (options.native ?? true) useNativeChain(db);
   try {
+    if (options.native ?? true) useNativeChain(db);
     let integrity: string[];
     try {
       integrity = integrityCheck(db);

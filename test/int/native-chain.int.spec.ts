@@ -4,7 +4,8 @@
  * and without causation and correlation ids, damaged in every way a row can be (content, hash,
  * holes, missing names, versions, tombstones), and over any range with any previous hash.
  */
-import { closeSync, copyFileSync, openSync, statSync, truncateSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, copyFileSync, openSync, readFileSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
@@ -26,7 +27,7 @@ const work = temporaryDirectory('aura-lab-native-chain-');
 afterAll(() => work.remove());
 
 const streamNames = ['order-1', 'order-2', 'debate-a/b', 'x:y@z', '$system', 'a+b=c'];
-const texts = ['plain', 'é à ü', '😀 🚀', '\u0000 nul', 'line\nbreak', '"quoted"', '注文', ''];
+const texts = ['plain', 'é à ü', '😀 🚀', '\u0000 nul', 'line\nbreak', '"quoted"', '注文', '', '\uFEFFbom'];
 
 function event(random: Random, sequence: number): NewEvent {
   const metadata: NewEvent['metadata'] = { virtualTimeUs: sequence * 997 };
@@ -56,9 +57,39 @@ function buildLog(path: string, seed: number, count: number): void {
   store.close();
 }
 
+/**
+ * Rewrites the stored hashes from `position` to the end as a forger would: over the stored bytes
+ * (numbers as SQLite prints them, texts as stored), so that only a check that reads the bytes
+ * differently from the writer can tell.
+ */
+function rehashFrom(db: Database.Database, position: number): void {
+  const read = db
+    .prepare(
+      `SELECT CAST(e.position AS TEXT) AS p, CAST(s.name AS BLOB) AS s, CAST(e.version AS TEXT) AS v, lower(hex(e.id)) AS i, CAST(t.name AS BLOB) AS t,
+        CAST(e.schema_version AS TEXT) AS sv, CAST(e.virtual_time_us AS TEXT) AS vt, lower(hex(e.causation_id)) AS c, CAST(coalesce(e.correlation_id, '') AS BLOB) AS co, CAST(e.payload AS BLOB) AS pl
+       FROM events e JOIN streams s USING (stream_id) JOIN event_types t USING (type_id) WHERE e.position >= ? ORDER BY e.position`,
+    )
+    .safeIntegers(true);
+  const before = db.prepare('SELECT lower(hex(hash)) FROM events WHERE position < ? ORDER BY position DESC LIMIT 1').pluck().get(position) as string | undefined;
+  let previous = before ?? genesisHashHex;
+  const update = db.prepare('UPDATE events SET hash = ? WHERE position = ?');
+  const newline = Buffer.from('\n');
+  for (const row of read.all(position) as { p: string; s: Buffer; v: string; i: string; t: Buffer; sv: string; vt: string; c: string; co: Buffer; pl: Buffer }[]) {
+    const digest = createHash('sha256')
+      .update(Buffer.concat([Buffer.from(previous), newline, Buffer.from(row.p), newline, row.s, newline, Buffer.from(row.v), newline, Buffer.from(row.i), newline, row.t, newline, Buffer.from(row.sv), newline, Buffer.from(row.vt), newline, Buffer.from(row.c), newline, row.co, newline, row.pl]))
+      .digest();
+    update.run(digest, BigInt(row.p));
+    previous = digest.toString('hex');
+  }
+}
+
+/** Damage kinds from this one on rewrite every hash after the damage. */
+const rehashedKinds = 16;
+const damageKinds = 25;
+
 /** Damage of one kind at a random position, through SQL on the file itself. */
-function damage(db: Database.Database, random: Random, head: number): string {
-  const position = random.int(1, head);
+function damage(db: Database.Database, random: Random, head: number, only?: { kind: number; position: number }): string {
+  const position = only?.position ?? random.int(1, head);
   const kinds = [
     () => db.prepare(`UPDATE events SET payload = '{"changed":true}' WHERE position = ?`).run(position),
     () => db.prepare('UPDATE events SET hash = randomblob(32) WHERE position = ?').run(position),
@@ -78,9 +109,25 @@ function damage(db: Database.Database, random: Random, head: number): string {
       db.prepare('UPDATE events SET type_id = (SELECT type_id FROM event_types WHERE name = ?) WHERE position = ?').run(lostEventType, position);
     },
     () => db.prepare('UPDATE events SET payload = (SELECT payload FROM events WHERE position = ?) WHERE position = ?').run(Math.max(1, position - 1), position),
+    () => db.prepare('UPDATE events SET stream_id = 49999999 WHERE position = ?').run(position),
+    // Values JavaScript reads differently from their bytes, with every hash after them rewritten to match the bytes.
+    () => db.prepare(`UPDATE events SET payload = CAST(x'7b2278223a22ff227d' AS TEXT) WHERE position = ?`).run(position), // invalid UTF-8
+    () => db.prepare(`UPDATE events SET correlation_id = CAST(x'c0af' AS TEXT) WHERE position = ?`).run(position), // overlong form
+    () => db.prepare(`UPDATE events SET correlation_id = CAST(x'eda080' AS TEXT) WHERE position = ?`).run(position), // a surrogate
+    () => db.prepare('UPDATE events SET payload = char(65279) || payload WHERE position = ?').run(position), // a byte-order mark
+    () => db.prepare('UPDATE events SET virtual_time_us = ? WHERE position = ?').run(9007199254740993n, position), // past 2^53
+    () => db.prepare('UPDATE events SET version = version + 4294967296 WHERE position = ?').run(position), // past int32
+    () => db.prepare('UPDATE events SET stream_id = stream_id + 4294967296 WHERE position = ?').run(position),
+    () => {
+      db.prepare('INSERT OR IGNORE INTO event_types (name) VALUES (?)').run(lostEventType);
+      db.prepare('UPDATE events SET type_id = (SELECT type_id FROM event_types WHERE name = ?) + 4294967296 WHERE position = ?').run(lostEventType, position);
+    },
+    () => undefined, // nothing changed but the hashes rewritten
   ];
-  const kind = random.int(0, kinds.length - 1);
+  if (kinds.length !== damageKinds) throw new Error(`damageKinds says ${damageKinds}, there are ${kinds.length}`);
+  const kind = only?.kind ?? random.int(0, kinds.length - 1);
   kinds[kind]?.();
+  if (kind >= rehashedKinds) rehashFrom(db, position);
   return `damage ${kind} at ${position}`;
 }
 
@@ -106,9 +153,13 @@ describe('native chain check', () => {
     try {
       expect(useNativeChain(db), nativeChainError()).toBe(true);
       const rows = nativeChainRows(db)?.(1, Buffer.from(genesisHashHex, 'hex'), 1, 10);
-      // Every intact row is checked natively (flag 1), in position order.
-      expect(rows?.count).toBe(10);
+      const stored = db.prepare('SELECT lower(hex(hash)) FROM events WHERE position = 10').pluck().get();
+      // Every intact row is vouched for (flag 1), in position order, and the page ends with the last stored hash.
+      expect([rows?.count, rows?.notVouched, rows?.lastHash]).toEqual([10, 0, stored]);
       expect(Array.from({ length: 10 }, (_, index) => [rows?.positions[index * 3], rows?.ints[index * 6 + 5]])).toEqual(Array.from({ length: 10 }, (_, index) => [index + 1, 1]));
+      // From the wrong previous hash, the first row is not vouched for (and the page has no last hash).
+      const wrong = nativeChainRows(db)?.(1, Buffer.alloc(32, 1), 1, 10);
+      expect([wrong?.notVouched, wrong?.ints[5], wrong?.ints[11], wrong?.lastHash]).toEqual([1, 0, 1, undefined]);
     } finally {
       db.close();
     }
@@ -116,6 +167,7 @@ describe('native chain check', () => {
 
   it('reports exactly what the JavaScript check reports, over seeded damaged logs and any range (property)', () => {
     let run = 0;
+    let vouched = 0;
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 1_000_000 }), fc.integer({ min: 0, max: 4 }), (seed, damages) => {
         run += 1;
@@ -136,8 +188,10 @@ describe('native chain check', () => {
             const to = trial === 0 ? Number.MAX_SAFE_INTEGER : random.int(from, head + 10);
             const stored = script.db.prepare('SELECT lower(hex(hash)) AS hash FROM events WHERE position = ?').get(from - 1) as { hash: string } | undefined;
             const previous = [from === 1 ? genesisHashHex : (stored?.hash ?? ''), '', 'f'.repeat(64), 'not hex'][random.int(0, 3)] as string;
-            const expected = checkRange(script, from, to, previous);
-            const actual = checkRange(native, from, to, previous);
+            const { native: withoutNative, nativeRows: none, ...expected } = checkRange(script, from, to, previous);
+            const { native: withNative, nativeRows, ...actual } = checkRange(native, from, to, previous);
+            expect([withoutNative, none, withNative]).toEqual([false, 0, true]);
+            vouched += nativeRows;
             expect(actual, `${done.join(', ')}; range ${from}..${to}, previous ${previous.slice(0, 8)}`).toEqual(expected);
           }
         } finally {
@@ -146,6 +200,28 @@ describe('native chain check', () => {
       }),
       { numRuns: 30 },
     );
+    // Most rows were taken from the native check: the comparison is not between two JavaScript checks.
+    expect(vouched).toBeGreaterThan(0);
+  });
+
+  it('reports exactly what the JavaScript check reports for every kind of damage, one at a time', () => {
+    const original = join(work.path, 'each.sqlite');
+    buildLog(original, 3, 600);
+    for (let kind = 0; kind < damageKinds; kind++) {
+      const path = join(work.path, `each-${kind}.sqlite`);
+      copyFileSync(original, path);
+      const writer = new Database(path);
+      const done = damage(writer, createRandom(kind), 600, { kind, position: 300 });
+      writer.close();
+      const { native, script, close } = readers(path);
+      try {
+        const { native: _a, nativeRows: _b, ...expected } = checkRange(script, 1, Number.MAX_SAFE_INTEGER, genesisHashHex);
+        const { native: _c, nativeRows: _d, ...actual } = checkRange(native, 1, Number.MAX_SAFE_INTEGER, genesisHashHex);
+        expect(actual, done).toEqual(expected);
+      } finally {
+        close();
+      }
+    }
   });
 
   it('gives the same verification report with and without it, on one thread and on workers', async () => {
@@ -155,13 +231,48 @@ describe('native chain check', () => {
     writer.prepare(`UPDATE events SET payload = '{}' WHERE position = 1234`).run();
     writer.prepare('DELETE FROM events WHERE position BETWEEN 3000 AND 3010').run();
     writer.close();
-    const strip = (report: { wallMs: number }): unknown => ({ ...report, wallMs: 0 });
+    const strip = (report: { wallMs: number; chainCheck: string }): unknown => ({ ...report, wallMs: 0, chainCheck: '' });
     const script = verifyEventLog(path, undefined, { native: false });
     expect(script.ok).toBe(false);
+    expect(script.chainCheck).toBe('javascript');
+    expect(verifyEventLog(path).chainCheck).toBe('native');
+    // The workers load it too.
+    expect((await verifyEventLogParallel(path, { threads: 2, sliceEvents: 700 })).chainCheck).toBe('native');
     expect(script.problems.map((problem) => `${problem.kind}@${problem.position}`)).toEqual(expect.arrayContaining(['chain@1234', 'missing_position@3000']));
     expect(strip(verifyEventLog(path))).toEqual(strip(script));
     expect(strip(await verifyEventLogParallel(path, { threads: 2, sliceEvents: 700 }))).toEqual(strip(script));
     expect(strip(await verifyEventLogParallel(path, { threads: 2, sliceEvents: 700, native: false }))).toEqual(strip(script));
+  });
+
+  it('gives the same report when the table gives rows out of position order (a rowid changed in its page)', () => {
+    const path = join(work.path, 'order.sqlite');
+    buildLog(path, 5, 20);
+    const db = new Database(path);
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    db.pragma('journal_mode = DELETE');
+    const root = db.prepare("SELECT rootpage FROM sqlite_schema WHERE name = 'events'").pluck().get() as number;
+    const pageSize = db.pragma('page_size', { simple: true }) as number;
+    db.close();
+    // 20 events fit the root page, a table leaf: rewrite the rowid of the cell holding position 11 to 3.
+    const file = readFileSync(path);
+    const header = (root - 1) * pageSize + (root === 1 ? 100 : 0);
+    expect(file[header]).toBe(13);
+    let rewritten = 0;
+    for (let cell = 0; cell < file.readUInt16BE(header + 3); cell++) {
+      let at = (root - 1) * pageSize + file.readUInt16BE(header + 8 + 2 * cell);
+      while ((file[at] as number) & 0x80) at++; // the payload length, a varint
+      at++;
+      if (file[at] === 11) {
+        file[at] = 3;
+        rewritten += 1;
+      }
+    }
+    expect(rewritten).toBe(1);
+    writeFileSync(path, file);
+    const strip = (report: { wallMs: number; chainCheck: string }): unknown => ({ ...report, wallMs: 0, chainCheck: '' });
+    const script = verifyEventLog(path, undefined, { native: false });
+    expect(script.problems.map((problem) => problem.kind)).toContain('missing_position');
+    expect(strip(verifyEventLog(path))).toEqual(strip(script));
   });
 
   it('gives the same report on files with flipped bytes and cut short (pages SQLite cannot read)', () => {
@@ -179,7 +290,7 @@ describe('native chain check', () => {
         for (let flip = 0; flip < 1 + trial; flip++) writeSync(fd, Buffer.from([random.int(0, 255), random.int(0, 255), random.int(0, 255)]), 0, 3, random.int(16_384, size - 3));
         closeSync(fd);
       }
-      const strip = (report: { wallMs: number }): unknown => ({ ...report, wallMs: 0 });
+      const strip = (report: { wallMs: number; chainCheck: string }): unknown => ({ ...report, wallMs: 0, chainCheck: '' });
       const script = verifyEventLog(path, undefined, { native: false });
       if (script.problems.some((problem) => problem.kind === 'unreadable')) unreadable += 1;
       expect(strip(verifyEventLog(path)), `trial ${trial}`).toEqual(strip(script));
