@@ -2,9 +2,9 @@
  * The chain check in SQLite itself: src/native/aura-verify.c, built by `npm run build`
  * (scripts/build-native.mjs) into out/native, recomputes every event's chain hash while SQLite
  * reads the row, and hands back a compact record per row instead of eleven values into
- * JavaScript. chain-check.ts uses it page by page when a connection has it and checks every
- * row it flags (and every page it cannot give) the JavaScript way, so the report is the same
- * with it or without it; only the time differs.
+ * JavaScript. chain-check.ts uses it page by page when a connection has it, takes a page from
+ * it only when it vouched for every row, and checks any other page the JavaScript way, whole,
+ * so the report is the same with it or without it; only the time differs.
  *
  * Without the library (no C compiler at install, a platform without it, a host process that
  * does not export OpenSSL's SHA256 as Node does), verification runs in JavaScript as before.
@@ -14,7 +14,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from './runtime.ts';
 
-/** Where `npm run build` puts the library; SQLite appends the platform's suffix (.so, .dylib). */
+/** Where `npm run build` puts the library, without the platform's suffix (.so, .dylib). */
 export function nativeChainLibrary(): string {
   return join(packageRoot(), 'out', 'native', 'aura-verify');
 }
