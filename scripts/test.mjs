@@ -40,17 +40,22 @@ check('build (native chain check: out/native)', process.execPath, [join(root, 's
 const report = join(root, 'test-results', 'vitest.json');
 mkdirSync(join(root, 'test-results'), { recursive: true });
 rmSync(report, { force: true });
-step('tests: unit, integration, e2e (vitest)', bin('vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...only]);
+const vitestOk = step('tests: unit, integration, e2e (vitest)', bin('vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...only]);
 if (existsSync(report)) {
   const results = JSON.parse(readFileSync(report, 'utf8'));
   passed += results.numPassedTests;
   failed += results.numFailedTests;
-  // A file that fails to load has no tests but is a failure all the same.
+  // A file that fails without a failed test (it does not load, or a hook before its tests
+  // throws and they are skipped) is a failure all the same.
   for (const file of results.testResults ?? []) {
-    if (file.status === 'failed' && (file.assertionResults ?? []).length === 0) {
+    if (file.status === 'failed' && !(file.assertionResults ?? []).some((test) => test.status === 'failed')) {
       failed += 1;
       failures.push(`test file ${file.name}: ${String(file.message ?? 'failed to load').split('\n')[0]}`);
     }
+  }
+  if (!vitestOk && failed === 0) {
+    failed += 1;
+    failures.push('vitest failed without a failed test in its report');
   }
   for (const file of results.testResults ?? []) {
     for (const test of file.assertionResults ?? []) if (test.status === 'failed') failures.push(`${test.ancestorTitles.join(' > ')} > ${test.title}`);
