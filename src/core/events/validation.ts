@@ -12,6 +12,8 @@ const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const streamNamePattern = /^[A-Za-z0-9$][A-Za-z0-9._:$@/+=-]*$/;
 /** Event types starting with `$` are the lab's own (a lost-event tombstone): appends cannot use them. */
 const eventTypePattern = /^[A-Za-z][A-Za-z0-9_.$-]*$/;
+/** A lone surrogate: a string with one has no UTF-8 encoding to store and hash alike. */
+const loneSurrogate = /\p{Cs}/u;
 
 /** An event id as 32 lowercase hex digits; a UUID is accepted and normalised. */
 export function normalizeEventId(id: string): EventId {
@@ -74,6 +76,9 @@ export function checkNewEvent(event: NewEvent): EventId {
   if (metadata.causationId !== undefined) normalizeEventId(metadata.causationId);
   if (metadata.correlationId !== undefined && (typeof metadata.correlationId !== 'string' || metadata.correlationId.length > 256)) {
     throw new AuraError('validation', `event ${id}: metadata.correlationId must be a string of at most 256 characters`);
+  }
+  if (metadata.correlationId !== undefined && loneSurrogate.test(metadata.correlationId)) {
+    throw new AuraError('validation', `event ${id}: metadata.correlationId is not well-formed Unicode (it has a lone surrogate)`);
   }
   checkJsonValue(event.payload, `event ${id}: payload`);
   return id;
