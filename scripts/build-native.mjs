@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Builds the chain check's SQLite extension (src/native/aura-verify.c) into out/native, against
+// Builds the chain check's SQLite extension (src/native/aura-chain.c) into out/native, against
 // the sqlite3ext.h of the SQLite that better-sqlite3 bundles. Part of `npm run build` (and so of
 // `npm ci`). Without a C compiler it says so and exits 0: verification then runs its chain
 // check in JavaScript, the same check, slower. `--require` (npm test) makes a library that is
@@ -9,10 +9,10 @@ import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
-const source = join(root, 'src', 'native', 'aura-verify.c');
+const source = join(root, 'src', 'native', 'aura-chain.c');
 const include = join(root, 'node_modules', 'better-sqlite3', 'deps', 'sqlite3');
 const suffix = process.platform === 'darwin' ? 'dylib' : process.platform === 'win32' ? 'dll' : 'so';
-const output = join(root, 'out', 'native', `aura-verify.${suffix}`);
+const output = join(root, 'out', 'native', `aura-chain.${suffix}`);
 const required = process.argv.includes('--require');
 
 function giveUp(reason) {

@@ -1,13 +1,18 @@
 /**
- * The chain check in SQLite itself: src/native/aura-verify.c, built by `npm run build`
+ * The hash chain in SQLite itself, check and link: src/native/aura-chain.c, built by `npm run build`
  * (scripts/build-native.mjs) into out/native, recomputes every event's chain hash while SQLite
  * reads the row, and hands back a compact record per row instead of eleven values into
  * JavaScript. chain-check.ts uses it page by page when a connection has it, takes a page from
  * it only when it vouched for every row, and checks any other page the JavaScript way, whole,
  * so the report is the same with it or without it; only the time differs.
  *
+ * Batched appends hand their validated, numbered rows to it packed in one blob per batch
+ * (native-append.ts); it links and inserts them, so the chain's SHA-256 and the eleven values
+ * per row never cross from JavaScript one by one.
+ *
  * Without the library (no C compiler at install, a platform without it, a host process that
- * does not export OpenSSL's SHA256 as Node does), verification runs in JavaScript as before.
+ * does not export OpenSSL's SHA256 as Node does), verification and appends run in JavaScript
+ * as before, writing the same bytes.
  */
 import type Database from 'better-sqlite3';
 import { existsSync, statSync } from 'node:fs';
@@ -16,7 +21,7 @@ import { packageRoot } from './runtime.ts';
 
 /** Where `npm run build` puts the library, without the platform's suffix (.so, .dylib). */
 export function nativeChainLibrary(): string {
-  return join(packageRoot(), 'out', 'native', 'aura-verify');
+  return join(packageRoot(), 'out', 'native', 'aura-chain');
 }
 
 /** Bytes per row record: position (float64), stream id, version, type id, flag (int32 each). */
@@ -93,6 +98,21 @@ export function useNativeChain(db: Database.Database): boolean {
     };
   });
   return true;
+}
+
+/** Links and inserts packed rows after `previousHash`; returns the last row's hash. */
+export type InsertRows = (previousHash: Buffer, rows: Buffer) => Buffer;
+
+const insertsByConnection = new WeakMap<Database.Database, InsertRows>();
+
+/** The row inserter for `db` (loading the library into it), or undefined without the library. */
+export function nativeInsertRows(db: Database.Database): InsertRows | undefined {
+  const known = insertsByConnection.get(db);
+  if (known !== undefined || !useNativeChain(db)) return known;
+  const statement = db.prepare<[Buffer, Buffer]>('SELECT aura_insert_rows(?, ?)').pluck();
+  const insert: InsertRows = (previousHash, rows) => statement.get(previousHash, rows) as Buffer;
+  insertsByConnection.set(db, insert);
+  return insert;
 }
 
 /** The page reader for `db`, when useNativeChain(db) loaded the library into it. */

@@ -22,12 +22,17 @@ import { limits } from '../core/kernel/limits.ts';
 import type { AppendResult, EventStore, ExpectedVersion, ReadDirection, ReadFilter, StreamAppend } from '../core/ports/event-store.ts';
 import { EventReader } from './event-reader.ts';
 import { checkSchema, createSchema, openDatabase, type OpenOptions, type RawEventRow, type RawEventRowWithHash } from './sqlite-schema.ts';
+import { PackedRows } from './native-append.ts';
+import { type InsertRows, nativeInsertRows } from './native-chain.ts';
 import { StreamIndex } from './stream-index.ts';
 import { backupInWorker } from './backup-worker.ts';
 import { WalCheckpointer } from './wal-checkpointer.ts';
 import { HeadRecorder } from './head-record.ts';
 
 export type { Durability } from './sqlite-schema.ts';
+
+/** Pending rows of a batched append are inserted once they pack this many bytes (and at its end). */
+const pendingBytesMax = 8 << 20;
 
 export interface SqliteEventStoreOptions extends OpenOptions {
   readonly upcasters?: UpcasterRegistry;
@@ -37,6 +42,11 @@ export interface SqliteEventStoreOptions extends OpenOptions {
   readonly streamIndexFlushEvents?: number;
   /** Rewrite this head record (head-record.ts) after every commit. */
   readonly headRecordPath?: string;
+  /**
+   * Batched appends link and insert their rows in SQLite (native-chain.ts) when the library is
+   * built (default true); false: in JavaScript. The log's bytes are the same either way.
+   */
+  readonly nativeAppends?: boolean;
 }
 
 /** A stored event exactly as written, for repairs: imported only after its chain link is checked. */
@@ -142,12 +152,29 @@ export class SqliteEventStore implements EventStore {
   private flushScheduled = false;
   /** Streams whose version changed in the open transaction; written once, at its end. */
   private readonly dirtyStreams = new Set<StreamState>();
+  /** Links and inserts packed rows in SQLite; undefined: rows are hashed and inserted in JavaScript. */
+  private readonly insertRows: InsertRows | undefined;
+  /**
+   * While a batched append runs with the native link: its rows not yet inserted. `lastHash`
+   * is then the hash before them; `head`, stream versions and the stream index already count them.
+   */
+  private pending: PackedRows | undefined;
+  private packed: PackedRows | undefined;
+  /**
+   * Runs `work` in a transaction, or in a savepoint when one is open. Made once: better-sqlite3
+   * builds four wrappers per `db.transaction()` call, which cost more than the savepoint itself
+   * when every group-committed append opened one.
+   */
+  private readonly transact: <T>(work: () => T) => T;
+  /** Set while appendOne writes an append's rows (see there). */
+  private writing = false;
 
   constructor(
     readonly path: string,
     options: SqliteEventStoreOptions = {},
   ) {
     this.db = openDatabase(path, options);
+    this.transact = this.db.transaction((work: () => unknown) => work()) as <T>(work: () => T) => T;
     try {
       if (!options.readonly) createSchema(this.db);
       checkSchema(this.db, path);
@@ -168,6 +195,7 @@ export class SqliteEventStore implements EventStore {
       this.head = head?.position ?? 0;
       this.lastHash = head?.hash ?? genesisHashHex;
       this.checkTail(options.tailCheckEvents ?? limits.tailCheckEvents);
+      this.insertRows = options.readonly || options.nativeAppends === false ? undefined : nativeInsertRows(this.db);
       this.checkpointer = options.backgroundCheckpoints && !options.readonly ? new WalCheckpointer(path) : undefined;
       this.headRecorder = options.headRecordPath !== undefined && !options.readonly ? new HeadRecorder(options.headRecordPath) : undefined;
       this.headRecorder?.write({ headPosition: this.head, headHash: this.lastHash });
@@ -178,6 +206,11 @@ export class SqliteEventStore implements EventStore {
   }
 
   // ---- appends ------------------------------------------------------------------------------
+
+  /** True when batched appends link and insert their rows in SQLite (the native library is loaded). */
+  get nativeAppends(): boolean {
+    return this.insertRows !== undefined;
+  }
 
   /**
    * Each append is validated and serialised just before its rows are inserted, inside the
@@ -200,12 +233,19 @@ export class SqliteEventStore implements EventStore {
     const hashBefore = this.lastHash;
     let afterCommit: (() => void) | undefined;
     const run = (checkDuplicates: boolean): AppendResult[] =>
-      this.db.transaction(() => {
+      this.transact(() => {
         const out = new Array<AppendResult>(appends.length);
-        for (let index = 0; index < appends.length; index++) out[index] = this.appendOne(encode(appends[index] as T), checkDuplicates, undefined);
+        if (this.insertRows !== undefined) this.pending = this.packed ??= new PackedRows();
+        try {
+          for (let index = 0; index < appends.length; index++) out[index] = this.appendOne(encode(appends[index] as T), checkDuplicates, undefined);
+          this.insertPending();
+        } finally {
+          this.pending?.clear();
+          this.pending = undefined;
+        }
         afterCommit = this.endTransaction();
         return out;
-      })();
+      });
     let results: AppendResult[];
     try {
       // Fast path: no duplicate lookups; the unique index on ids catches a re-appended id.
@@ -258,24 +298,43 @@ export class SqliteEventStore implements EventStore {
         group.push(next);
         events += next.append.events.length;
       }
-      const outcomes: ({ ok: true; result: AppendResult } | { ok: false; error: Error })[] = [];
+      let outcomes: ({ ok: true; result: AppendResult } | { ok: false; error: Error })[] = [];
       const headBefore = this.head;
       const hashBefore = this.lastHash;
       let afterCommit: (() => void) | undefined;
-      try {
-        this.db.transaction(() => {
+      /**
+       * Fast (careful false): no savepoints and no duplicate lookups. An append refused by its
+       * checks has written nothing (appendOne checks before it writes), so it fails alone; a write
+       * that fails (a reused id hitting the unique index, a full disk) abandons the attempt, and
+       * the careful one follows.
+       * Careful: a savepoint per append and duplicate lookups, so a re-sent append gets its
+       * original positions and a failing write fails its append alone.
+       */
+      const attempt = (careful: boolean): void => {
+        outcomes = [];
+        this.transact(() => {
           for (const item of group) {
             const undo = this.undoLog();
             try {
-              const result = this.db.transaction(() => this.appendOne(item.append, true, undo))();
+              const result = careful ? this.transact(() => this.appendOne(item.append, true, undo)) : this.appendOne(item.append, false, undo);
               outcomes.push({ ok: true, result });
             } catch (error) {
+              if (!careful && this.writing) throw error;
               this.rollbackCaches(undo);
               outcomes.push({ ok: false, error: error instanceof Error ? error : new Error(String(error)) });
             }
           }
           afterCommit = this.endTransaction();
-        })();
+        });
+      };
+      try {
+        try {
+          attempt(false);
+        } catch {
+          // A write failed: the group again, carefully, so that only its own append fails.
+          this.resetCaches(headBefore, hashBefore);
+          attempt(true);
+        }
       } catch (error) {
         // The commit itself failed (a full disk, an I/O error): nothing in the group was stored.
         this.resetCaches(headBefore, hashBefore);
@@ -292,8 +351,14 @@ export class SqliteEventStore implements EventStore {
     }
   }
 
-  /** Appends inside the open transaction. `undo` tracks cache changes when a savepoint may roll back alone. */
+  /**
+   * Appends inside the open transaction. `undo` tracks cache changes when the append may be
+   * undone alone. Everything that can refuse the append is checked before its first write;
+   * `writing` tells a caller whether a failure came after it (the database then holds part of
+   * the append, and only a rollback takes it away).
+   */
   private appendOne(append: EncodedAppend, checkDuplicates: boolean, undo: UndoLog | undefined): AppendResult {
+    this.writing = false;
     const count = append.events.length;
     if (count === 0) {
       checkExpectedVersion(append.stream, append.expected, this.streamVersion(append.stream));
@@ -303,15 +368,16 @@ export class SqliteEventStore implements EventStore {
       const duplicate = this.duplicateResult(append);
       if (duplicate) return duplicate;
     }
-    const stream = this.streamFor(append.stream, undo);
     try {
-      checkExpectedVersion(append.stream, append.expected, stream.version);
+      checkExpectedVersion(append.stream, append.expected, this.streamVersion(append.stream));
     } catch (error) {
       // A retried append whose events are already stored succeeds, whatever the version is now.
       const duplicate = checkDuplicates ? undefined : this.duplicateResult(append);
       if (duplicate) return duplicate;
       throw error;
     }
+    this.writing = true;
+    const stream = this.streamFor(append.stream, undo);
     const first = this.head + 1;
     for (let index = 0; index < count; index++) {
       const event = append.events[index] as EncodedEvent;
@@ -320,15 +386,30 @@ export class SqliteEventStore implements EventStore {
       const version = stream.version + 1;
       const causation = event.causationId ?? undefined;
       const correlation = event.correlationId ?? undefined;
-      const hashHex = chainHash(this.lastHash, hashFraming(position, append.stream, version, event.id, event.type, event.schemaVersion, event.virtualTimeUs, causation, correlation, event.payloadText));
-      this.statements.insertEvent.run(position, stream.id, version, event.id, typeId, event.schemaVersion, event.payloadText, event.virtualTimeUs, event.causationId, event.correlationId, hashHex);
+      if (this.pending !== undefined) {
+        this.pending.add({ position, streamId: stream.id, version, typeId, schemaVersion: event.schemaVersion, virtualTimeUs: event.virtualTimeUs, stream: append.stream, id: event.id, type: event.type, causationId: event.causationId, correlationId: event.correlationId, payloadText: event.payloadText });
+        if (this.pending.byteLength >= pendingBytesMax) this.insertPending();
+      } else {
+        const hashHex = chainHash(this.lastHash, hashFraming(position, append.stream, version, event.id, event.type, event.schemaVersion, event.virtualTimeUs, causation, correlation, event.payloadText));
+        this.statements.insertEvent.run(position, stream.id, version, event.id, typeId, event.schemaVersion, event.payloadText, event.virtualTimeUs, event.causationId, event.correlationId, hashHex);
+        this.lastHash = hashHex;
+      }
       this.streamIndex.add(stream.id, version, position);
       this.head = position;
-      this.lastHash = hashHex;
       stream.version = version;
     }
     this.dirtyStreams.add(stream);
+    this.writing = false;
     return { firstPosition: first, lastPosition: this.head, streamVersion: stream.version };
+  }
+
+  /** Links and inserts the pending rows of a batched append (native-chain.ts); `lastHash` then follows them. */
+  private insertPending(): void {
+    const pending = this.pending;
+    if (pending === undefined || pending.count === 0) return;
+    const last = (this.insertRows as InsertRows)(Buffer.from(this.lastHash, 'hex'), pending.view());
+    pending.clear();
+    this.lastHash = last.toString('hex');
   }
 
   /** Inside the transaction, after its appends: stream versions and, when due, the stream index. */
@@ -339,6 +420,8 @@ export class SqliteEventStore implements EventStore {
   }
 
   private duplicateResult(append: EncodedAppend): AppendResult | undefined {
+    // Rows of this batch still pending must be found too.
+    this.insertPending();
     const positions = append.events.map((event) => this.statements.positionOfId.get(event.id)?.position);
     if (positions.every((position) => position === undefined)) return undefined;
     append.events.forEach((event, index) => {
@@ -456,7 +539,7 @@ export class SqliteEventStore implements EventStore {
     const hashBefore = this.lastHash;
     let afterCommit: (() => void) | undefined;
     try {
-      this.db.transaction(() => {
+      this.transact(() => {
         for (const event of events) {
           if (event.position !== this.head + 1) throw new AuraError('conflict', `import: position ${event.position} does not follow ${this.head}`);
           const stream = this.streamFor(event.stream, undefined);
@@ -471,7 +554,7 @@ export class SqliteEventStore implements EventStore {
           this.dirtyStreams.add(stream);
         }
         afterCommit = this.endTransaction();
-      })();
+      });
     } catch (error) {
       this.resetCaches(headBefore, hashBefore);
       throw error;

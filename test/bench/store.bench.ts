@@ -3,7 +3,8 @@
  * better-sqlite3 prepared-insert loop writing the same rows, in the same run.
  *
  * Measures (medians over rounds, alternating which of ours and the baseline goes first):
- * - batched appends (appendBatch, 5,000 events per call, one event per append, 1,000 streams);
+ * - batched appends (appendBatch, 5,000 events per call, one event per append, 1,000 streams),
+ *   with the chain linked in SQLite (the native library) and, side by side, in JavaScript;
  * - one-event appends through group commit (8 concurrent writers), with latency percentiles;
  * - read all (pages of 5,000) and full chain verification.
  */
@@ -74,10 +75,12 @@ function fresh(name: string): string {
 /**
  * Ours: appendBatch, 5,000 one-event appends per call. Each batch of events is made just before
  * it is appended, outside the timed section, so the heap stays small and only the store is
- * timed. Returns events/s.
+ * timed. `native`: rows linked and inserted in SQLite (the default when the library is built);
+ * false: in JavaScript. Returns events/s and whether the native link ran.
  */
-function appendBatched(count: number, seed: number, path: string): number {
-  const store = new SqliteEventStore(path, { backgroundCheckpoints: true });
+function appendBatched(count: number, seed: number, path: string, native: boolean): { rate: number; native: boolean } {
+  const store = new SqliteEventStore(path, { backgroundCheckpoints: true, nativeAppends: native });
+  const ran = store.nativeAppends;
   const random = createRandom(seed);
   let timedMs = 0;
   for (let start = 0; start < count; start += batchEvents) {
@@ -91,7 +94,7 @@ function appendBatched(count: number, seed: number, path: string): number {
     timedMs += performance.now() - begin;
   }
   store.close();
-  return count / (timedMs / 1000);
+  return { rate: count / (timedMs / 1000), native: ran };
 }
 
 /**
@@ -197,6 +200,8 @@ async function main(): Promise<void> {
   const sample = makeEvents(1_000, 1);
   const bytes = sample.reduce((sum, item) => sum + JSON.stringify(item.event.payload).length, 0) / 1000;
   const ours: number[] = [];
+  const oursJs: number[] = [];
+  const nativeAppends: boolean[] = [];
   const baseline: number[] = [];
   const reads: number[] = [];
   const verifies: number[] = [];
@@ -204,19 +209,21 @@ async function main(): Promise<void> {
   const nativeChecks: boolean[] = [];
   const groups: Awaited<ReturnType<typeof groupCommit>>[] = [];
   const tick = progress('store benchmark');
-  const steps = rounds * 6;
+  const steps = rounds * 7;
   let done = 0;
+  const writes: (() => void)[] = [
+    () => {
+      const { rate, native } = appendBatched(eventsPerRound, 1, fresh('ours.sqlite'), true);
+      ours.push(rate);
+      nativeAppends.push(native);
+    },
+    () => baseline.push(baselineInsertLoop(eventsPerRound, 1, fresh('baseline.sqlite'))),
+    () => oursJs.push(appendBatched(eventsPerRound, 1, fresh('ours-javascript.sqlite'), false).rate),
+  ];
   for (let round_ = 0; round_ < rounds; round_++) {
-    // Alternate which goes first, so that neither always runs on a warmer machine.
-    if (round_ % 2 === 0) {
-      ours.push(appendBatched(eventsPerRound, 1, fresh('ours.sqlite')));
-      tick(++done, steps);
-      baseline.push(baselineInsertLoop(eventsPerRound, 1, fresh('baseline.sqlite')));
-      tick(++done, steps);
-    } else {
-      baseline.push(baselineInsertLoop(eventsPerRound, 1, fresh('baseline.sqlite')));
-      tick(++done, steps);
-      ours.push(appendBatched(eventsPerRound, 1, fresh('ours.sqlite')));
+    // Rotate which goes first, so that none always runs on a warmer machine.
+    for (let index = 0; index < writes.length; index++) {
+      (writes[(round_ + index) % writes.length] as () => void)();
       tick(++done, steps);
     }
     reads.push(readAll(join(dir, 'ours.sqlite')));
@@ -243,6 +250,9 @@ async function main(): Promise<void> {
         batchedAppendsPerSecond: round(batched),
         baselineInsertLoopPerSecond: round(plain),
         batchedToBaselineRatio: round(batched / plain, 2),
+        batchedNativeLink: nativeAppends.every((used) => used),
+        batchedJavaScriptLinkPerSecond: round(median(oursJs)),
+        batchedNativeToJavaScriptRatio: round(batched / median(oursJs), 2),
         groupCommitAppendsPerSecond: round(group.rate),
         groupCommitLatencyMs: { p50: round(group.p50Ms, 3), p99: round(group.p99Ms, 3), max: round(group.maxMs, 3) },
         readAllEventsPerSecond: round(median(reads)),
@@ -250,7 +260,7 @@ async function main(): Promise<void> {
         verifyNativeChainCheck: nativeChecks.every((used) => used),
         verifyJavaScriptChainCheckEventsPerSecond: round(median(verifiesJs)),
         verifyNativeToJavaScriptRatio: round(median(verifies) / median(verifiesJs), 2),
-        rounds: { batched: ours.map((value) => round(value)), baseline: baseline.map((value) => round(value)), readAll: reads.map((value) => round(value)), verify: verifies.map((value) => round(value)), verifyJavaScript: verifiesJs.map((value) => round(value)) },
+        rounds: { batched: ours.map((value) => round(value)), batchedJavaScript: oursJs.map((value) => round(value)), baseline: baseline.map((value) => round(value)), readAll: reads.map((value) => round(value)), verify: verifies.map((value) => round(value)), verifyJavaScript: verifiesJs.map((value) => round(value)) },
       },
     },
     [

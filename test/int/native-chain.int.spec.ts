@@ -1,5 +1,5 @@
 /**
- * The native chain check (src/native/aura-verify.c, loaded into SQLite) must report exactly
+ * The native chain check (src/native/aura-chain.c, loaded into SQLite) must report exactly
  * what the JavaScript check reports: over seeded logs with unicode payloads, with
  * and without causation and correlation ids, damaged in every way a row can be (content, hash,
  * holes, missing names, versions, tombstones), and over any range with any previous hash.

@@ -1,6 +1,8 @@
 /*
- * AURA Lab's chain check as an SQLite loadable extension (optional: verification falls back to
- * the same check in JavaScript, src/node/chain-check.ts, when this library is not built).
+ * AURA Lab's hash chain in SQLite, as a loadable extension: the chain check that verification
+ * runs, and the chain link that batched appends write. Both are optional: without this library
+ * the same check runs in JavaScript (src/node/chain-check.ts) and appends hash and insert their
+ * rows from JavaScript (src/node/sqlite-event-store.ts); the log's bytes are the same.
  *
  * aura_chain_rows(expected, previous_hash, position, stream_id, version, id, type_id,
  *                 schema_version, virtual_time_us, causation_id, correlation_id, payload, hash)
@@ -18,6 +20,16 @@
  * version and type_id fit int32), every text is valid UTF-8 (so that JavaScript, decoding and
  * re-encoding it, would hash the same bytes), its names exist, and the hash matches. The
  * caller checks a page with any row not vouched for the JavaScript way, whole.
+ *
+ * aura_insert_rows(previous_hash, rows) inserts a batch of events that JavaScript has validated,
+ * serialised and numbered, packed as native-endian records (src/node/native-append.ts): per row
+ * six float64 (position, stream_id, version, type_id, schema_version, virtual_time_us), six uint32
+ * byte lengths (stream, id, type, causation, correlation, payload; 0xFFFFFFFF: null), then those
+ * UTF-8 texts, padded to 8 bytes. It links each row to the one before by the framing above,
+ * starting from previous_hash, inserts it into `events`, and returns the last row's hash. A
+ * failed insert fails the call with SQLite's error code and message (a reused id:
+ * SQLITE_CONSTRAINT_UNIQUE, "UNIQUE constraint failed: events.id"); rows inserted before it stay
+ * in the caller's transaction, which rolls back.
  *
  * SHA-256 is OpenSSL's (SHA-NI where the CPU has it), resolved from the host process (Node
  * exports its OpenSSL symbols for native addons); SQLite loads extensions with RTLD_NOW, so a
@@ -324,6 +336,132 @@ static void chain_final(sqlite3_context *context) {
   free(chain->records.bytes);
 }
 
+enum { ROW_NUMBERS = 6, ROW_TEXTS = 6, ROW_HEADER = ROW_NUMBERS * 8 + ROW_TEXTS * 4 };
+static const uint32_t null_text = 0xFFFFFFFFu;
+
+static int hex_value(unsigned char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+/* 32 lowercase hex digits to 16 bytes; 0 when the text is anything else. */
+static int id_bytes(const unsigned char *hex, uint32_t length, unsigned char out[16]) {
+  if (length != 32) return 0;
+  for (int i = 0; i < 16; i++) {
+    int high = hex_value(hex[2 * i]), low = hex_value(hex[2 * i + 1]);
+    if (high < 0 || low < 0) return 0;
+    out[i] = (unsigned char)(high << 4 | low);
+  }
+  return 1;
+}
+
+/* A float64 that holds an integer JavaScript represents exactly. */
+static int exact_integer(double value, sqlite3_int64 *out) {
+  if (!(value >= -9007199254740992.0 && value <= 9007199254740992.0)) return 0;
+  sqlite3_int64 integer = (sqlite3_int64)value;
+  if ((double)integer != value) return 0;
+  *out = integer;
+  return 1;
+}
+
+static void insert_fail(sqlite3_context *context, int code, const char *message) {
+  sqlite3_result_error(context, message, -1);
+  sqlite3_result_error_code(context, code);
+}
+
+static void insert_rows(sqlite3_context *context, int argc, sqlite3_value **argv) {
+  (void)argc;
+  if (sqlite3_value_type(argv[0]) != SQLITE_BLOB || sqlite3_value_bytes(argv[0]) != 32) { insert_fail(context, SQLITE_MISUSE, "aura_insert_rows: the previous hash must be 32 bytes"); return; }
+  if (sqlite3_value_type(argv[1]) != SQLITE_BLOB) { insert_fail(context, SQLITE_MISUSE, "aura_insert_rows: rows must be a blob"); return; }
+  unsigned char previous[32];
+  memcpy(previous, sqlite3_value_blob(argv[0]), 32);
+  const unsigned char *rows = sqlite3_value_blob(argv[1]);
+  size_t size = (size_t)sqlite3_value_bytes(argv[1]);
+  sqlite3 *db = sqlite3_context_db_handle(context);
+  sqlite3_stmt *insert = NULL;
+  if (sqlite3_prepare_v2(db, "INSERT INTO events (position, stream_id, version, id, type_id, schema_version, payload, virtual_time_us, causation_id, correlation_id, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", -1, &insert, NULL) != SQLITE_OK) {
+    insert_fail(context, sqlite3_extended_errcode(db), sqlite3_errmsg(db));
+    return;
+  }
+  Buffer framing = { NULL, 0, 0, 0 };
+  size_t at = 0;
+  const char *problem = NULL;
+  while (at < size && problem == NULL) {
+    if (size - at < ROW_HEADER) { problem = "aura_insert_rows: a row is cut short"; break; }
+    double numbers[ROW_NUMBERS];
+    uint32_t lengths[ROW_TEXTS];
+    memcpy(numbers, rows + at, sizeof numbers);
+    memcpy(lengths, rows + at + sizeof numbers, sizeof lengths);
+    const unsigned char *texts[ROW_TEXTS];
+    size_t end = at + ROW_HEADER;
+    for (int k = 0; k < ROW_TEXTS; k++) {
+      texts[k] = rows + end;
+      if (lengths[k] != null_text) {
+        if (lengths[k] > size - end) { problem = "aura_insert_rows: a text runs past the rows"; break; }
+        end += lengths[k];
+      }
+    }
+    if (problem != NULL) break;
+    sqlite3_int64 values[ROW_NUMBERS];
+    for (int k = 0; k < ROW_NUMBERS; k++) {
+      if (!exact_integer(numbers[k], &values[k])) { problem = "aura_insert_rows: a number is not an exact integer"; break; }
+    }
+    if (problem != NULL) break;
+    enum { T_STREAM, T_ID, T_TYPE, T_CAUSATION, T_CORRELATION, T_PAYLOAD };
+    unsigned char id[16], causation[16];
+    if (lengths[T_STREAM] == null_text || lengths[T_TYPE] == null_text || lengths[T_PAYLOAD] == null_text || !id_bytes(texts[T_ID], lengths[T_ID], id) ||
+        (lengths[T_CAUSATION] != null_text && !id_bytes(texts[T_CAUSATION], lengths[T_CAUSATION], causation))) {
+      problem = "aura_insert_rows: a row lacks a name or payload, or has an id that is not 32 lowercase hex digits";
+      break;
+    }
+    framing.length = 0;
+    put_hex(&framing, previous, 32); put_newline(&framing);
+    put_int(&framing, values[0]); put_newline(&framing);
+    put(&framing, texts[T_STREAM], lengths[T_STREAM]); put_newline(&framing);
+    put_int(&framing, values[2]); put_newline(&framing);
+    put(&framing, texts[T_ID], 32); put_newline(&framing);
+    put(&framing, texts[T_TYPE], lengths[T_TYPE]); put_newline(&framing);
+    put_int(&framing, values[4]); put_newline(&framing);
+    put_int(&framing, values[5]); put_newline(&framing);
+    if (lengths[T_CAUSATION] != null_text) put(&framing, texts[T_CAUSATION], 32);
+    put_newline(&framing);
+    if (lengths[T_CORRELATION] != null_text) put(&framing, texts[T_CORRELATION], lengths[T_CORRELATION]);
+    put_newline(&framing);
+    put(&framing, texts[T_PAYLOAD], lengths[T_PAYLOAD]);
+    if (framing.failed) { problem = "aura_insert_rows: out of memory"; break; }
+    Sha256 sha;
+    SHA256_Init(&sha);
+    SHA256_Update(&sha, framing.bytes, framing.length);
+    SHA256_Final(previous, &sha);
+    sqlite3_bind_int64(insert, 1, values[0]);
+    sqlite3_bind_int64(insert, 2, values[1]);
+    sqlite3_bind_int64(insert, 3, values[2]);
+    sqlite3_bind_blob(insert, 4, id, 16, SQLITE_STATIC);
+    sqlite3_bind_int64(insert, 5, values[3]);
+    sqlite3_bind_int64(insert, 6, values[4]);
+    sqlite3_bind_text(insert, 7, (const char *)texts[T_PAYLOAD], (int)lengths[T_PAYLOAD], SQLITE_STATIC);
+    sqlite3_bind_int64(insert, 8, values[5]);
+    if (lengths[T_CAUSATION] == null_text) sqlite3_bind_null(insert, 9);
+    else sqlite3_bind_blob(insert, 9, causation, 16, SQLITE_STATIC);
+    if (lengths[T_CORRELATION] == null_text) sqlite3_bind_null(insert, 10);
+    else sqlite3_bind_text(insert, 10, (const char *)texts[T_CORRELATION], (int)lengths[T_CORRELATION], SQLITE_STATIC);
+    sqlite3_bind_blob(insert, 11, previous, 32, SQLITE_STATIC);
+    if (sqlite3_step(insert) != SQLITE_DONE) {
+      insert_fail(context, sqlite3_extended_errcode(db), sqlite3_errmsg(db));
+      free(framing.bytes);
+      sqlite3_finalize(insert);
+      return;
+    }
+    sqlite3_reset(insert);
+    at = (end + 7) & ~(size_t)7;
+  }
+  free(framing.bytes);
+  sqlite3_finalize(insert);
+  if (problem != NULL) insert_fail(context, SQLITE_MISUSE, problem);
+  else sqlite3_result_blob(context, previous, 32, SQLITE_TRANSIENT);
+}
+
 #ifdef _WIN32
 __declspec(dllexport)
 #endif
@@ -332,5 +470,7 @@ int sqlite3_extension_init(sqlite3 *db, char **error, const sqlite3_api_routines
   SQLITE_EXTENSION_INIT2(api);
   Names *names = calloc(1, sizeof(Names));
   if (names == NULL) return SQLITE_NOMEM;
-  return sqlite3_create_function_v2(db, "aura_chain_rows", ARGUMENTS, SQLITE_UTF8, names, NULL, chain_step, chain_final, free_names);
+  int status = sqlite3_create_function_v2(db, "aura_chain_rows", ARGUMENTS, SQLITE_UTF8, names, NULL, chain_step, chain_final, free_names);
+  if (status != SQLITE_OK) return status;
+  return sqlite3_create_function_v2(db, "aura_insert_rows", 2, SQLITE_UTF8, NULL, insert_rows, NULL, NULL, NULL);
 }
