@@ -472,5 +472,6 @@ int sqlite3_extension_init(sqlite3 *db, char **error, const sqlite3_api_routines
   if (names == NULL) return SQLITE_NOMEM;
   int status = sqlite3_create_function_v2(db, "aura_chain_rows", ARGUMENTS, SQLITE_UTF8, names, NULL, chain_step, chain_final, free_names);
   if (status != SQLITE_OK) return status;
-  return sqlite3_create_function_v2(db, "aura_insert_rows", 2, SQLITE_UTF8, NULL, insert_rows, NULL, NULL, NULL);
+  /* Direct only: a function that writes must not be callable from a trigger or view in a file someone else made. */
+  return sqlite3_create_function_v2(db, "aura_insert_rows", 2, SQLITE_UTF8 | SQLITE_DIRECTONLY, NULL, insert_rows, NULL, NULL, NULL);
 }

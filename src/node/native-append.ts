@@ -5,8 +5,9 @@
  * payload; 0xFFFFFFFF for null), then those texts as UTF-8, the next row starting 8-byte aligned.
  * Native byte order: the blob never leaves the process.
  *
- * Texts are written the way better-sqlite3 binds a string and node:crypto hashes one (UTF-8, a
- * lone surrogate as U+FFFD), so a row stores and hashes the same bytes on either path.
+ * Texts are written as UTF-8, the bytes better-sqlite3 binds and node:crypto hashes for a
+ * well-formed string (payloads are JSON, which escapes lone surrogates; correlation ids with one
+ * are refused at validation), so a row stores and hashes the same bytes on either path.
  */
 const numbersPerRow = 6;
 const textsPerRow = 6;

@@ -237,7 +237,14 @@ export class SqliteEventStore implements EventStore {
         const out = new Array<AppendResult>(appends.length);
         if (this.insertRows !== undefined) this.pending = this.packed ??= new PackedRows();
         try {
-          for (let index = 0; index < appends.length; index++) out[index] = this.appendOne(encode(appends[index] as T), checkDuplicates, undefined);
+          try {
+            for (let index = 0; index < appends.length; index++) out[index] = this.appendOne(encode(appends[index] as T), checkDuplicates, undefined);
+          } catch (error) {
+            // The rows before a refused append are written first, so that a write of theirs that
+            // fails (a reused id) is the answer, as it is when each row is inserted at once.
+            this.insertPending();
+            throw error;
+          }
           this.insertPending();
         } finally {
           this.pending?.clear();
@@ -319,6 +326,9 @@ export class SqliteEventStore implements EventStore {
               const result = careful ? this.transact(() => this.appendOne(item.append, true, undo)) : this.appendOne(item.append, false, undo);
               outcomes.push({ ok: true, result });
             } catch (error) {
+              // SQLite rolled the whole transaction back (a full disk, an I/O error): nothing of
+              // the group may go on in a transaction of its own.
+              if (!this.db.inTransaction) throw error;
               if (!careful && this.writing) throw error;
               this.rollbackCaches(undo);
               outcomes.push({ ok: false, error: error instanceof Error ? error : new Error(String(error)) });
@@ -407,8 +417,13 @@ export class SqliteEventStore implements EventStore {
   private insertPending(): void {
     const pending = this.pending;
     if (pending === undefined || pending.count === 0) return;
-    const last = (this.insertRows as InsertRows)(Buffer.from(this.lastHash, 'hex'), pending.view());
-    pending.clear();
+    let last: Buffer;
+    try {
+      last = (this.insertRows as InsertRows)(Buffer.from(this.lastHash, 'hex'), pending.view());
+    } finally {
+      // Taken either way: rows of a failed call are in a transaction that now rolls back.
+      pending.clear();
+    }
     this.lastHash = last.toString('hex');
   }
 

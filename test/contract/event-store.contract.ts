@@ -175,6 +175,7 @@ export function eventStoreContract(name: string, setup: StoreSetup): void {
           ['validation', () => store.appendBatch([{ stream: asStreamName('bad stream\nname'), events: [newEvent()], expected: anyVersion }])],
           ['validation', () => store.appendBatch([{ stream: a, events: [newEvent('has space')], expected: anyVersion }])],
           ['validation', () => store.appendBatch([{ stream: a, events: [{ ...newEvent(), schemaVersion: 0 }], expected: anyVersion }])],
+          ['validation', () => store.appendBatch([{ stream: a, events: [{ ...newEvent(), schemaVersion: 2 ** 60 }], expected: anyVersion }])],
           ['validation', () => store.appendBatch([{ stream: a, events: [newEvent('X', {}, { virtualTimeUs: -1 })], expected: anyVersion }])],
           // A lone surrogate has no UTF-8 form: stored and hashed, its bytes would differ.
           ['validation', () => store.appendBatch([{ stream: a, events: [newEvent('X', {}, { virtualTimeUs: 1, correlationId: 'half \uD800 pair' })], expected: anyVersion }])],

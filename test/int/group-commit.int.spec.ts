@@ -84,6 +84,9 @@ describe('group commit', () => {
           }
           failures += expected.filter((outcome) => outcome.status === 'rejected').length;
           expect(together.map(describeOutcome), `seed ${seed}`).toEqual(expected.map(describeOutcome));
+          // The writers' caches (head, last hash, stream versions) agree too: one more append each.
+          const next = { stream: asStreamName('s-1'), events: [{ id: asEventId('f'.repeat(32)), type: 'A', schemaVersion: 1, payload: { last: true }, metadata: { virtualTimeUs: 0 } }], expected: anyVersion };
+          expect(await grouped.append(next.stream, next.events, next.expected)).toEqual(alone.appendBatch([next])[0]);
           expect(rows(grouped), `seed ${seed}`).toEqual(rows(alone));
         } finally {
           grouped.close();

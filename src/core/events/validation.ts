@@ -68,7 +68,7 @@ export function checkNewEvent(event: NewEvent): EventId {
     }
     if (validTypes.size < 10_000) validTypes.add(event.type);
   }
-  if (!Number.isInteger(event.schemaVersion) || event.schemaVersion < 1) throw new AuraError('validation', `event ${id}: schemaVersion must be an integer >= 1`);
+  if (!Number.isSafeInteger(event.schemaVersion) || event.schemaVersion < 1) throw new AuraError('validation', `event ${id}: schemaVersion must be an integer from 1 to 2^53 - 1`);
   const metadata = event.metadata as NewEvent['metadata'] | undefined;
   if (metadata === undefined || !Number.isSafeInteger(metadata.virtualTimeUs) || metadata.virtualTimeUs < 0) {
     throw new AuraError('validation', `event ${id}: metadata.virtualTimeUs must be a non-negative integer`);
