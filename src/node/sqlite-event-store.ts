@@ -237,17 +237,15 @@ export class SqliteEventStore implements EventStore {
         const out = new Array<AppendResult>(appends.length);
         if (this.insertRows !== undefined) this.pending = this.packed ??= new PackedRows();
         try {
-          try {
-            for (let index = 0; index < appends.length; index++) out[index] = this.appendOne(encode(appends[index] as T), checkDuplicates, undefined);
-          } catch (error) {
-            // The rows before a refused append are written first, so that a write of theirs that
-            // fails (a reused id) is the answer, as it is when each row is inserted at once.
-            this.insertPending();
-            throw error;
-          }
+          for (let index = 0; index < appends.length; index++) out[index] = this.appendOne(encode(appends[index] as T), checkDuplicates, undefined);
           this.insertPending();
+        } catch (error) {
+          // The rows before a refused append are written first, so that a write of theirs that
+          // fails (a reused id) is the answer, as it is when each row is inserted at once. (After
+          // a failed insertPending nothing is pending: this one does nothing.)
+          this.insertPending();
+          throw error;
         } finally {
-          this.pending?.clear();
           this.pending = undefined;
         }
         afterCommit = this.endTransaction();
@@ -394,13 +392,11 @@ export class SqliteEventStore implements EventStore {
       const typeId = this.typeFor(event.type, undo);
       const position = this.head + 1;
       const version = stream.version + 1;
-      const causation = event.causationId ?? undefined;
-      const correlation = event.correlationId ?? undefined;
       if (this.pending !== undefined) {
         this.pending.add({ position, streamId: stream.id, version, typeId, schemaVersion: event.schemaVersion, virtualTimeUs: event.virtualTimeUs, stream: append.stream, id: event.id, type: event.type, causationId: event.causationId, correlationId: event.correlationId, payloadText: event.payloadText });
         if (this.pending.byteLength >= pendingBytesMax) this.insertPending();
       } else {
-        const hashHex = chainHash(this.lastHash, hashFraming(position, append.stream, version, event.id, event.type, event.schemaVersion, event.virtualTimeUs, causation, correlation, event.payloadText));
+        const hashHex = chainHash(this.lastHash, hashFraming(position, append.stream, version, event.id, event.type, event.schemaVersion, event.virtualTimeUs, event.causationId ?? undefined, event.correlationId ?? undefined, event.payloadText));
         this.statements.insertEvent.run(position, stream.id, version, event.id, typeId, event.schemaVersion, event.payloadText, event.virtualTimeUs, event.causationId, event.correlationId, hashHex);
         this.lastHash = hashHex;
       }
