@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// Builds the chain check's SQLite extension (src/native/aura-chain.c) into out/native, against
-// the sqlite3ext.h of the SQLite that better-sqlite3 bundles. Part of `npm run build` (and so of
-// `npm ci`). Without a C compiler it says so and exits 0: verification then runs its chain
-// check in JavaScript, the same check, slower. `--require` (npm test) makes a library that is
+// Builds the hash chain's SQLite extension (src/native/aura-chain.c: the chain check and the
+// batched appends' chain link) into out/native, against the sqlite3ext.h of the SQLite that
+// better-sqlite3 bundles. Part of `npm run build` (and so of `npm ci`). Without a C compiler it
+// says so and exits 0: verification and batched appends then run in JavaScript, the same bytes,
+// slower. `--require` (npm test) makes a library that is
 // not built, or does not load into better-sqlite3, exit 1.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
@@ -16,7 +17,7 @@ const output = join(root, 'out', 'native', `aura-chain.${suffix}`);
 const required = process.argv.includes('--require');
 
 function giveUp(reason) {
-  process.stderr.write(`build-native: ${reason}; \`aura-lab verify\` will check the chain in JavaScript (same report, about half the speed)\n`);
+  process.stderr.write(`build-native: ${reason}; \`aura-lab verify\` and batched appends will run the chain in JavaScript (same bytes and reports, slower)\n`);
   process.exit(required ? 1 : 0);
 }
 

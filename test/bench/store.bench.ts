@@ -2,7 +2,7 @@
  * `npm run bench -- store [--events N] [--rounds R]`: the event store, side by side with a plain
  * better-sqlite3 prepared-insert loop writing the same rows, in the same run.
  *
- * Measures (medians over rounds, alternating which of ours and the baseline goes first):
+ * Measures (medians over rounds, rotating which of the writers goes first):
  * - batched appends (appendBatch, 5,000 events per call, one event per append, 1,000 streams),
  *   with the chain linked in SQLite (the native library) and, side by side, in JavaScript;
  * - one-event appends through group commit (8 concurrent writers), with latency percentiles;
