@@ -211,6 +211,11 @@ describe('parallel verification', () => {
     const { path } = await buildLog('parallel', 41, 8, 2);
     const strip = (report: Awaited<ReturnType<typeof verifyEventLogParallel>>) => ({ ...report, wallMs: 0 });
     expect(strip(await verifyEventLogParallel(path, { threads: 2, sliceEvents: 700 }))).toEqual(strip(verifyEventLog(path)));
+    // Progress reaches every event once, whichever thread checked the slice.
+    const seen: number[] = [];
+    expect(strip(await verifyEventLogParallel(path, { threads: 1, sliceEvents: 700, onProgress: (checked) => seen.push(checked) }))).toEqual(strip(verifyEventLog(path)));
+    expect(seen.length).toBe(Math.ceil(seen[seen.length - 1]! / 700));
+    expect(seen[seen.length - 1]).toBe(verifyEventLog(path).events);
     const db = new Database(path);
     db.prepare("UPDATE events SET payload = payload || ' ' WHERE position IN (7, 3333)").run();
     db.prepare('UPDATE events SET version = version + 5 WHERE position = 3900').run();
@@ -219,5 +224,6 @@ describe('parallel verification', () => {
     expect(single.firstBadPosition).toBe(7);
     expect(single.problems.map((problem) => `${problem.position}:${problem.kind}`)).toEqual(expect.arrayContaining(['7:chain', '3333:chain', '3900:chain', '3900:stream_version']));
     expect(strip(await verifyEventLogParallel(path, { threads: 2, sliceEvents: 700 }))).toEqual(strip(single));
+    expect(strip(await verifyEventLogParallel(path, { threads: 1, sliceEvents: 700 }))).toEqual(strip(single));
   });
 });
