@@ -44,8 +44,14 @@ export class EventLogQueries {
       typeCounts: db.prepare<[number, number], { type_id: number; name: string | null; n: number }>(
         'SELECT c.type_id, t.name, c.n FROM (SELECT type_id, COUNT(*) AS n FROM events WHERE position > ? AND position <= ? GROUP BY type_id) c LEFT JOIN event_types t USING (type_id)',
       ),
-      // A stream's version is the number of its events: counting by category needs no scan.
-      categoryCounts: db.prepare<[], { category: string; n: number }>('SELECT category, SUM(version) AS n FROM streams GROUP BY category ORDER BY category'),
+      // A stream's version is the number of its events: counting by category needs no scan but
+      // of the events after the stream index's position, as far as streams.version is written
+      // (stream-index.ts).
+      categoryCounts: db.prepare<[], { category: string; n: number }>(
+        `SELECT s.category, SUM(max(s.version, coalesce(t.version, 0))) AS n FROM streams s
+         LEFT JOIN (SELECT stream_id, max(version) AS version FROM events WHERE position > (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'stream_index_position') GROUP BY stream_id) t USING (stream_id)
+         GROUP BY s.category ORDER BY s.category`,
+      ),
       streamCount: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM streams'),
     };
   }

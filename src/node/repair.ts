@@ -350,10 +350,10 @@ function patchInPlace(building: string, damaged: string, diagnosis: VerifyReport
     const remove = db.prepare('DELETE FROM events WHERE position = ?');
     const insertRaw = db.prepare('INSERT INTO events VALUES (?, ?, ?, unhex(?), ?, ?, ?, ?, unhex(?), ?, unhex(?))');
     const lost: number[] = [];
-    const lostRows: { stream: string | null; version: number | null }[] = [];
     db.transaction(() => {
       // The index may hold entries for the damaged values: it goes, and is built again at the end.
       db.exec('DROP INDEX events_by_id');
+      let lostVersion = lastLostVersion(db, 1, Number.MAX_SAFE_INTEGER, bad);
       for (const position of bad) {
         const previous = position === 1 ? genesisHashHex : hashAt.get(position - 1)?.hash;
         const original = position <= (base?.headPosition ?? 0) ? (backupRow?.get(position) as RawEventRowWithHash | undefined) : undefined;
@@ -362,25 +362,21 @@ function patchInPlace(building: string, damaged: string, diagnosis: VerifyReport
         remove.run(position);
         if (restorable) {
           insertRaw.run(original[0], original[1], original[2], original[3], original[4], original[5], original[6], original[7], original[8] === '' ? null : original[8], original[9], original[10]);
+          if (backupReader.streamName(original[1]) === lostStream) lostVersion = Math.max(lostVersion, original[2]);
           continue;
         }
         const hashHex = tombstoneHash(row?.hash, previous, position);
-        insertTombstone(db, position, row?.stream ?? null, row?.version ?? null, hashHex);
+        lostVersion += 1;
+        insertTombstone(db, position, row?.stream ?? null, row?.version ?? null, hashHex, lostVersion);
         lost.push(position);
-        lostRows.push({ stream: row?.stream ?? null, version: row?.version ?? null });
       }
       // The stream index is derived data copied with the damaged file: a chunk naming a position
       // that is not its stream's event at that version is dropped with everything after it.
       const badChunks = diagnosis.problems.filter((problem) => problem.kind === 'stream_index').map((problem) => problem.position ?? 1);
       const dropFrom = Math.min(lost[0] ?? Number.POSITIVE_INFINITY, ...badChunks);
       if (Number.isFinite(dropFrom)) dropChunksFrom(db, dropFrom);
-      // A stream whose last event became a tombstone ends one version earlier now (one scan for all of them).
-      const shortened = (db.prepare("SELECT DISTINCT s.stream_id AS id FROM streams s JOIN json_each(?) j ON json_extract(j.value, '$.stream') = s.name AND json_extract(j.value, '$.version') = s.version").all(JSON.stringify(lostRows)) as { id: number }[]).map((row) => row.id);
-      if (shortened.length > 0) {
-        const ends = db.prepare(`SELECT stream_id, max(version) AS version FROM events WHERE stream_id IN (${shortened.map(() => '?').join(',')}) GROUP BY stream_id`).all(...shortened) as { stream_id: number; version: number }[];
-        const setVersion = db.prepare('UPDATE streams SET version = ? WHERE stream_id = ?');
-        for (const id of shortened) setVersion.run(ends.find((end) => end.stream_id === id)?.version ?? 0, id);
-      }
+      // A stream whose last event became a tombstone ends earlier now; $lost grew.
+      settleStreamVersions(db);
       db.exec(idIndex);
     })();
     // Row-level findings (a value of the wrong type) are cured only if the bad row was one of
@@ -396,8 +392,32 @@ function patchInPlace(building: string, damaged: string, diagnosis: VerifyReport
   }
 }
 
-/** A $lost tombstone row at `position` (the stream and type rows made when missing). */
-function insertTombstone(db: Database.Database, position: number, stream: string | null, version: number | null, hashHex: string): void {
+/**
+ * The highest version of $lost among main.events at from..to, but for `excluded` positions:
+ * counted from the events, as streams.version may lag behind the log (stream-index.ts).
+ */
+function lastLostVersion(db: Database.Database, from: number, to: number, excluded: readonly number[] = []): number {
+  const row = db
+    .prepare('SELECT coalesce(max(version), 0) AS version FROM main.events WHERE position BETWEEN ? AND ? AND stream_id = (SELECT stream_id FROM main.streams WHERE name = ?) AND position NOT IN (SELECT value FROM json_each(?))')
+    .get(from, to, lostStream, JSON.stringify(excluded)) as { version: number };
+  return row.version;
+}
+
+/**
+ * Every stream's version set to its last event's (0 when it has none left), in one scan of the
+ * events: a repaired file's streams.version is exact, whatever the damaged one said.
+ */
+function settleStreamVersions(db: Database.Database): void {
+  db.exec(`
+    CREATE TEMP TABLE last_versions (stream_id INTEGER PRIMARY KEY, version INTEGER NOT NULL);
+    INSERT INTO temp.last_versions SELECT stream_id, max(version) FROM main.events GROUP BY stream_id;
+    UPDATE main.streams SET version = coalesce((SELECT version FROM temp.last_versions AS last WHERE last.stream_id = main.streams.stream_id), 0);
+    DROP TABLE temp.last_versions;
+  `);
+}
+
+/** A $lost tombstone row at `position`, at version `lostVersion` of $lost (the stream and type rows made when missing). */
+function insertTombstone(db: Database.Database, position: number, stream: string | null, version: number | null, hashHex: string, lostVersion: number): void {
   const idOf = (table: 'streams' | 'event_types', name: string): number => {
     const key = table === 'streams' ? 'stream_id' : 'type_id';
     const found = db.prepare(`SELECT ${key} AS id FROM main.${table} WHERE name = ?`).get(name) as { id: number } | undefined;
@@ -405,11 +425,9 @@ function insertTombstone(db: Database.Database, position: number, stream: string
     return Number((table === 'streams' ? db.prepare('INSERT INTO main.streams (name, category, version) VALUES (?, ?, 0)').run(name, name) : db.prepare('INSERT INTO main.event_types (name) VALUES (?)').run(name)).lastInsertRowid);
   };
   const streamId = idOf('streams', lostStream);
-  const next = (db.prepare('SELECT version FROM main.streams WHERE stream_id = ?').get(streamId) as { version: number }).version + 1;
-  db.prepare('UPDATE main.streams SET version = ? WHERE stream_id = ?').run(next, streamId);
   const payload = JSON.stringify({ position, stream, version });
   const idHex = createHash('sha256').update(`lost:${position}:${hashHex}`).digest('hex').slice(0, 32);
-  db.prepare('INSERT INTO main.events VALUES (?, ?, ?, unhex(?), ?, 1, ?, 0, NULL, NULL, unhex(?))').run(position, streamId, next, idHex, idOf('event_types', lostEventType), payload, hashHex);
+  db.prepare('INSERT INTO main.events VALUES (?, ?, ?, unhex(?), ?, 1, ?, 0, NULL, NULL, unhex(?))').run(position, streamId, lostVersion, idHex, idOf('event_types', lostEventType), payload, hashHex);
 }
 
 /**
@@ -472,21 +490,24 @@ function bulkSalvage(building: string, damaged: string, diagnosis: VerifyReport,
       const hashAt = db.prepare<[number], { hash: string }>('SELECT lower(hex(hash)) AS hash FROM main.events WHERE position = ?');
       const damagedRow = db.prepare<[number], { stream: string | null; version: number | null; hash: string | null }>('SELECT s.name AS stream, e.version AS version, lower(hex(e.hash)) AS hash FROM d.events e LEFT JOIN d.streams s USING (stream_id) WHERE e.position = ?');
       let from = baseHead + 1;
+      let lostVersion = lastLostVersion(db, 1, baseHead);
       for (const position of [...bad, to + 1]) {
-        if (position > from) copy.run(from, position - 1);
+        if (position > from) {
+          copy.run(from, position - 1);
+          lostVersion = Math.max(lostVersion, lastLostVersion(db, from, position - 1));
+        }
         if (position <= to) {
           const row = damagedRow.get(position);
           const previous = position === 1 ? genesisHashHex : (hashAt.get(position - 1)?.hash ?? genesisHashHex);
           const hashHex = tombstoneHash(row?.hash, previous, position);
-          insertTombstone(db, position, row?.stream ?? null, row?.version ?? null, hashHex);
+          lostVersion += 1;
+          insertTombstone(db, position, row?.stream ?? null, row?.version ?? null, hashHex, lostVersion);
           lost.push(position);
         }
         from = position + 1;
         onProgress(to > baseHead ? (Math.min(from, to) - baseHead) / (to - baseHead) : 1);
       }
-      const versions = db.prepare('SELECT stream_id, max(version) AS version FROM main.events WHERE position > ? GROUP BY stream_id').all(baseHead) as { stream_id: number; version: number }[];
-      const setVersion = db.prepare('UPDATE main.streams SET version = max(version, ?) WHERE stream_id = ?');
-      for (const row of versions) setVersion.run(row.version, row.stream_id);
+      settleStreamVersions(db);
     })();
     db.exec('DETACH DATABASE d');
     return lost;

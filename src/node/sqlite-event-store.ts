@@ -13,7 +13,7 @@ import { hash } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { checkExpectedVersion } from '../core/events/append-rules.ts';
 import { eventContentKey, genesisHashHex, hashFraming } from '../core/events/encoding.ts';
-import { streamCategory, type NewEvent, type RecordedEvent } from '../core/events/event.ts';
+import { lostEventType, streamCategory, type NewEvent, type RecordedEvent } from '../core/events/event.ts';
 import type { UpcasterRegistry } from '../core/events/upcasting.ts';
 import { checkEventSize, checkNewEvent, checkStreamName, normalizeEventId } from '../core/events/validation.ts';
 import { AuraError } from '../core/kernel/errors.ts';
@@ -150,8 +150,6 @@ export class SqliteEventStore implements EventStore {
   private readonly listeners = new Set<(head: number) => void>();
   private queue: Queued[] = [];
   private flushScheduled = false;
-  /** Streams whose version changed in the open transaction; written once, at its end. */
-  private readonly dirtyStreams = new Set<StreamState>();
   /** Links and inserts packed rows in SQLite; undefined: rows are hashed and inserted in JavaScript. */
   private readonly insertRows: InsertRows | undefined;
   /**
@@ -184,7 +182,6 @@ export class SqliteEventStore implements EventStore {
         insertEvent: this.db.prepare('INSERT INTO events VALUES (?, ?, ?, unhex(?), ?, ?, ?, ?, unhex(?), ?, unhex(?))'),
         insertStream: this.db.prepare<[string, string]>('INSERT INTO streams (name, category, version) VALUES (?, ?, 0)'),
         insertType: this.db.prepare<[string]>('INSERT INTO event_types (name) VALUES (?)'),
-        updateStream: this.db.prepare<[number, number]>('UPDATE streams SET version = ? WHERE stream_id = ?'),
         findStream: this.db.prepare<[string], { stream_id: number; version: number }>('SELECT stream_id, version FROM streams WHERE name = ?'),
         findType: this.db.prepare<[string], { type_id: number }>('SELECT type_id FROM event_types WHERE name = ?'),
         positionOfId: this.db.prepare<[string], { position: number }>('SELECT position FROM events WHERE id = unhex(?)'),
@@ -404,7 +401,6 @@ export class SqliteEventStore implements EventStore {
       this.head = position;
       stream.version = version;
     }
-    this.dirtyStreams.add(stream);
     this.writing = false;
     return { firstPosition: first, lastPosition: this.head, streamVersion: stream.version };
   }
@@ -423,10 +419,8 @@ export class SqliteEventStore implements EventStore {
     this.lastHash = last.toString('hex');
   }
 
-  /** Inside the transaction, after its appends: stream versions and, when due, the stream index. */
+  /** Inside the transaction, after its appends: the stream index (and stream versions with it) when due. */
   private endTransaction(): () => void {
-    for (const stream of this.dirtyStreams) this.statements.updateStream.run(stream.version, stream.id);
-    this.dirtyStreams.clear();
     return this.streamIndex.beforeCommit(this.head);
   }
 
@@ -474,7 +468,7 @@ export class SqliteEventStore implements EventStore {
     let stream = this.streams.get(name);
     if (stream === undefined) {
       const row = this.statements.findStream.get(name);
-      stream = row ? { id: row.stream_id, version: row.version } : { id: Number(this.statements.insertStream.run(name, streamCategory(name)).lastInsertRowid), version: 0 };
+      stream = row ? { id: row.stream_id, version: this.streamIndex.lastVersion(row.stream_id) ?? row.version } : { id: Number(this.statements.insertStream.run(name, streamCategory(name)).lastInsertRowid), version: 0 };
       if (!row) this.reader.remember('stream', stream.id, name);
       this.streams.set(name, stream);
       if (undo !== undefined && !undo.streams.has(name)) undo.streams.set(name, row ? { ...stream } : undefined);
@@ -508,7 +502,6 @@ export class SqliteEventStore implements EventStore {
     this.lastHash = hash;
     this.streams.clear();
     this.types.clear();
-    this.dirtyStreams.clear();
     this.reader.forgetAll();
     this.streamIndex.afterRollback();
   }
@@ -522,10 +515,7 @@ export class SqliteEventStore implements EventStore {
       const current = this.streams.get(name);
       if (before === undefined) {
         this.streams.delete(name);
-        if (current) {
-          this.reader.forget('stream', current.id);
-          this.dirtyStreams.delete(current);
-        }
+        if (current) this.reader.forget('stream', current.id);
       } else if (current) current.version = before.version;
     }
     for (const name of undo.types) {
@@ -562,7 +552,6 @@ export class SqliteEventStore implements EventStore {
           this.head = event.position;
           this.lastHash = event.hashHex;
           stream.version = event.version;
-          this.dirtyStreams.add(stream);
         }
         afterCommit = this.endTransaction();
       });
@@ -591,7 +580,8 @@ export class SqliteEventStore implements EventStore {
   streamVersion(stream: StreamName | string): number {
     const cached = this.streams.get(stream);
     if (cached) return cached.version;
-    return this.statements.findStream.get(stream)?.version ?? 0;
+    const row = this.statements.findStream.get(stream);
+    return row === undefined ? 0 : (this.streamIndex.lastVersion(row.stream_id) ?? row.version);
   }
 
   headPosition(): number {
@@ -618,7 +608,11 @@ export class SqliteEventStore implements EventStore {
 
   // ---- integrity and lifecycle --------------------------------------------------------------
 
-  /** Checks the hash chain of the last `events` events; throws AuraError('damaged') naming the first bad position. */
+  /**
+   * Checks the hash chain of the last `events` events; throws AuraError('damaged') naming the
+   * first bad position. A repair's tombstone ($EventLost) keeps the lost event's stored hash,
+   * so the event after it links to it; its own link is not checked (as in verification).
+   */
   private checkTail(events: number): void {
     if (this.head === 0 || events <= 0) return;
     const from = Math.max(1, this.head - events);
@@ -627,7 +621,7 @@ export class SqliteEventStore implements EventStore {
     for (const row of this.reader.rawRange(from, this.head)) {
       if (row[0] !== expected) throw new AuraError('damaged', `${this.path}: position ${expected} is missing from the log`);
       const stored = row[10];
-      if (previous !== undefined && chainHash(previous, framingOfRow(this.reader, row)) !== stored) {
+      if (previous !== undefined && chainHash(previous, framingOfRow(this.reader, row)) !== stored && this.reader.typeName(row[4]) !== lostEventType) {
         throw new AuraError('damaged', `${this.path}: the hash chain breaks at position ${row[0]}`);
       }
       previous = stored;

@@ -83,7 +83,7 @@ export async function verifyEventLogParallel(path: string, options: { threads?: 
     } catch (error) {
       // The tasks already running end with the pool (below); their outcome no longer matters.
       integrity?.catch(() => undefined);
-      return assembleReport(path, started, [`cannot read: ${(error as Error).message}`], [], []);
+      return assembleReport(path, started, [`cannot read: ${(error as Error).message}`], []);
     } finally {
       db.close();
     }

@@ -61,7 +61,7 @@ export function openOrReport(path: string, started: number): OpenedLog | VerifyR
     return openForVerification(path);
   } catch (error) {
     if (error instanceof AuraError && (error.code === 'not_found' || error.code === 'validation')) throw error;
-    return assembleReport(path, started, [`cannot open: ${(error as Error).message}`], [], []);
+    return assembleReport(path, started, [`cannot open: ${(error as Error).message}`], []);
   }
 }
 
@@ -84,7 +84,7 @@ export function assembleReport(
   started: number,
   integrity: readonly string[],
   slices: readonly RangeResult[],
-  streams: readonly { stream_id: number; name: string; version: number }[],
+  streams: StreamVersions = { rows: [], asOf: 0 },
   chunks: readonly ChunkRow[] | string = [],
 ): VerifyReport {
   const problems: VerifyProblem[] = [];
@@ -110,24 +110,32 @@ export function assembleReport(
     }
     if (slice.unreadable) break;
   }
+  // What the slices read, by position (stream id -1: nothing read there).
+  const head = expected - 1;
+  const streamAt = new Int32Array(head + 1).fill(-1);
+  const versionAt = new Int32Array(head + 1);
+  for (const slice of slices) {
+    const length = Math.min(slice.streamOf.length, head + 1 - slice.from);
+    if (slice.from < 1 || length <= 0) continue;
+    streamAt.set(slice.streamOf.subarray(0, length), slice.from);
+    versionAt.set(slice.versionOf.subarray(0, length), slice.from);
+  }
   // The stream index against what the slices read.
   if (typeof chunks === 'string') problems.push({ position: null, kind: 'stream_index', detail: chunks });
-  else {
-    // What the slices read, by position (stream id -1: nothing read there).
-    const head = expected - 1;
-    const streamAt = new Int32Array(head + 1).fill(-1);
-    const versionAt = new Int32Array(head + 1);
-    for (const slice of slices) {
-      const length = Math.min(slice.streamOf.length, head + 1 - slice.from);
-      if (slice.from < 1 || length <= 0) continue;
-      streamAt.set(slice.streamOf.subarray(0, length), slice.from);
-      versionAt.set(slice.versionOf.subarray(0, length), slice.from);
-    }
-    for (const chunk of badStreamChunks(chunks, head, streamAt, versionAt)) problems.push({ position: chunk.firstPosition, kind: 'stream_index', detail: chunk.detail });
+  else for (const chunk of badStreamChunks(chunks, head, streamAt, versionAt)) problems.push({ position: chunk.firstPosition, kind: 'stream_index', detail: chunk.detail });
+  // streams.version is each stream's version as of the stream index's position (written with
+  // its chunks: stream-index.ts), or its last version (a log closed cleanly, or repaired).
+  const lastAsOf = new Map<number, number>();
+  for (let position = 1; position <= Math.min(streams.asOf, head); position++) {
+    const streamId = streamAt[position] as number;
+    if (streamId >= 0) lastAsOf.set(streamId, versionAt[position] as number);
   }
-  for (const stream of streams) {
+  for (const stream of streams.rows) {
     const seen = last.get(stream.stream_id) ?? 0;
-    if (seen !== stream.version) problems.push({ position: null, kind: 'head', detail: `stream ${stream.name} says version ${stream.version}, its events end at ${seen}` });
+    const seenAsOf = lastAsOf.get(stream.stream_id) ?? 0;
+    if (seen !== stream.version && seenAsOf !== stream.version) {
+      problems.push({ position: null, kind: 'head', detail: `stream ${stream.name} says version ${stream.version}, its events end at ${seen}${seenAsOf === seen ? '' : ` (${seenAsOf} at the stream index's position ${streams.asOf})`}` });
+    }
   }
   const ordered = problems.sort((a, b) => (a.position ?? Number.MAX_SAFE_INTEGER) - (b.position ?? Number.MAX_SAFE_INTEGER)).slice(0, problemsMax);
   const positioned = ordered.filter((problem) => problem.position !== null).map((problem) => problem.position as number);
@@ -146,11 +154,20 @@ export function assembleReport(
   };
 }
 
-export function readStreams(db: Database.Database): { stream_id: number; name: string; version: number }[] {
+/** The streams' recorded versions, and the position they are recorded as of. */
+export interface StreamVersions {
+  readonly rows: readonly { stream_id: number; name: string; version: number }[];
+  /** The stream index's position (meta.stream_index_position). */
+  readonly asOf: number;
+}
+
+export function readStreams(db: Database.Database): StreamVersions {
   try {
-    return db.prepare('SELECT stream_id, name, version FROM streams').all() as { stream_id: number; name: string; version: number }[];
+    const rows = db.prepare('SELECT stream_id, name, version FROM streams').all() as { stream_id: number; name: string; version: number }[];
+    const asOf = Number((db.prepare("SELECT value FROM meta WHERE key = 'stream_index_position'").get() as { value: string } | undefined)?.value ?? 0);
+    return { rows, asOf: Number.isSafeInteger(asOf) && asOf > 0 ? asOf : 0 };
   } catch {
-    return [];
+    return { rows: [], asOf: 0 };
   }
 }
 

@@ -50,6 +50,10 @@ function expectExactSurvival(original: Map<number, Row>, repairedPath: string, r
   for (const [position, row] of repaired) {
     expect(original.has(position) || row.type === '$EventLost', `position ${position} is not invented`).toBe(true);
   }
+  // Verified as the repair left it (a writer opening it would write the stream index and versions).
+  const check = verifyEventLog(repairedPath);
+  expect(check.problems.filter((problem) => problem.kind !== 'lost' && problem.kind !== 'stream_version')).toEqual([]);
+  expect([...check.declaredLost].sort((a, b) => a - b)).toEqual(report.lostPositions.filter((position) => repaired.has(position)));
   // The stream index agrees with the events (a repair may have moved its watermark back).
   const store = new SqliteEventStore(repairedPath, { tailCheckEvents: 0 });
   try {
@@ -57,17 +61,23 @@ function expectExactSurvival(original: Map<number, Row>, repairedPath: string, r
     for (const row of [...repaired.values()].sort((a, b) => a.position - b.position)) byStream.set(row.stream, [...(byStream.get(row.stream) ?? []), row.position]);
     for (const [stream, positions] of byStream) {
       expect(store.readStream(stream as never, 1, 100_000).map((event) => event.position), `stream ${stream}`).toEqual(positions);
+      // The writer's stream versions are the events' (streams.version may lag: stream-index.ts).
+      expect(store.streamVersion(stream), `version of ${stream}`).toBe(Math.max(...positions.map((position) => repaired.get(position)!.version)));
     }
+    // Tombstones in $lost take its versions in order, none twice.
+    const lostVersions = (byStream.get('$lost') ?? []).map((position) => repaired.get(position)!.version);
+    expect(lostVersions).toEqual(lostVersions.map((_, index) => index + 1));
   } finally {
     store.close();
   }
-  const check = verifyEventLog(repairedPath);
-  expect(check.problems.filter((problem) => problem.kind !== 'lost' && problem.kind !== 'stream_version')).toEqual([]);
-  expect([...check.declaredLost].sort((a, b) => a - b)).toEqual(report.lostPositions.filter((position) => repaired.has(position)));
 }
 
-/** A finished log of `batches` x 500 events, with a backup taken after `backupAfter` batches. */
-async function buildLog(name: string, seed: number, batches: number, backupAfter: number): Promise<{ runDir: string; path: string; pristine: Map<number, Row> }> {
+/**
+ * A finished log of `batches` x 500 events, with a backup taken after `backupAfter` batches.
+ * `stopped`: its writer's connection is closed without closing the store, as when the process
+ * dies after its last commit: the stream index and streams.version are behind the log.
+ */
+async function buildLog(name: string, seed: number, batches: number, backupAfter: number, stopped = false): Promise<{ runDir: string; path: string; pristine: Map<number, Row> }> {
   const runDir = join(work.path, name);
   const path = runFiles.eventLog(runDir);
   const { mkdirSync } = await import('node:fs');
@@ -76,7 +86,8 @@ async function buildLog(name: string, seed: number, batches: number, backupAfter
   appendSeeded(store, seed, backupAfter, 500);
   await createBackup(store, runFiles.backups(runDir), 1);
   appendSeeded(store, seed, batches - backupAfter, 500, backupAfter);
-  store.closeFinished();
+  if (stopped) store.db.close();
+  else store.closeFinished();
   return { runDir, path, pristine: dump(path) };
 }
 
@@ -117,6 +128,47 @@ describe('corruption and repair', () => {
     // With a good backup at 2,000 events, nothing before it is ever lost.
     expect(report.lostPositions.every((position) => position > 2_000)).toBe(true);
   }, 60_000);
+
+  it.each([1, 2, 3, 4])('repairs or names every event after byte flips in a log whose writer stopped without closing it (seed %i)', async (seed) => {
+    const { runDir, path, pristine } = await buildLog(`stopped-${seed}`, 60 + seed, 6, 2, true);
+    // streams.version is behind the events (nothing flushed it), and that is no damage.
+    const lagging = new Database(path, { readonly: true });
+    const behind = lagging.prepare('SELECT COUNT(*) AS n FROM streams s WHERE s.version < (SELECT max(version) FROM events e WHERE e.stream_id = s.stream_id)').get() as { n: number };
+    lagging.close();
+    expect(behind.n).toBeGreaterThan(0);
+    expect(verifyEventLog(path).problems).toEqual([]);
+    const random = createRandom(seed);
+    const size = statSync(path).size;
+    const fd = openSync(path, 'r+');
+    const byte = Buffer.alloc(1);
+    for (let index = 0; index < random.int(1, 4); index++) {
+      const offset = random.int(100, size - 1);
+      readSync(fd, byte, 0, 1, offset);
+      byte[0] = (byte[0] as number) ^ (1 << random.int(0, 7));
+      writeSync(fd, byte, 0, 1, offset);
+    }
+    closeSync(fd);
+    const report = await repairRun(runDir, 150 + seed);
+    expectExactSurvival(pristine, path, report);
+  }, 60_000);
+
+  it.each([false, true])("shortens a stream whose last event is lost (writer stopped without closing: %s)", async (stopped) => {
+    const { runDir, path, pristine } = await buildLog(`shortened-${stopped}`, 71, 6, 2, stopped);
+    const db = new Database(path);
+    // The stream whose last event comes first; the backup (1,000 events) cannot restore it.
+    const last = db.prepare('SELECT stream_id, max(position) AS position, max(version) AS version FROM events GROUP BY stream_id ORDER BY position LIMIT 1').get() as { stream_id: number; position: number; version: number };
+    db.prepare("UPDATE events SET payload = payload || ' ' WHERE position = ?").run(last.position);
+    db.close();
+    expect(last.position).toBeGreaterThan(1_000);
+    const report = await repairRun(runDir, 600);
+    expect(report.lostPositions).toEqual([last.position]);
+    expect(verifyEventLog(path).problems.map((problem) => `${problem.kind}@${problem.position}`)).toEqual([`lost@${last.position}`]);
+    expectExactSurvival(pristine, path, report);
+    const store = new SqliteEventStore(path);
+    const name = (store.db.prepare('SELECT name FROM streams WHERE stream_id = ?').get(last.stream_id) as { name: string }).name;
+    expect(store.streamVersion(name)).toBe(last.version - 1);
+    store.close();
+  });
 
   it.each([0.3, 0.6, 0.95])('names every lost position after truncating the file to %f of its size', async (fraction) => {
     const { runDir, path, pristine } = await buildLog(`truncate-${fraction}`, 11, 8, 2);
