@@ -7,7 +7,7 @@ import type Database from 'better-sqlite3';
 import type { RecordedEvent } from '../core/events/event.ts';
 import { EventReader, type FilterClause } from './event-reader.ts';
 import type { StreamName } from '../core/kernel/ids.ts';
-import { checkSchema, eventColumns, openDatabase, type RawEventRow } from './sqlite-schema.ts';
+import { checkSchema, eventColumnsUpperHex, openDatabase, type RawEventRow } from './sqlite-schema.ts';
 
 export interface EventQueryFilter {
   readonly types?: readonly string[] | undefined;
@@ -106,7 +106,7 @@ export class EventLogQueries {
   page(filter: EventQueryFilter | undefined, fromPosition: number, upTo: number, limit: number): RecordedEvent[] {
     const clause = this.clause(filter);
     if (clause.none || fromPosition > upTo) return [];
-    const rows = this.statement(`SELECT ${eventColumns} FROM events WHERE position >= ? AND position <= ?${clause.sql} ORDER BY position LIMIT ?`, true).all(
+    const rows = this.statement(`SELECT ${eventColumnsUpperHex} FROM events WHERE position >= ? AND position <= ?${clause.sql} ORDER BY position LIMIT ?`, true).all(
       fromPosition,
       upTo,
       ...clause.params,

