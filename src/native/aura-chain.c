@@ -25,7 +25,8 @@
  * serialised and numbered, packed as native-endian records (src/node/native-append.ts): per row
  * six float64 (position, stream_id, version, type_id, schema_version, virtual_time_us), six uint32
  * byte lengths (stream, id, type, causation, correlation, payload; 0xFFFFFFFF: null), then those
- * UTF-8 texts, padded to 8 bytes. It links each row to the one before by the framing above,
+ * UTF-8 texts, padded to 8 bytes. It links each row to the one before by the framing above
+ * (built in one place for both functions: chain_hash),
  * starting from previous_hash, inserts it into `events`, and returns the last row's hash. A
  * failed insert fails the call with SQLite's error code and message (a reused id:
  * SQLITE_CONSTRAINT_UNIQUE, "UNIQUE constraint failed: events.id"); rows inserted before it stay
@@ -133,13 +134,57 @@ static int valid_utf8(const unsigned char *s, size_t n) {
   return 1;
 }
 
-/* A TEXT value that is valid UTF-8, appended; 0 (nothing appended) otherwise. */
-static int put_text(Buffer *b, sqlite3_value *value) {
+/* 1 for a TEXT value that is valid UTF-8. */
+static int valid_text(sqlite3_value *value) {
   if (sqlite3_value_type(value) != SQLITE_TEXT) return 0;
   const unsigned char *text = sqlite3_value_text(value);
   int length = sqlite3_value_bytes(value);
-  if (text == NULL || length < 0 || !valid_utf8(text, (size_t)length)) return 0;
-  put(b, text, (size_t)length);
+  return text != NULL && length >= 0 && valid_utf8(text, (size_t)length);
+}
+
+/* A field of the framing: bytes written as they are, or (hex) as lowercase hex digits; absent when bytes is NULL. */
+typedef struct {
+  const unsigned char *bytes;
+  size_t length;
+  int hex;
+} Field;
+
+/* An event's framing fields (core/events/encoding.ts: hashFraming). */
+typedef struct {
+  sqlite3_int64 position, version, schema_version, virtual_time;
+  Field stream, id, type, causation, correlation, payload;
+} Framing;
+
+static void put_field(Buffer *b, Field field) {
+  if (field.bytes == NULL) return;
+  if (field.hex) put_hex(b, field.bytes, (int)field.length);
+  else put(b, field.bytes, field.length);
+}
+
+/*
+ * The chain hash of an event after `previous`: SHA-256 of the previous hash as hex and the
+ * framing, one field per line, built in `scratch`. The one place both the check (vouch) and the
+ * link (insert_rows) frame an event. 0 when out of memory.
+ */
+static int chain_hash(Buffer *scratch, const unsigned char previous[32], const Framing *e, unsigned char digest[32]) {
+  Buffer *f = scratch;
+  f->length = 0;
+  put_hex(f, previous, 32); put_newline(f);
+  put_int(f, e->position); put_newline(f);
+  put_field(f, e->stream); put_newline(f);
+  put_int(f, e->version); put_newline(f);
+  put_field(f, e->id); put_newline(f);
+  put_field(f, e->type); put_newline(f);
+  put_int(f, e->schema_version); put_newline(f);
+  put_int(f, e->virtual_time); put_newline(f);
+  put_field(f, e->causation); put_newline(f);
+  put_field(f, e->correlation); put_newline(f);
+  put_field(f, e->payload);
+  if (f->failed) return 0;
+  Sha256 sha;
+  SHA256_Init(&sha);
+  SHA256_Update(&sha, f->bytes, f->length);
+  SHA256_Final(digest, &sha);
   return 1;
 }
 
@@ -271,26 +316,22 @@ static int vouch(sqlite3_context *context, Chain *chain, sqlite3_value **argv, s
   if (stream == NULL) return 0;
   const Name *type = lookup(db, &names->types, "SELECT name FROM event_types WHERE type_id = ?", sqlite3_value_int64(argv[TYPE_ID]));
   if (type == NULL) return 0;
-  Buffer *f = &chain->framing;
-  f->length = 0;
-  put_hex(f, chain->previous, 32); put_newline(f);
-  put_int(f, position); put_newline(f);
-  put(f, stream->text, (size_t)stream->length); put_newline(f);
-  put_int(f, sqlite3_value_int64(argv[VERSION])); put_newline(f);
-  put_hex(f, sqlite3_value_blob(argv[ID]), sqlite3_value_bytes(argv[ID])); put_newline(f);
-  put(f, type->text, (size_t)type->length); put_newline(f);
-  put_int(f, sqlite3_value_int64(argv[SCHEMA_VERSION])); put_newline(f);
-  put_int(f, sqlite3_value_int64(argv[VIRTUAL_TIME])); put_newline(f);
-  if (causation == SQLITE_BLOB) put_hex(f, sqlite3_value_blob(argv[CAUSATION]), sqlite3_value_bytes(argv[CAUSATION]));
-  put_newline(f);
-  if (correlation == SQLITE_TEXT && !put_text(f, argv[CORRELATION])) return 0;
-  put_newline(f);
-  if (!put_text(f, argv[PAYLOAD]) || f->failed) return 0;
+  if (correlation == SQLITE_TEXT && !valid_text(argv[CORRELATION])) return 0;
+  if (!valid_text(argv[PAYLOAD])) return 0;
+  Framing e = {
+    position,
+    sqlite3_value_int64(argv[VERSION]),
+    sqlite3_value_int64(argv[SCHEMA_VERSION]),
+    sqlite3_value_int64(argv[VIRTUAL_TIME]),
+    { (const unsigned char *)stream->text, (size_t)stream->length, 0 },
+    { sqlite3_value_blob(argv[ID]), (size_t)sqlite3_value_bytes(argv[ID]), 1 },
+    { (const unsigned char *)type->text, (size_t)type->length, 0 },
+    { causation == SQLITE_BLOB ? sqlite3_value_blob(argv[CAUSATION]) : NULL, causation == SQLITE_BLOB ? (size_t)sqlite3_value_bytes(argv[CAUSATION]) : 0, 1 },
+    { correlation == SQLITE_TEXT ? sqlite3_value_text(argv[CORRELATION]) : NULL, correlation == SQLITE_TEXT ? (size_t)sqlite3_value_bytes(argv[CORRELATION]) : 0, 0 },
+    { sqlite3_value_text(argv[PAYLOAD]), (size_t)sqlite3_value_bytes(argv[PAYLOAD]), 0 },
+  };
   unsigned char digest[32];
-  Sha256 sha;
-  SHA256_Init(&sha);
-  SHA256_Update(&sha, f->bytes, f->length);
-  SHA256_Final(digest, &sha);
+  if (!chain_hash(&chain->framing, chain->previous, &e, digest)) return 0;
   return memcmp(digest, sqlite3_value_blob(argv[HASH]), 32) == 0;
 }
 
@@ -415,25 +456,16 @@ static void insert_rows(sqlite3_context *context, int argc, sqlite3_value **argv
       problem = "aura_insert_rows: a row lacks a name or payload, or has an id that is not 32 lowercase hex digits";
       break;
     }
-    framing.length = 0;
-    put_hex(&framing, previous, 32); put_newline(&framing);
-    put_int(&framing, values[0]); put_newline(&framing);
-    put(&framing, texts[T_STREAM], lengths[T_STREAM]); put_newline(&framing);
-    put_int(&framing, values[2]); put_newline(&framing);
-    put(&framing, texts[T_ID], 32); put_newline(&framing);
-    put(&framing, texts[T_TYPE], lengths[T_TYPE]); put_newline(&framing);
-    put_int(&framing, values[4]); put_newline(&framing);
-    put_int(&framing, values[5]); put_newline(&framing);
-    if (lengths[T_CAUSATION] != null_text) put(&framing, texts[T_CAUSATION], 32);
-    put_newline(&framing);
-    if (lengths[T_CORRELATION] != null_text) put(&framing, texts[T_CORRELATION], lengths[T_CORRELATION]);
-    put_newline(&framing);
-    put(&framing, texts[T_PAYLOAD], lengths[T_PAYLOAD]);
-    if (framing.failed) { problem = "aura_insert_rows: out of memory"; break; }
-    Sha256 sha;
-    SHA256_Init(&sha);
-    SHA256_Update(&sha, framing.bytes, framing.length);
-    SHA256_Final(previous, &sha);
+    Framing e = {
+      values[0], values[2], values[4], values[5],
+      { texts[T_STREAM], lengths[T_STREAM], 0 },
+      { texts[T_ID], 32, 0 },
+      { texts[T_TYPE], lengths[T_TYPE], 0 },
+      { lengths[T_CAUSATION] == null_text ? NULL : texts[T_CAUSATION], 32, 0 },
+      { lengths[T_CORRELATION] == null_text ? NULL : texts[T_CORRELATION], lengths[T_CORRELATION], 0 },
+      { texts[T_PAYLOAD], lengths[T_PAYLOAD], 0 },
+    };
+    if (!chain_hash(&framing, previous, &e, previous)) { problem = "aura_insert_rows: out of memory"; break; }
     sqlite3_bind_int64(insert, 1, values[0]);
     sqlite3_bind_int64(insert, 2, values[1]);
     sqlite3_bind_int64(insert, 3, values[2]);
