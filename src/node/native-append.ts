@@ -82,6 +82,11 @@ export class PackedRows {
     this.count = 0;
   }
 
+  /** Bytes held, used or not. */
+  get capacity(): number {
+    return this.bytes.length;
+  }
+
   private text(slot: number, text: string | null, at: number): number {
     if (text === null) {
       this.lengths[slot] = nullText;

@@ -244,6 +244,8 @@ export class SqliteEventStore implements EventStore {
           throw error;
         } finally {
           this.pending = undefined;
+          // A batch that reached the flush size leaves a buffer of up to twice it: not kept.
+          if (this.packed !== undefined && this.packed.capacity > pendingBytesMax) this.packed = undefined;
         }
         afterCommit = this.endTransaction();
         return out;

@@ -147,6 +147,12 @@ describe('batched appends with the native chain link', () => {
     const native = new SqliteEventStore(paths[0]);
     const script = new SqliteEventStore(paths[1], { nativeAppends: false });
     expect(native.appendBatch(appends)).toEqual(script.appendBatch(appends));
+    // The packing buffer such a batch grew is not kept; the next batch packs into a new one.
+    const held = (): number | undefined => (native as unknown as { packed?: { capacity: number } }).packed?.capacity;
+    expect(held()).toBeUndefined();
+    const after = [{ stream: asStreamName('big-0'), events: [newEvent(random, 500)], expected: anyVersion }];
+    expect(native.appendBatch(after)).toEqual(script.appendBatch(after));
+    expect(held()).toBeLessThanOrEqual(1 << 20);
     native.close();
     script.close();
     expect(rows(paths[0])).toEqual(rows(paths[1]));
