@@ -8,7 +8,9 @@ import { closeSync, copyFileSync, existsSync, openSync, readSync, statSync, trun
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
+import { asEventId, asStreamName } from '../../src/core/kernel/ids.ts';
 import { createRandom } from '../../src/core/kernel/random.ts';
+import { anyVersion } from '../../src/core/ports/event-store.ts';
 import { createBackup } from '../../src/node/backups.ts';
 import { repairEventLog, type RepairReport } from '../../src/node/repair.ts';
 import { runFiles } from '../../src/node/run-files.ts';
@@ -75,17 +77,29 @@ function expectExactSurvival(original: Map<number, Row>, repairedPath: string, r
 /**
  * A finished log of `batches` x 500 events, with a backup taken after `backupAfter` batches.
  * `stopped`: its writer's connection is closed without closing the store, as when the process
- * dies after its last commit: the stream index and streams.version are behind the log.
+ * dies after its last commit: the stream index and streams.version are behind the log. Its
+ * stream index is written every 700 events, and three streams begin after the backup.
  */
 async function buildLog(name: string, seed: number, batches: number, backupAfter: number, stopped = false): Promise<{ runDir: string; path: string; pristine: Map<number, Row> }> {
   const runDir = join(work.path, name);
   const path = runFiles.eventLog(runDir);
   const { mkdirSync } = await import('node:fs');
   mkdirSync(runDir, { recursive: true });
-  const store = new SqliteEventStore(path, { headRecordPath: runFiles.headRecord(runDir) });
+  const store = new SqliteEventStore(path, { headRecordPath: runFiles.headRecord(runDir), ...(stopped ? { streamIndexFlushEvents: 700 } : {}) });
   appendSeeded(store, seed, backupAfter, 500);
   await createBackup(store, runFiles.backups(runDir), 1);
+  const late = (from: number): void => {
+    store.appendBatch(
+      Array.from({ length: 30 }, (_, index) => ({
+        stream: asStreamName(`late-${index % 3}`),
+        events: [{ id: asEventId(`eeee${String(from + index).padStart(28, '0')}`), type: 'LateArrived', schemaVersion: 1, payload: { index: from + index }, metadata: { virtualTimeUs: 0 } }],
+        expected: anyVersion,
+      })),
+    );
+  };
+  if (stopped) late(0);
   appendSeeded(store, seed, batches - backupAfter, 500, backupAfter);
+  if (stopped) late(30);
   if (stopped) store.db.close();
   else store.closeFinished();
   return { runDir, path, pristine: dump(path) };
@@ -129,6 +143,7 @@ describe('corruption and repair', () => {
     expect(report.lostPositions.every((position) => position > 2_000)).toBe(true);
   }, 60_000);
 
+  // Seed 2 takes the bulk path (the newest backup plus the rows after it copied in SQL), the others the in-place patch.
   it.each([1, 2, 3, 4])('repairs or names every event after byte flips in a log whose writer stopped without closing it (seed %i)', async (seed) => {
     const { runDir, path, pristine } = await buildLog(`stopped-${seed}`, 60 + seed, 6, 2, true);
     // streams.version is behind the events (nothing flushed it), and that is no damage.
@@ -149,6 +164,7 @@ describe('corruption and repair', () => {
     }
     closeSync(fd);
     const report = await repairRun(runDir, 150 + seed);
+    expect(report.method).toBe(seed === 2 ? 'copy' : 'patch');
     expectExactSurvival(pristine, path, report);
   }, 60_000);
 
