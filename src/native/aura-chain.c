@@ -494,6 +494,78 @@ static void insert_rows(sqlite3_context *context, int argc, sqlite3_value **argv
   else sqlite3_result_blob(context, previous, 32, SQLITE_TRANSIENT);
 }
 
+/*
+ * aura_event_rows(position, stream_id, version, id, type_id, schema_version, payload,
+ *                 virtual_time_us, causation_id, correlation_id): an aggregate over a page of
+ * events in scan order, packed for EventReader (src/node/native-read.ts): int32 rows, int32
+ * unusual (1: some row is not as the store writes it, and the caller reads the page with SQL
+ * instead), then per row six float64 (position, stream_id, version, type_id, schema_version,
+ * virtual_time_us), four uint32 byte lengths (id and causation as lowercase hex, correlation,
+ * payload; 0xFFFFFFFF: null) and those texts, padded to 8 bytes.
+ */
+typedef struct {
+  int32_t rows, unusual;
+  Buffer out;
+} EventRows;
+
+enum { R_POSITION, R_STREAM_ID, R_VERSION, R_ID, R_TYPE_ID, R_SCHEMA_VERSION, R_PAYLOAD, R_VIRTUAL_TIME, R_CAUSATION, R_CORRELATION, R_ARGUMENTS };
+
+static void event_rows_step(sqlite3_context *context, int argc, sqlite3_value **argv) {
+  (void)argc;
+  EventRows *state = sqlite3_aggregate_context(context, sizeof(EventRows));
+  if (state == NULL) { sqlite3_result_error_nomem(context); return; }
+  if (state->out.length == 0) { int32_t header[2] = { 0, 0 }; put(&state->out, header, sizeof header); }
+  if (state->unusual) return;
+  int causation = sqlite3_value_type(argv[R_CAUSATION]);
+  int correlation = sqlite3_value_type(argv[R_CORRELATION]);
+  if (!exact(argv[R_POSITION]) || !exact(argv[R_STREAM_ID]) || !exact(argv[R_VERSION]) || !exact(argv[R_TYPE_ID]) || !exact(argv[R_SCHEMA_VERSION]) || !exact(argv[R_VIRTUAL_TIME]) ||
+      sqlite3_value_type(argv[R_ID]) != SQLITE_BLOB || sqlite3_value_type(argv[R_PAYLOAD]) != SQLITE_TEXT || (causation != SQLITE_NULL && causation != SQLITE_BLOB) ||
+      (correlation != SQLITE_NULL && correlation != SQLITE_TEXT)) {
+    state->unusual = 1;
+    return;
+  }
+  double numbers[6] = {
+    (double)sqlite3_value_int64(argv[R_POSITION]), (double)sqlite3_value_int64(argv[R_STREAM_ID]), (double)sqlite3_value_int64(argv[R_VERSION]),
+    (double)sqlite3_value_int64(argv[R_TYPE_ID]), (double)sqlite3_value_int64(argv[R_SCHEMA_VERSION]), (double)sqlite3_value_int64(argv[R_VIRTUAL_TIME]),
+  };
+  const unsigned char *id = sqlite3_value_blob(argv[R_ID]);
+  int id_length = sqlite3_value_bytes(argv[R_ID]);
+  const unsigned char *cause = causation == SQLITE_BLOB ? sqlite3_value_blob(argv[R_CAUSATION]) : NULL;
+  int cause_length = causation == SQLITE_BLOB ? sqlite3_value_bytes(argv[R_CAUSATION]) : 0;
+  const unsigned char *correlated = correlation == SQLITE_TEXT ? sqlite3_value_text(argv[R_CORRELATION]) : NULL;
+  int correlated_length = correlation == SQLITE_TEXT ? sqlite3_value_bytes(argv[R_CORRELATION]) : 0;
+  const unsigned char *payload = sqlite3_value_text(argv[R_PAYLOAD]);
+  int payload_length = sqlite3_value_bytes(argv[R_PAYLOAD]);
+  uint32_t lengths[4] = {
+    2 * (uint32_t)id_length,
+    causation == SQLITE_BLOB ? 2 * (uint32_t)cause_length : null_text,
+    correlation == SQLITE_TEXT ? (uint32_t)correlated_length : null_text,
+    (uint32_t)payload_length,
+  };
+  Buffer *b = &state->out;
+  put(b, numbers, sizeof numbers);
+  put(b, lengths, sizeof lengths);
+  put_hex(b, id, id_length);
+  if (cause != NULL) put_hex(b, cause, cause_length);
+  if (correlated != NULL) put(b, correlated, (size_t)correlated_length);
+  put(b, payload, (size_t)payload_length);
+  static const unsigned char zeros[8] = { 0 };
+  put(b, zeros, (8 - (b->length & 7)) & 7);
+  state->rows += 1;
+}
+
+static void event_rows_final(sqlite3_context *context) {
+  EventRows *state = sqlite3_aggregate_context(context, 0);
+  if (state == NULL) { int32_t empty[2] = { 0, 0 }; sqlite3_result_blob(context, empty, sizeof empty, SQLITE_TRANSIENT); return; }
+  if (state->out.failed) sqlite3_result_error_nomem(context);
+  else {
+    int32_t header[2] = { state->rows, state->unusual };
+    memcpy(state->out.bytes, header, sizeof header);
+    sqlite3_result_blob(context, state->out.bytes, (int)state->out.length, SQLITE_TRANSIENT);
+  }
+  free(state->out.bytes);
+}
+
 #ifdef _WIN32
 __declspec(dllexport)
 #endif
@@ -503,6 +575,8 @@ int sqlite3_extension_init(sqlite3 *db, char **error, const sqlite3_api_routines
   Names *names = calloc(1, sizeof(Names));
   if (names == NULL) return SQLITE_NOMEM;
   int status = sqlite3_create_function_v2(db, "aura_chain_rows", ARGUMENTS, SQLITE_UTF8, names, NULL, chain_step, chain_final, free_names);
+  if (status != SQLITE_OK) return status;
+  status = sqlite3_create_function_v2(db, "aura_event_rows", R_ARGUMENTS, SQLITE_UTF8 | SQLITE_INNOCUOUS, NULL, NULL, event_rows_step, event_rows_final, NULL);
   if (status != SQLITE_OK) return status;
   /* Direct only: a function that writes must not be callable from a trigger or view in a file someone else made. */
   return sqlite3_create_function_v2(db, "aura_insert_rows", 2, SQLITE_UTF8 | SQLITE_DIRECTONLY, NULL, insert_rows, NULL, NULL, NULL);

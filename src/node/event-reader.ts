@@ -10,6 +10,7 @@ import { AuraError } from '../core/kernel/errors.ts';
 import type { EventId, StreamName } from '../core/kernel/ids.ts';
 import type { ReadDirection, ReadFilter } from '../core/ports/event-store.ts';
 import { eventColumns, eventColumnsUpperHex, eventColumnsWithHash, type RawEventRow, type RawEventRowWithHash } from './sqlite-schema.ts';
+import { decodeEventRows, prepareEventRows } from './native-read.ts';
 import { FoldEvent, StoredEvent } from './stored-event.ts';
 import type { StreamIndex } from './stream-index.ts';
 
@@ -18,12 +19,22 @@ export class EventReader {
   private readonly typeNames = new Map<number, string>();
   private readonly statements;
   private readonly filtered = new Map<string, Database.Statement>();
+  /** Reads pages of events packed by SQLite (native-read.ts); false: rows through better-sqlite3. */
+  readonly nativeReads: boolean;
+  private readonly packedAll: Database.Statement | undefined;
+  private readonly packedRange: Database.Statement | undefined;
+  private readonly makeEvent = this.eventOf.bind(this);
 
+  /** `options.nativeReads: false` reads rows through better-sqlite3 even where the library is built. */
   constructor(
     readonly db: Database.Database,
     private readonly upcasters?: UpcasterRegistry,
     private readonly streamIndex?: StreamIndex,
+    options: { readonly nativeReads?: boolean } = {},
   ) {
+    this.packedAll = options.nativeReads === false ? undefined : prepareEventRows(db, 'SELECT * FROM events WHERE position >= ? ORDER BY position LIMIT ?');
+    this.packedRange = this.packedAll === undefined ? undefined : prepareEventRows(db, 'SELECT * FROM events WHERE position >= ? AND position <= ? ORDER BY position');
+    this.nativeReads = this.packedRange !== undefined;
     this.statements = {
       all: db.prepare(`SELECT ${eventColumnsUpperHex} FROM events WHERE position >= ? ORDER BY position LIMIT ?`).raw(true),
       range: db.prepare(`SELECT ${eventColumnsUpperHex} FROM events WHERE position >= ? AND position <= ? ORDER BY position`).raw(true),
@@ -77,27 +88,61 @@ export class EventReader {
 
   /** An event from a row of eventColumns or eventColumnsUpperHex (ids are lower-cased here). */
   toEvent(row: RawEventRow): RecordedEvent {
+    return this.eventOf(row[0], row[1], row[2], row[3].toLowerCase(), row[4], row[5], row[6], row[7], row[8] === '' ? undefined : row[8].toLowerCase(), row[9] ?? undefined);
+  }
+
+  /** An event from its stored values (ids as lowercase hex), upcast when upcasters are registered. */
+  private eventOf(position: number, streamId: number, version: number, idHex: string, typeId: number, schemaVersion: number, payload: string, virtualTimeUs: number, causationHex: string | undefined, correlationId: string | undefined): RecordedEvent {
     const metadata =
-      row[8] === '' && row[9] === null
-        ? { virtualTimeUs: row[7] }
+      causationHex === undefined && correlationId === undefined
+        ? { virtualTimeUs }
         : {
-            virtualTimeUs: row[7],
-            ...(row[8] === '' ? {} : { causationId: row[8].toLowerCase() as EventId }),
-            ...(row[9] === null ? {} : { correlationId: row[9] }),
+            virtualTimeUs,
+            ...(causationHex === undefined ? {} : { causationId: causationHex as EventId }),
+            ...(correlationId === undefined ? {} : { correlationId }),
           };
-    const event = new StoredEvent(row[0], this.streamName(row[1]) as StreamName, row[2], row[3].toLowerCase() as EventId, this.typeName(row[4]), row[5], row[6], metadata);
+    const event = new StoredEvent(position, this.streamName(streamId) as StreamName, version, idHex as EventId, this.typeName(typeId), schemaVersion, payload, metadata);
     return this.upcasters === undefined ? event : this.upcasters.apply(event);
   }
 
+  /** Events from a packed page (native-read.ts), or undefined when SQLite did not pack it. */
+  private packedEvents(statement: Database.Statement | undefined, ...params: (string | number)[]): RecordedEvent[] | undefined {
+    if (statement === undefined) return undefined;
+    return decodeEventRows(statement.get(...params) as Buffer, this.makeEvent);
+  }
+
   readAll(fromPosition: number, maxCount: number, filter?: ReadFilter): RecordedEvent[] {
+    if (this.nativeReads && maxCount > 0) {
+      const clause = this.filterClause(filter);
+      if (clause.none) return [];
+      const statement = clause.sql === '' ? this.packedAll : this.cachedPackedStatement(`SELECT * FROM events WHERE position >= ?${clause.sql} ORDER BY position LIMIT ?`);
+      const events = this.packedEvents(statement, fromPosition, ...clause.params, maxCount);
+      if (events !== undefined) return events;
+    }
     const rows = this.filteredRows(fromPosition, maxCount, filter);
     const out = new Array<RecordedEvent>(rows.length);
     for (let index = 0; index < rows.length; index++) out[index] = this.toEvent(rows[index] as RawEventRow);
     return out;
   }
 
-  /** Events with fromPosition <= position <= toPosition, lazily. */
+  /** Events with fromPosition <= position <= toPosition, lazily (packed pages of 4,096 where it can). */
   *readRange(fromPosition: number, toPosition: number): Generator<RecordedEvent> {
+    if (this.nativeReads) {
+      const pageEvents = 4_096;
+      let from = fromPosition;
+      while (from <= toPosition) {
+        const to = Math.min(toPosition, from + pageEvents - 1);
+        const events = this.packedEvents(this.packedRange, from, to) ?? (this.statements.range.all(from, to) as RawEventRow[]).map((row) => this.toEvent(row));
+        yield* events;
+        if (events.length === 0) {
+          // A hole, or the end of the log.
+          const next = this.nextPositionFrom(from);
+          if (next === undefined) return;
+          from = next; // past `to`: nothing was there
+        } else from = to + 1;
+      }
+      return;
+    }
     for (const row of this.statements.range.iterate(fromPosition, toPosition) as Iterable<RawEventRow>) yield this.toEvent(row);
   }
 
@@ -214,6 +259,19 @@ export class EventReader {
       params.push(filter.category);
     }
     return { sql: parts.map((part) => ` AND ${part}`).join(''), params, none: false };
+  }
+
+  /** A packing statement for `query` from the same cache, or undefined (native-read.ts). */
+  private cachedPackedStatement(query: string): Database.Statement | undefined {
+    const key = `packed:${query}`;
+    let statement = this.filtered.get(key);
+    if (statement === undefined) {
+      statement = prepareEventRows(this.db, query);
+      if (statement === undefined) return undefined;
+      if (this.filtered.size >= 64) this.filtered.clear();
+      this.filtered.set(key, statement);
+    }
+    return statement;
   }
 
   /** A prepared statement from a small cache (filtered queries vary by filter shape). */

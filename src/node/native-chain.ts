@@ -50,25 +50,40 @@ function libraryFile(): string | undefined {
   return [`${base}.so`, `${base}.dylib`, `${base}.dll`].find((file) => existsSync(file));
 }
 
+const loadedInto = new WeakSet<Database.Database>();
+
 /**
- * Loads the library into `db` (once per connection). False when it is not built, or does not
- * load (`nativeChainError()` tells why; a library that failed to load is tried again once it
- * is rebuilt), or when `db` is closed or has no event log.
+ * Loads the library's functions into `db` (once per connection) without turning anything on:
+ * the chain check is used where useNativeChain says so, packed reads where native-read.ts
+ * prepares them. False when it is not built or does not load, or `db` is closed.
  */
-export function useNativeChain(db: Database.Database): boolean {
-  if (rowsByConnection.has(db)) return true;
+export function loadNativeLibrary(db: Database.Database): boolean {
+  if (loadedInto.has(db)) return true;
   if (!db.open) return false;
   const file = libraryFile();
   if (file === undefined) return false;
   const libraryMs = statSync(file).mtimeMs;
   if (loadFailure !== undefined && loadFailure.libraryMs === libraryMs) return false;
-  let statement: Database.Statement;
   try {
     db.loadExtension(file);
   } catch (error) {
     loadFailure = { libraryMs, message: (error as Error).message };
     return false;
   }
+  loadedInto.add(db);
+  return true;
+}
+
+/**
+ * Loads the library into `db` and turns the chain check on for it (once per connection), so that
+ * chain-check.ts uses it there. False when it is not built, or does not
+ * load (`nativeChainError()` tells why; a library that failed to load is tried again once it
+ * is rebuilt), or when `db` is closed or has no event log.
+ */
+export function useNativeChain(db: Database.Database): boolean {
+  if (rowsByConnection.has(db)) return true;
+  if (!loadNativeLibrary(db)) return false;
+  let statement: Database.Statement;
   try {
     statement = db
       .prepare(

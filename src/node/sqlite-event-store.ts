@@ -47,6 +47,11 @@ export interface SqliteEventStoreOptions extends OpenOptions {
    * built (default true); false: in JavaScript. The log's bytes are the same either way.
    */
   readonly nativeAppends?: boolean;
+  /**
+   * Reads take pages of events packed by SQLite (native-read.ts) when the library is built
+   * (default true); false: rows through better-sqlite3. The events read are the same either way.
+   */
+  readonly nativeReads?: boolean;
 }
 
 /** A stored event exactly as written, for repairs: imported only after its chain link is checked. */
@@ -177,7 +182,7 @@ export class SqliteEventStore implements EventStore {
       if (!options.readonly) createSchema(this.db);
       checkSchema(this.db, path);
       this.streamIndex = new StreamIndex(this.db, options.streamIndexFlushEvents);
-      this.reader = new EventReader(this.db, options.upcasters, this.streamIndex);
+      this.reader = new EventReader(this.db, options.upcasters, this.streamIndex, { nativeReads: options.nativeReads ?? true });
       this.statements = {
         insertEvent: this.db.prepare('INSERT INTO events VALUES (?, ?, ?, unhex(?), ?, ?, ?, ?, unhex(?), ?, unhex(?))'),
         insertStream: this.db.prepare<[string, string]>('INSERT INTO streams (name, category, version) VALUES (?, ?, 0)'),
@@ -203,6 +208,11 @@ export class SqliteEventStore implements EventStore {
   }
 
   // ---- appends ------------------------------------------------------------------------------
+
+  /** True when reads take pages packed by SQLite (the native library is loaded). */
+  get nativeReads(): boolean {
+    return this.reader.nativeReads;
+  }
 
   /** True when batched appends link and insert their rows in SQLite (the native library is loaded). */
   get nativeAppends(): boolean {

@@ -6,7 +6,8 @@
  * - batched appends (appendBatch, 5,000 events per call, one event per append, 1,000 streams),
  *   with the chain linked in SQLite (the native library) and, side by side, in JavaScript;
  * - one-event appends through group commit (8 concurrent writers), with latency percentiles;
- * - read all (pages of 5,000) and full chain verification.
+ * - read all (pages of 5,000; packed by SQLite, and side by side as rows through better-sqlite3)
+ *   and full chain verification.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -173,8 +174,10 @@ async function groupCommit(count: number, path: string): Promise<{ rate: number;
   return { rate, p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99), maxMs: latencies[latencies.length - 1] ?? 0 };
 }
 
-function readAll(path: string): number {
-  const store = new SqliteEventStore(path);
+/** Events/s reading the whole log in pages; `native`: packed pages (the default), false: rows through better-sqlite3. */
+function readAll(path: string, native: boolean): number {
+  const store = new SqliteEventStore(path, { nativeReads: native });
+  if (native && !store.nativeReads) throw new Error('packed reads are not there: is the native library built?');
   const started = performance.now();
   let position = 1;
   let count = 0;
@@ -204,12 +207,13 @@ async function main(): Promise<void> {
   const nativeAppends: boolean[] = [];
   const baseline: number[] = [];
   const reads: number[] = [];
+  const readsSql: number[] = [];
   const verifies: number[] = [];
   const verifiesJs: number[] = [];
   const nativeChecks: boolean[] = [];
   const groups: Awaited<ReturnType<typeof groupCommit>>[] = [];
   const tick = progress('store benchmark');
-  const steps = rounds * 7;
+  const steps = rounds * 8;
   let done = 0;
   const writes: (() => void)[] = [
     () => {
@@ -226,8 +230,11 @@ async function main(): Promise<void> {
       (writes[(round_ + index) % writes.length] as () => void)();
       tick(++done, steps);
     }
-    reads.push(readAll(join(dir, 'ours.sqlite')));
-    tick(++done, steps);
+    // The same reads as rows through better-sqlite3, alternating which goes first.
+    for (const native of round_ % 2 === 0 ? [true, false] : [false, true]) {
+      (native ? reads : readsSql).push(readAll(join(dir, 'ours.sqlite'), native));
+      tick(++done, steps);
+    }
     // The same verification with its chain check in JavaScript, alternating which goes first.
     for (const native of round_ % 2 === 0 ? [true, false] : [false, true]) {
       const { rate, chainCheck } = await verify(join(dir, 'ours.sqlite'), native);
@@ -256,11 +263,13 @@ async function main(): Promise<void> {
         groupCommitAppendsPerSecond: round(group.rate),
         groupCommitLatencyMs: { p50: round(group.p50Ms, 3), p99: round(group.p99Ms, 3), max: round(group.maxMs, 3) },
         readAllEventsPerSecond: round(median(reads)),
+        readAllSqlRowsEventsPerSecond: round(median(readsSql)),
+        readAllPackedToSqlRowsRatio: round(median(reads) / median(readsSql), 2),
         verifyEventsPerSecond: round(median(verifies)),
         verifyNativeChainCheck: nativeChecks.every((used) => used),
         verifyJavaScriptChainCheckEventsPerSecond: round(median(verifiesJs)),
         verifyNativeToJavaScriptRatio: round(median(verifies) / median(verifiesJs), 2),
-        rounds: { batched: ours.map((value) => round(value)), batchedJavaScript: oursJs.map((value) => round(value)), baseline: baseline.map((value) => round(value)), readAll: reads.map((value) => round(value)), verify: verifies.map((value) => round(value)), verifyJavaScript: verifiesJs.map((value) => round(value)) },
+        rounds: { batched: ours.map((value) => round(value)), batchedJavaScript: oursJs.map((value) => round(value)), baseline: baseline.map((value) => round(value)), readAll: reads.map((value) => round(value)), readAllSqlRows: readsSql.map((value) => round(value)), verify: verifies.map((value) => round(value)), verifyJavaScript: verifiesJs.map((value) => round(value)) },
       },
     },
     [
