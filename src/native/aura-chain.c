@@ -561,7 +561,9 @@ static void event_rows_final(sqlite3_context *context) {
   else {
     int32_t header[2] = { state->rows, state->unusual };
     memcpy(state->out.bytes, header, sizeof header);
-    sqlite3_result_blob(context, state->out.bytes, (int)state->out.length, SQLITE_TRANSIENT);
+    /* SQLite takes the buffer (and frees it): a page is not copied once more. */
+    sqlite3_result_blob(context, state->out.bytes, (int)state->out.length, free);
+    return;
   }
   free(state->out.bytes);
 }

@@ -34,6 +34,12 @@ export function prepareEventRows(db: Database.Database, query: string): Database
   }
 }
 
+/** Buffer's own slicers: toString(encoding, start, end) checks its arguments and calls them. */
+interface Slicing {
+  latin1Slice(start: number, end: number): string;
+  utf8Slice(start: number, end: number): string;
+}
+
 /** The events of a packed page, in order; undefined when SQLite did not pack it (read it with SQL). */
 export function decodeEventRows<T>(blob: Buffer, make: MakeEvent<T>): T[] | undefined {
   if (blob.length < headerBytes) throw new Error(`the native event reader returned ${blob.length} bytes`);
@@ -49,6 +55,7 @@ export function decodeEventRows<T>(blob: Buffer, make: MakeEvent<T>): T[] | unde
   const numbers = new Float64Array(bytes.buffer, bytes.byteOffset, bytes.length >> 3);
   const lengths = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >> 2);
   const out = new Array<T>(count);
+  const slicing = bytes as unknown as Slicing;
   let at = headerBytes;
   for (let row = 0; row < count; row++) {
     if (at + rowHeaderBytes > bytes.length) throw new Error('the native event reader returned a row cut short');
@@ -61,10 +68,10 @@ export function decodeEventRows<T>(blob: Buffer, make: MakeEvent<T>): T[] | unde
     let text = at + rowHeaderBytes;
     const end = text + idLength + (causationLength === nullText ? 0 : causationLength) + (correlationLength === nullText ? 0 : correlationLength) + payloadLength;
     if (end > bytes.length) throw new Error('the native event reader returned a text past its rows');
-    const idHex = bytes.toString('latin1', text, (text += idLength));
-    const causationHex = causationLength === nullText ? undefined : bytes.toString('latin1', text, (text += causationLength));
-    const correlationId = correlationLength === nullText ? undefined : bytes.toString('utf8', text, (text += correlationLength));
-    const payload = bytes.toString('utf8', text, (text += payloadLength));
+    const idHex = slicing.latin1Slice(text, (text += idLength));
+    const causationHex = causationLength === nullText ? undefined : slicing.latin1Slice(text, (text += causationLength));
+    const correlationId = correlationLength === nullText ? undefined : slicing.utf8Slice(text, (text += correlationLength));
+    const payload = slicing.utf8Slice(text, (text += payloadLength));
     out[row] = make(numbers[number] as number, numbers[number + 1] as number, numbers[number + 2] as number, idHex, numbers[number + 3] as number, numbers[number + 4] as number, payload, numbers[number + 5] as number, causationHex, correlationId);
     at = (text + 7) & ~7;
   }
