@@ -562,7 +562,7 @@ static void event_rows_final(sqlite3_context *context) {
     int32_t header[2] = { state->rows, state->unusual };
     memcpy(state->out.bytes, header, sizeof header);
     /* SQLite takes the buffer (and frees it): a page is not copied once more. */
-    sqlite3_result_blob(context, state->out.bytes, (int)state->out.length, free);
+    sqlite3_result_blob64(context, state->out.bytes, (sqlite3_uint64)state->out.length, free);
     return;
   }
   free(state->out.bytes);

@@ -105,10 +105,21 @@ export class EventReader {
     return this.upcasters === undefined ? event : this.upcasters.apply(event);
   }
 
-  /** Events from a packed page (native-read.ts), or undefined when SQLite did not pack it. */
+  /**
+   * Events from a packed page (native-read.ts), or undefined when SQLite did not pack it: a row
+   * the store would not write, or a page over SQLite's size limit for one value (a page of large
+   * events: rows are read one by one instead).
+   */
   private packedEvents(statement: Database.Statement | undefined, ...params: (string | number)[]): RecordedEvent[] | undefined {
     if (statement === undefined) return undefined;
-    return decodeEventRows(statement.get(...params) as Buffer, this.makeEvent);
+    let blob: Buffer;
+    try {
+      blob = statement.get(...params) as Buffer;
+    } catch (error) {
+      if ((error as { code?: string }).code === 'SQLITE_TOOBIG') return undefined;
+      throw error;
+    }
+    return decodeEventRows(blob, this.makeEvent);
   }
 
   readAll(fromPosition: number, maxCount: number, filter?: ReadFilter): RecordedEvent[] {

@@ -8,7 +8,14 @@
 import Database from 'better-sqlite3';
 import { AuraError } from '../core/kernel/errors.ts';
 
-export const storeSchemaVersion = 4;
+/**
+ * 5: streams.version is each stream's version as of meta.stream_index_position (stream-index.ts).
+ * A schema-4 log (versions written at every commit) is valid schema 5 as it stands: readers
+ * take it, and a writer opening it marks it 5, so that a build reading schema 4 no longer
+ * trusts its versions.
+ */
+export const storeSchemaVersion = 5;
+const readableSchemaVersions = [4, 5];
 
 export type Durability = 'normal' | 'full';
 
@@ -147,6 +154,7 @@ export function createSchema(db: Database.Database): void {
   `);
   db.prepare(`INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)`).run(String(storeSchemaVersion));
   db.prepare(`INSERT OR IGNORE INTO meta (key, value) VALUES ('stream_index_position', '0')`).run();
+  db.prepare(`UPDATE meta SET value = ? WHERE key = 'schema_version' AND value = '4'`).run(String(storeSchemaVersion));
 }
 
 /** Refuses a file that is not an AURA Lab event log of this schema. */
@@ -158,7 +166,7 @@ export function checkSchema(db: Database.Database, path: string): void {
     throw new AuraError('damaged', `${path} is not a readable AURA Lab event log: ${(error as Error).message}`);
   }
   if (version === undefined) throw new AuraError('damaged', `${path} is not an AURA Lab event log (no schema version)`);
-  if (Number(version) !== storeSchemaVersion) {
-    throw new AuraError('validation', `${path} has event log schema ${version}; this AURA Lab reads schema ${storeSchemaVersion}`);
+  if (!readableSchemaVersions.includes(Number(version))) {
+    throw new AuraError('validation', `${path} has event log schema ${version}; this AURA Lab reads schemas ${readableSchemaVersions.join(' and ')}`);
   }
 }

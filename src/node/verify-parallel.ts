@@ -1,9 +1,10 @@
 /**
- * Verification on worker threads and this one: the log is cut into slices; each slice's chain
- * links are checked from the stored hash just before it. The first worker runs integrity_check,
- * then checks slices; this thread checks slices from the start, while the workers boot (about
- * 0.1-0.2 s each, a third of a 300,000-event verification when this thread only waited). It
- * yields to its event loop after every slice, so a host stays responsive. The slices are
+ * Verification on worker threads: the log is cut into slices; each slice's chain links are
+ * checked from the stored hash just before it. The first worker runs integrity_check, then
+ * checks slices. With `onCallerThread` (the CLI, whose process does nothing else) this thread
+ * checks slices too, from the start, while the workers boot (about 0.1-0.2 s each, a third of a
+ * 300,000-event verification when this thread only waited), yielding to its event loop between
+ * slices (~25-60 ms each). The engine host leaves it off: its thread runs live runs. The slices are
  * stitched together in order (verify.ts: assembleReport), so the report is the same as a
  * single-threaded one.
  */
@@ -21,16 +22,21 @@ import { assembleReport, openOrReport, readChunksOrReport, readStreams, type Ver
 const defaultSliceEvents = 20_000;
 
 /**
- * `threads`: worker threads beside this one (default: one per core but this thread's, 1 to 2).
+ * `threads`: worker threads (default: 1 to 2, one per core, but one fewer when this thread
+ * checks slices too).
  */
-export async function verifyEventLogParallel(path: string, options: { threads?: number; sliceEvents?: number; native?: boolean; onProgress?: (checked: number, total: number) => void } = {}): Promise<VerifyReport> {
+export async function verifyEventLogParallel(
+  path: string,
+  options: { threads?: number; sliceEvents?: number; native?: boolean; onCallerThread?: boolean; onProgress?: (checked: number, total: number) => void } = {},
+): Promise<VerifyReport> {
   const started = performance.now();
   const sliceEvents = options.sliceEvents ?? defaultSliceEvents;
   const native = options.native ?? true;
   const opened = openOrReport(path, started);
   if (!('db' in opened)) return opened;
   const { db, head } = opened;
-  const threads = options.threads ?? Math.max(1, Math.min(2, availableParallelism() - 1));
+  const onCallerThread = options.onCallerThread ?? false;
+  const threads = options.threads ?? Math.max(1, Math.min(2, availableParallelism() - (onCallerThread ? 1 : 0)));
   const entry = workerEntry('chain-worker');
   const pool = new Piscina({ filename: entry.url.href, minThreads: threads, maxThreads: threads, execArgv: entry.execArgv });
   const pumps: Promise<unknown>[] = [];
@@ -70,9 +76,9 @@ export async function verifyEventLogParallel(path: string, options: { threads?: 
         // thread checks slices); its error is still thrown by the Promise.all below.
         pumps[worker]!.catch(() => undefined);
       }
-      if (native) useNativeChain(db);
+      if (native && onCallerThread) useNativeChain(db);
       const reader = new EventReader(db);
-      while (next < boundaries.length) {
+      while (onCallerThread && next < boundaries.length) {
         const index = next++;
         const slice = boundaries[index]!;
         done(index, checkRange(reader, slice.from, slice.to, slice.previousHash));

@@ -242,6 +242,11 @@ describe('native chain check', () => {
     expect(strip(verifyEventLog(path))).toEqual(strip(script));
     expect(strip(await verifyEventLogParallel(path, { threads: 2, sliceEvents: 700 }))).toEqual(strip(script));
     expect(strip(await verifyEventLogParallel(path, { threads: 2, sliceEvents: 700, native: false }))).toEqual(strip(script));
+    // The calling thread checking slices too: the same report, the same chain check.
+    const caller = await verifyEventLogParallel(path, { threads: 1, sliceEvents: 700, onCallerThread: true });
+    expect(caller.chainCheck).toBe('native');
+    expect(strip(caller)).toEqual(strip(script));
+    expect(strip(await verifyEventLogParallel(path, { threads: 1, sliceEvents: 700, onCallerThread: true, native: false }))).toEqual(strip(script));
   });
 
   it('gives the same report when the table gives rows out of position order (a rowid changed in its page)', () => {

@@ -281,7 +281,7 @@ describe('parallel verification', () => {
     expect(strip(await verifyEventLogParallel(path, { threads: 2, sliceEvents: 700 }))).toEqual(strip(verifyEventLog(path)));
     // Progress reaches every event once, whichever thread checked the slice.
     const seen: number[] = [];
-    expect(strip(await verifyEventLogParallel(path, { threads: 1, sliceEvents: 700, onProgress: (checked) => seen.push(checked) }))).toEqual(strip(verifyEventLog(path)));
+    expect(strip(await verifyEventLogParallel(path, { threads: 1, sliceEvents: 700, onCallerThread: true, onProgress: (checked) => seen.push(checked) }))).toEqual(strip(verifyEventLog(path)));
     expect(seen.length).toBe(Math.ceil(seen[seen.length - 1]! / 700));
     expect(seen[seen.length - 1]).toBe(verifyEventLog(path).events);
     const db = new Database(path);
@@ -292,6 +292,7 @@ describe('parallel verification', () => {
     expect(single.firstBadPosition).toBe(7);
     expect(single.problems.map((problem) => `${problem.position}:${problem.kind}`)).toEqual(expect.arrayContaining(['7:chain', '3333:chain', '3900:chain', '3900:stream_version']));
     expect(strip(await verifyEventLogParallel(path, { threads: 2, sliceEvents: 700 }))).toEqual(strip(single));
+    expect(strip(await verifyEventLogParallel(path, { threads: 1, sliceEvents: 700, onCallerThread: true }))).toEqual(strip(single));
     expect(strip(await verifyEventLogParallel(path, { threads: 1, sliceEvents: 700 }))).toEqual(strip(single));
   });
 });

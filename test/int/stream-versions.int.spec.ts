@@ -71,6 +71,37 @@ describe('stream versions behind the log', () => {
     expect(verifyEventLog(path).problems).toEqual([]);
   });
 
+  it('reads a schema-4 log as it is, marks it 5 when a writer opens it, and refuses another schema', () => {
+    const path = join(work.path, 'schema-4.sqlite');
+    const writer = new SqliteEventStore(path);
+    appendSeeded(writer, 7, 2, 100);
+    writer.close();
+    const schema = (): string => {
+      const db = new Database(path, { readonly: true });
+      try {
+        return (db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string }).value;
+      } finally {
+        db.close();
+      }
+    };
+    expect(schema()).toBe('5');
+    const setSchema = (value: string): void => {
+      const db = new Database(path);
+      db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(value);
+      db.close();
+    };
+    setSchema('4');
+    const reader = new SqliteEventStore(path, { readonly: true });
+    expect(reader.readAll(1, 1_000)).toHaveLength(200);
+    reader.close();
+    expect(verifyEventLog(path).problems).toEqual([]);
+    expect(schema()).toBe('4');
+    new SqliteEventStore(path).close();
+    expect(schema()).toBe('5');
+    setSchema('6');
+    expect(() => new SqliteEventStore(path)).toThrow(/schema 6; this AURA Lab reads schemas 4 and 5/);
+  });
+
   it('verification still finds a stream version that is neither the log\'s nor the stream index\'s', () => {
     const path = join(work.path, 'wrong.sqlite');
     const writer = new SqliteEventStore(path, { streamIndexFlushEvents: 300 });
