@@ -480,7 +480,7 @@ export class SqliteEventStore implements EventStore {
     let stream = this.streams.get(name);
     if (stream === undefined) {
       const row = this.statements.findStream.get(name);
-      stream = row ? { id: row.stream_id, version: this.streamIndex.lastVersion(row.stream_id) ?? row.version } : { id: Number(this.statements.insertStream.run(name, streamCategory(name)).lastInsertRowid), version: 0 };
+      stream = row ? { id: row.stream_id, version: this.storedVersion(row) } : { id: Number(this.statements.insertStream.run(name, streamCategory(name)).lastInsertRowid), version: 0 };
       if (!row) this.reader.remember('stream', stream.id, name);
       this.streams.set(name, stream);
       if (undo !== undefined && !undo.streams.has(name)) undo.streams.set(name, row ? { ...stream } : undefined);
@@ -488,6 +488,11 @@ export class SqliteEventStore implements EventStore {
       undo.streams.set(name, { id: stream.id, version: stream.version });
     }
     return stream;
+  }
+
+  /** A stored stream's version: streams.version, or later in the stream index's pending runs (stream-index.ts). */
+  private storedVersion(row: { stream_id: number; version: number }): number {
+    return this.streamIndex.lastVersion(row.stream_id) ?? row.version;
   }
 
   private typeFor(name: string, undo: UndoLog | undefined): number {
@@ -593,7 +598,7 @@ export class SqliteEventStore implements EventStore {
     const cached = this.streams.get(stream);
     if (cached) return cached.version;
     const row = this.statements.findStream.get(stream);
-    return row === undefined ? 0 : (this.streamIndex.lastVersion(row.stream_id) ?? row.version);
+    return row === undefined ? 0 : this.storedVersion(row);
   }
 
   headPosition(): number {

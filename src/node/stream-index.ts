@@ -40,6 +40,11 @@ function appendTo(runs: Map<number, Pending>, streamId: number, version: number,
   }
 }
 
+/** The last version a run holds. */
+function lastVersionOf(entry: Pending): number {
+  return entry.firstVersion + entry.positions.length - 1;
+}
+
 function decodePositions(buffer: Buffer): number[] {
   const out = new Array<number>(buffer.length / 8);
   for (let index = 0; index < out.length; index++) out[index] = buffer.readDoubleLE(index * 8);
@@ -107,7 +112,7 @@ export class StreamIndex {
     for (let index = 0; index < tx.length; index += 3) appendTo(runs, tx[index] as number, tx[index + 1] as number, tx[index + 2] as number);
     for (const [streamId, entry] of runs) {
       this.statements.insertChunk.run(streamId, entry.firstVersion, encodePositions(entry.positions));
-      this.statements.setVersion.run(entry.firstVersion + entry.positions.length - 1, streamId);
+      this.statements.setVersion.run(lastVersionOf(entry), streamId);
     }
     this.statements.setIndexed.run(String(headPosition));
     return () => {
@@ -125,7 +130,7 @@ export class StreamIndex {
    */
   lastVersion(streamId: number): number | undefined {
     const entry = this.pending.get(streamId);
-    return entry === undefined ? undefined : entry.firstVersion + entry.positions.length - 1;
+    return entry === undefined ? undefined : lastVersionOf(entry);
   }
 
   /** The transaction rolled back: forget its entries. */

@@ -76,13 +76,15 @@ export async function verifyEventLogParallel(
         // thread checks slices); its error is still thrown by the Promise.all below.
         pumps[worker]!.catch(() => undefined);
       }
-      if (native && onCallerThread) useNativeChain(db);
-      const reader = new EventReader(db);
-      while (onCallerThread && next < boundaries.length) {
-        const index = next++;
-        const slice = boundaries[index]!;
-        done(index, checkRange(reader, slice.from, slice.to, slice.previousHash));
-        await yieldToEventLoop();
+      if (onCallerThread) {
+        if (native) useNativeChain(db);
+        const reader = new EventReader(db);
+        while (next < boundaries.length) {
+          const index = next++;
+          const slice = boundaries[index]!;
+          done(index, checkRange(reader, slice.from, slice.to, slice.previousHash));
+          await yieldToEventLoop();
+        }
       }
       streams = readStreams(db);
       chunks = readChunksOrReport(db);
