@@ -5,7 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import { endianness } from 'node:os';
-import { lostEventType } from '../core/events/event.ts';
+import { lostEventType, lostStream } from '../core/events/event.ts';
 import { type EventReader } from './event-reader.ts';
 import { nativeChainRows } from './native-chain.ts';
 import type { RawEventRowWithHash } from './sqlite-schema.ts';
@@ -39,6 +39,11 @@ export interface RangeResult {
   readonly events: number;
   readonly problems: VerifyProblem[];
   readonly declaredLost: number[];
+  /**
+   * [stream id, version] of each event a tombstone in $lost declares lost (its payload names
+   * them): a stream's version gap there is explained, not damage.
+   */
+  readonly declaredVersions: [number, number][];
   /** Per stream id: [stream id, first version seen, last version seen, position of the first] in this range. */
   readonly streamSpans: [number, number, number, number][];
   /** True when reading stopped early because the database could not be read. */
@@ -64,6 +69,9 @@ export function checkRange(reader: EventReader, from: number, to: number, previo
     if (problems.length < problemsMax) problems.push(problem);
   };
   const lostTypeId = (db.prepare('SELECT type_id FROM event_types WHERE name = ?').get(lostEventType) as { type_id: number } | undefined)?.type_id;
+  const lostStreamId = (db.prepare('SELECT stream_id FROM streams WHERE name = ?').get(lostStream) as { stream_id: number } | undefined)?.stream_id;
+  const declaredVersions: [number, number][] = [];
+  const declared = new Set<string>();
   const spans = new Map<number, [number, number, number]>();
   let previous = previousHash;
   let expected = from;
@@ -96,6 +104,13 @@ export function checkRange(reader: EventReader, from: number, to: number, previo
     if (typeId === lostTypeId) {
       declaredLost.push(position);
       report({ position, kind: 'lost', detail: 'a repair could not recover this event (tombstone)' });
+      if (streamId === lostStreamId) {
+        const named = declaredVersion(db, position);
+        if (named !== undefined) {
+          declaredVersions.push(named);
+          declared.add(`${named[0]}:${named[1]}`);
+        }
+      }
     } else if (row !== undefined) {
       let framing: string | undefined;
       try {
@@ -111,7 +126,7 @@ export function checkRange(reader: EventReader, from: number, to: number, previo
     const span = spans.get(streamId);
     if (span === undefined) spans.set(streamId, [version, version, position]);
     else {
-      if (version !== span[1] + 1) report({ position, kind: 'stream_version', detail: `stream version ${version}, expected ${span[1] + 1}` });
+      if (version !== span[1] + 1 && !gapDeclared(declared, streamId, span[1] + 1, version)) report({ position, kind: 'stream_version', detail: `stream version ${version}, expected ${span[1] + 1}` });
       span[1] = version;
     }
     expected = position + 1;
@@ -164,6 +179,7 @@ export function checkRange(reader: EventReader, from: number, to: number, previo
     events,
     problems,
     declaredLost,
+    declaredVersions,
     streamSpans: [...spans].map(([id, [first, last, at]]) => [id, first, last, at]),
     unreadable,
     streamOf: streamOf.subarray(0, Math.max(0, expected - from)),
@@ -171,6 +187,29 @@ export function checkRange(reader: EventReader, from: number, to: number, previo
     native: native !== undefined,
     nativeRows,
   };
+}
+
+/**
+ * The stream and version a tombstone in $lost names (its payload: { position, stream, version }),
+ * as [stream id, version]; undefined when it names none or cannot be read.
+ */
+function declaredVersion(db: Database.Database, position: number): [number, number] | undefined {
+  try {
+    const row = db.prepare('SELECT payload FROM events WHERE position = ?').get(position) as { payload: unknown } | undefined;
+    const named = typeof row?.payload === 'string' ? (JSON.parse(row.payload) as { stream?: unknown; version?: unknown }) : undefined;
+    if (typeof named?.stream !== 'string' || !Number.isSafeInteger(named.version)) return undefined;
+    const stream = db.prepare('SELECT stream_id FROM streams WHERE name = ?').get(named.stream) as { stream_id: number } | undefined;
+    return stream === undefined ? undefined : [stream.stream_id, named.version as number];
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when versions from..to - 1 of the stream are all declared lost (`declared` holds "stream id:version"). */
+export function gapDeclared(declared: ReadonlySet<string>, streamId: number, from: number, to: number): boolean {
+  if (to <= from) return false;
+  for (let version = from; version < to; version++) if (!declared.has(`${streamId}:${version}`)) return false;
+  return true;
 }
 
 export interface BadChunk {

@@ -256,6 +256,14 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
             previous = row[10];
             continue;
           }
+          // A tombstone an earlier repair wrote comes across as the loss it declares (in its
+          // stream when it fits now: an older build put it in $lost), not as a new loss.
+          const declared = row === undefined ? undefined : declaredLoss(salvage, row);
+          if (declared !== undefined && row !== undefined) {
+            batch.push(tombstone(position, declared.stream, declared.version, row[10], batch, store));
+            previous = row[10];
+            continue;
+          }
           // Lost: a tombstone in its place. Its stored hash (when readable) lets the next event verify.
           lost.push(position);
           tombstones += 1;
@@ -303,12 +311,14 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
 /**
  * The bad event positions after `above`, when the fast paths may run: verification read every
  * position and listed every problem (fewer than its cap, none of them an unreadable page, a hole
- * or a head mismatch). Undefined otherwise.
+ * or a head mismatch). Undefined otherwise. Bad means its chain link fails: an event whose link
+ * verifies is what was written (its stream and version are in what it hashes), so a stream
+ * version out of sequence there (a gap left by an event lost before it) is no reason to drop it.
  */
 function fastPathBadPositions(diagnosis: VerifyReport, above = 0): number[] | undefined {
   if (diagnosis.problems.length >= problemsMax) return undefined;
   if (diagnosis.problems.some((problem) => problem.kind === 'unreadable' || problem.kind === 'missing_position' || problem.kind === 'head')) return undefined;
-  const positions = diagnosis.problems.filter((problem) => (problem.kind === 'chain' || problem.kind === 'stream_version') && problem.position !== null && problem.position > above).map((problem) => problem.position as number);
+  const positions = diagnosis.problems.filter((problem) => problem.kind === 'chain' && problem.position !== null && problem.position > above).map((problem) => problem.position as number);
   return [...new Set(positions)].sort((a, b) => a - b);
 }
 
@@ -346,14 +356,14 @@ function patchInPlace(building: string, damaged: string, diagnosis: VerifyReport
     const backupReader = backup === undefined ? undefined : new EventReader(backup);
     const backupRow = backup?.prepare('SELECT position, stream_id, version, lower(hex(id)), type_id, schema_version, payload, virtual_time_us, lower(hex(causation_id)), correlation_id, lower(hex(hash)) FROM events WHERE position = ?').raw(true);
     const hashAt = db.prepare<[number], { hash: string }>('SELECT lower(hex(hash)) AS hash FROM events WHERE position = ?');
-    const damagedRow = db.prepare<[number], { stream: string | null; version: number | null; hash: string | null }>('SELECT s.name AS stream, e.version AS version, lower(hex(e.hash)) AS hash FROM events e LEFT JOIN streams s USING (stream_id) WHERE e.position = ?');
+    const damagedRow = db.prepare<[number], DamagedRow>('SELECT e.stream_id AS streamId, s.name AS stream, e.version AS version, lower(hex(e.hash)) AS hash FROM events e LEFT JOIN streams s USING (stream_id) WHERE e.position = ?');
     const remove = db.prepare('DELETE FROM events WHERE position = ?');
     const insertRaw = db.prepare('INSERT INTO events VALUES (?, ?, ?, unhex(?), ?, ?, ?, ?, unhex(?), ?, unhex(?))');
     const lost: number[] = [];
     db.transaction(() => {
       // The index may hold entries for the damaged values: it goes, and is built again at the end.
       db.exec('DROP INDEX events_by_id');
-      let lostVersion = lastLostVersion(db, 1, Number.MAX_SAFE_INTEGER, bad);
+      const placer = new TombstonePlacer(db, 'SELECT position, stream_id, version FROM main.events WHERE stream_id IN (SELECT value FROM json_each(@streams)) AND position NOT IN (SELECT value FROM json_each(@bad)) ORDER BY position', 'main', bad);
       for (const position of bad) {
         const previous = position === 1 ? genesisHashHex : hashAt.get(position - 1)?.hash;
         const original = position <= (base?.headPosition ?? 0) ? (backupRow?.get(position) as RawEventRowWithHash | undefined) : undefined;
@@ -362,20 +372,20 @@ function patchInPlace(building: string, damaged: string, diagnosis: VerifyReport
         remove.run(position);
         if (restorable) {
           insertRaw.run(original[0], original[1], original[2], original[3], original[4], original[5], original[6], original[7], original[8] === '' ? null : original[8], original[9], original[10]);
-          if (backupReader.streamName(original[1]) === lostStream) lostVersion = Math.max(lostVersion, original[2]);
+          placer.restored(position, original[1], original[2]);
           continue;
         }
         const hashHex = tombstoneHash(row?.hash, previous, position);
-        lostVersion += 1;
-        insertTombstone(db, position, row?.stream ?? null, row?.version ?? null, hashHex, lostVersion);
+        insertTombstone(db, position, row, hashHex, placer.place(position, row));
         lost.push(position);
       }
+      const renumbered = renumberLost(db);
       // The stream index is derived data copied with the damaged file: a chunk naming a position
       // that is not its stream's event at that version is dropped with everything after it.
       const badChunks = diagnosis.problems.filter((problem) => problem.kind === 'stream_index').map((problem) => problem.position ?? 1);
-      const dropFrom = Math.min(lost[0] ?? Number.POSITIVE_INFINITY, ...badChunks);
+      const dropFrom = Math.min(lost[0] ?? Number.POSITIVE_INFINITY, renumbered, ...badChunks);
       if (Number.isFinite(dropFrom)) dropChunksFrom(db, dropFrom);
-      // A stream whose last event became a tombstone ends earlier now; $lost grew.
+      // $lost may have grown, or a stream's last event become a tombstone in $lost.
       settleStreamVersions(db);
       db.exec(idIndex);
     })();
@@ -392,15 +402,92 @@ function patchInPlace(building: string, damaged: string, diagnosis: VerifyReport
   }
 }
 
+/** What a damaged file says of a bad position: its stream (id and name, if the id names one), version and stored hash. */
+interface DamagedRow {
+  readonly streamId: number | null;
+  readonly stream: string | null;
+  readonly version: number | null;
+  readonly hash: string | null;
+}
+
 /**
- * The highest version of $lost among main.events at from..to, but for `excluded` positions:
- * counted from the events, as streams.version may lag behind the log (stream-index.ts).
+ * Where the tombstones of a fast repair go. A tombstone takes its lost event's place in its own
+ * stream, at its version, when the damaged row's stream and version fit between that stream's
+ * surviving events (the version right after the one before, and before the one after): the
+ * stream then has no gap, keeps its version, and readers of it see the loss where it happened.
+ * Otherwise (the row unreadable, or its values not fitting: they may be the damaged bytes) the
+ * tombstone goes to $lost, naming what the row said. Bad positions are placed in order.
  */
-function lastLostVersion(db: Database.Database, from: number, to: number, excluded: readonly number[] = []): number {
-  const row = db
-    .prepare('SELECT coalesce(max(version), 0) AS version FROM main.events WHERE position BETWEEN ? AND ? AND stream_id = (SELECT stream_id FROM main.streams WHERE name = ?) AND position NOT IN (SELECT value FROM json_each(?))')
-    .get(from, to, lostStream, JSON.stringify(excluded)) as { version: number };
-  return row.version;
+class TombstonePlacer {
+  /** Per stream id: its surviving events' positions and versions, in position order. */
+  private readonly survivors = new Map<number, { positions: number[]; versions: number[] }>();
+  /** Per stream id: the last position placed in it, with the version (earlier bad positions are placed first). */
+  private readonly placed = new Map<number, [position: number, version: number]>();
+
+  /**
+   * `survivorsSql` selects position, stream_id, version of the events that stay, in position
+   * order, for the stream ids in JSON @streams, but the positions in JSON @bad (the bad ones); `source`
+   * is the schema whose events hold the damaged rows.
+   */
+  constructor(db: Database.Database, survivorsSql: string, source: 'main' | 'd', bad: readonly number[]) {
+    const streamIds = (db.prepare(`SELECT DISTINCT stream_id AS id FROM ${source}.events WHERE position IN (SELECT value FROM json_each(?))`).all(JSON.stringify(bad)) as { id: unknown }[])
+      .map((row) => row.id)
+      .filter((id): id is number => Number.isSafeInteger(id));
+    const rows = db.prepare(survivorsSql).raw(true).iterate({ streams: JSON.stringify(streamIds), bad: JSON.stringify(bad) }) as Iterable<[number, number, number]>;
+    for (const [position, streamId, version] of rows) {
+      let events = this.survivors.get(streamId);
+      if (events === undefined) this.survivors.set(streamId, (events = { positions: [], versions: [] }));
+      events.positions.push(position);
+      events.versions.push(version);
+    }
+  }
+
+  /** A bad position whose original event came back from the backup: it counts as placed. */
+  restored(position: number, streamId: number, version: number): void {
+    this.placed.set(streamId, [position, version]);
+  }
+
+  /** The stream id and version for the tombstone at `position`, or undefined for $lost. */
+  place(position: number, row: DamagedRow | undefined): { streamId: number; version: number } | undefined {
+    const streamId = row?.streamId;
+    const version = row?.version;
+    if (row?.stream === null || row?.stream === lostStream || typeof streamId !== 'number' || typeof version !== 'number' || !Number.isSafeInteger(version) || version < 1) return undefined;
+    const events = this.survivors.get(streamId) ?? { positions: [], versions: [] };
+    // The first surviving event after the position.
+    let low = 0;
+    let high = events.positions.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if ((events.positions[middle] as number) < position) low = middle + 1;
+      else high = middle;
+    }
+    const before = low > 0 ? ([events.positions[low - 1], events.versions[low - 1]] as [number, number]) : undefined;
+    const placed = this.placed.get(streamId);
+    const previous = placed !== undefined && (before === undefined || placed[0] > before[0]) ? placed[1] : (before?.[1] ?? 0);
+    const next = events.versions[low];
+    if (previous !== version - 1 || (next !== undefined && next <= version)) return undefined;
+    this.placed.set(streamId, [position, version]);
+    return { streamId, version };
+  }
+}
+
+/**
+ * Numbers $lost's events 1, 2, ... in position order (a repair adds tombstones at any position,
+ * and a log repaired by an older build may have them out of order). Returns the first position
+ * whose version changed (infinity if none), so the stream index can be rebuilt from there.
+ */
+function renumberLost(db: Database.Database): number {
+  const lostId = (db.prepare('SELECT stream_id FROM main.streams WHERE name = ?').get(lostStream) as { stream_id: number } | undefined)?.stream_id;
+  if (lostId === undefined) return Number.POSITIVE_INFINITY;
+  const rows = db.prepare('SELECT position, version FROM main.events WHERE stream_id = ? ORDER BY position').raw(true).all(lostId) as [number, number][];
+  const update = db.prepare('UPDATE main.events SET version = ? WHERE position = ?');
+  let first = Number.POSITIVE_INFINITY;
+  rows.forEach(([position, version], index) => {
+    if (version === index + 1) return;
+    update.run(index + 1, position);
+    first = Math.min(first, position);
+  });
+  return first;
 }
 
 /**
@@ -416,18 +503,22 @@ function settleStreamVersions(db: Database.Database): void {
   `);
 }
 
-/** A $lost tombstone row at `position`, at version `lostVersion` of $lost (the stream and type rows made when missing). */
-function insertTombstone(db: Database.Database, position: number, stream: string | null, version: number | null, hashHex: string, lostVersion: number): void {
+/**
+ * A tombstone row at `position`: at `placement` (its lost event's stream and version) or in
+ * $lost (numbered later: renumberLost), its payload naming what the damaged row said. The
+ * stream and type rows are made when missing.
+ */
+function insertTombstone(db: Database.Database, position: number, row: DamagedRow | undefined, hashHex: string, placement: { streamId: number; version: number } | undefined): void {
   const idOf = (table: 'streams' | 'event_types', name: string): number => {
     const key = table === 'streams' ? 'stream_id' : 'type_id';
     const found = db.prepare(`SELECT ${key} AS id FROM main.${table} WHERE name = ?`).get(name) as { id: number } | undefined;
     if (found !== undefined) return found.id;
     return Number((table === 'streams' ? db.prepare('INSERT INTO main.streams (name, category, version) VALUES (?, ?, 0)').run(name, name) : db.prepare('INSERT INTO main.event_types (name) VALUES (?)').run(name)).lastInsertRowid);
   };
-  const streamId = idOf('streams', lostStream);
-  const payload = JSON.stringify({ position, stream, version });
+  const streamId = placement?.streamId ?? idOf('streams', lostStream);
+  const payload = JSON.stringify({ position, stream: row?.stream ?? null, version: row?.version ?? null });
   const idHex = createHash('sha256').update(`lost:${position}:${hashHex}`).digest('hex').slice(0, 32);
-  db.prepare('INSERT INTO main.events VALUES (?, ?, ?, unhex(?), ?, 1, ?, 0, NULL, NULL, unhex(?))').run(position, streamId, lostVersion, idHex, idOf('event_types', lostEventType), payload, hashHex);
+  db.prepare('INSERT INTO main.events VALUES (?, ?, ?, unhex(?), ?, 1, ?, 0, NULL, NULL, unhex(?))').run(position, streamId, placement?.version ?? 0, idHex, idOf('event_types', lostEventType), payload, hashHex);
 }
 
 /**
@@ -488,25 +579,32 @@ function bulkSalvage(building: string, damaged: string, diagnosis: VerifyReport,
       db.exec('INSERT OR IGNORE INTO main.event_types SELECT * FROM d.event_types; INSERT OR IGNORE INTO main.streams SELECT * FROM d.streams');
       const copy = db.prepare('INSERT INTO main.events SELECT * FROM d.events WHERE position BETWEEN ? AND ?');
       const hashAt = db.prepare<[number], { hash: string }>('SELECT lower(hex(hash)) AS hash FROM main.events WHERE position = ?');
-      const damagedRow = db.prepare<[number], { stream: string | null; version: number | null; hash: string | null }>('SELECT s.name AS stream, e.version AS version, lower(hex(e.hash)) AS hash FROM d.events e LEFT JOIN d.streams s USING (stream_id) WHERE e.position = ?');
+      const damagedRow = db.prepare<[number], DamagedRow>('SELECT e.stream_id AS streamId, s.name AS stream, e.version AS version, lower(hex(e.hash)) AS hash FROM d.events e LEFT JOIN d.streams s USING (stream_id) WHERE e.position = ?');
+      // The events that stay: the base's, then the damaged file's after it but the bad ones.
+      const placer = new TombstonePlacer(
+        db,
+        `SELECT position, stream_id, version FROM main.events WHERE stream_id IN (SELECT value FROM json_each(@streams))
+         UNION ALL SELECT position, stream_id, version FROM d.events WHERE position > ${baseHead} AND stream_id IN (SELECT value FROM json_each(@streams)) AND position NOT IN (SELECT value FROM json_each(@bad))
+         ORDER BY position`,
+        'd',
+        bad,
+      );
       let from = baseHead + 1;
-      let lostVersion = lastLostVersion(db, 1, baseHead);
       for (const position of [...bad, to + 1]) {
-        if (position > from) {
-          copy.run(from, position - 1);
-          lostVersion = Math.max(lostVersion, lastLostVersion(db, from, position - 1));
-        }
+        if (position > from) copy.run(from, position - 1);
         if (position <= to) {
           const row = damagedRow.get(position);
           const previous = position === 1 ? genesisHashHex : (hashAt.get(position - 1)?.hash ?? genesisHashHex);
           const hashHex = tombstoneHash(row?.hash, previous, position);
-          lostVersion += 1;
-          insertTombstone(db, position, row?.stream ?? null, row?.version ?? null, hashHex, lostVersion);
+          insertTombstone(db, position, row, hashHex, placer.place(position, row));
           lost.push(position);
         }
         from = position + 1;
         onProgress(to > baseHead ? (Math.min(from, to) - baseHead) / (to - baseHead) : 1);
       }
+      // The base's chunks cover $lost events whose versions may change here (a log repaired by an older build).
+      const renumbered = renumberLost(db);
+      if (Number.isFinite(renumbered)) dropChunksFrom(db, renumbered);
       settleStreamVersions(db);
     })();
     db.exec('DETACH DATABASE d');
@@ -561,6 +659,21 @@ function hashOfDamaged(file: string, position: number): string | undefined {
     } finally {
       db.close();
     }
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What a tombstone row declares lost: the stream and version its payload names (either may be
+ * unknown), or undefined when the row is not a well-formed tombstone at its own position.
+ */
+function declaredLoss(salvage: Salvage, row: RawEventRowWithHash): { stream: string | undefined; version: number | undefined } | undefined {
+  if (salvage.name('type', row[4]) !== lostEventType || !/^[0-9a-f]{64}$/.test(row[10])) return undefined;
+  try {
+    const named = JSON.parse(row[6]) as { position?: unknown; stream?: unknown; version?: unknown };
+    if (named.position !== row[0]) return undefined;
+    return { stream: typeof named.stream === 'string' ? named.stream : undefined, version: Number.isSafeInteger(named.version) ? (named.version as number) : undefined };
   } catch {
     return undefined;
   }

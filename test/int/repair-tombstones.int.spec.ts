@@ -1,0 +1,185 @@
+/**
+ * Tombstones across repairs. A repair puts a lost event's tombstone in its own stream, at its
+ * version, so the stream has no gap; a later repair must then lose nothing but its own damage.
+ * Logs repaired by older builds (tombstones in $lost, leaving a gap in the lost event's stream,
+ * $lost numbered out of position order) verify without false findings and are put in order by
+ * the next repair, never by dropping an event whose chain link verifies.
+ */
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { asStreamName } from '../../src/core/kernel/ids.ts';
+import { repairEventLog, type RepairReport } from '../../src/node/repair.ts';
+import { SqliteEventStore } from '../../src/node/sqlite-event-store.ts';
+import { verifyEventLog } from '../../src/node/verify.ts';
+import { verifyEventLogParallel } from '../../src/node/verify-parallel.ts';
+import { temporaryDirectory } from '../support/fixtures.ts';
+import { appendSeeded } from '../support/logs.ts';
+
+const work = temporaryDirectory('aura-lab-tombstones-');
+afterAll(() => work.remove());
+
+type Row = { position: number; stream: string; version: number; type: string; payload: string; hash: string };
+
+function dump(path: string): Map<number, Row> {
+  const db = new Database(path, { readonly: true });
+  try {
+    const rows = db.prepare('SELECT e.position, s.name AS stream, e.version, t.name AS type, e.payload, hex(e.hash) AS hash FROM events e JOIN streams s USING (stream_id) JOIN event_types t USING (type_id) ORDER BY position').all() as Row[];
+    return new Map(rows.map((row) => [row.position, row]));
+  } finally {
+    db.close();
+  }
+}
+
+/** A finished log of 3,000 events in 40 streams, no backup. */
+function buildLog(name: string, seed: number): { path: string; pristine: Map<number, Row> } {
+  const path = join(work.path, `${name}.sqlite`);
+  const store = new SqliteEventStore(path);
+  appendSeeded(store, seed, 6, 500);
+  store.closeFinished();
+  return { path, pristine: dump(path) };
+}
+
+/** Changes an event's payload: its chain link no longer verifies. */
+function damage(path: string, position: number): void {
+  const db = new Database(path);
+  db.prepare("UPDATE events SET payload = payload || ' ' WHERE position = ?").run(position);
+  db.close();
+}
+
+/** What a repair by an older build left: the event at `position` replaced by a tombstone in $lost at `lostVersion`, naming it. */
+function oldStyleTombstone(path: string, position: number, lostVersion: number, named = true): void {
+  const db = new Database(path);
+  const row = db.prepare('SELECT s.name AS stream, e.version FROM events e JOIN streams s USING (stream_id) WHERE position = ?').get(position) as { stream: string; version: number };
+  db.prepare("INSERT OR IGNORE INTO streams (name, category, version) VALUES ('$lost', '$lost', 0)").run();
+  db.prepare("INSERT OR IGNORE INTO event_types (name) VALUES ('$EventLost')").run();
+  db.prepare("UPDATE events SET stream_id = (SELECT stream_id FROM streams WHERE name = '$lost'), type_id = (SELECT type_id FROM event_types WHERE name = '$EventLost'), version = ?, payload = ? WHERE position = ?").run(
+    lostVersion,
+    JSON.stringify(named ? { position, stream: row.stream, version: row.version } : { position, stream: null, version: null }),
+    position,
+  );
+  db.prepare("UPDATE streams SET version = max(version, ?) WHERE name = '$lost'").run(lostVersion);
+  // Its stream index is rebuilt by the next writer, as an older repair left it.
+  db.exec("DELETE FROM stream_chunks; UPDATE meta SET value = '0' WHERE key = 'stream_index_position'");
+  db.close();
+}
+
+const repair = (path: string, nowMs: number): Promise<RepairReport> => repairEventLog(path, { backupsDir: join(work.path, 'no-backups'), nowMs });
+const findings = (path: string): string[] => verifyEventLog(path).problems.map((problem) => `${problem.kind}@${problem.position}`);
+
+/** Every pristine event is back unchanged but those at `lost`. */
+function expectSurvivors(pristine: Map<number, Row>, path: string, lost: readonly number[]): void {
+  const repaired = dump(path);
+  for (const [position, row] of pristine) if (!lost.includes(position)) expect(repaired.get(position), `position ${position}`).toEqual(row);
+  for (const position of lost) expect(repaired.get(position)?.type).toBe('$EventLost');
+}
+
+/** An event with a later event in its stream (its loss leaves a gap unless its tombstone takes its place). */
+function middleOfStream(pristine: Map<number, Row>, after: number): Row {
+  const rows = [...pristine.values()];
+  return rows.find((row) => row.position > after && rows.some((later) => later.stream === row.stream && later.position > row.position)) as Row;
+}
+
+describe('tombstones across repairs', () => {
+  it('a second repair loses only its own damage, and each tombstone takes its event\'s place in its stream', async () => {
+    const { path, pristine } = buildLog('twice', 3);
+    const first = middleOfStream(pristine, 2_000);
+    damage(path, first.position);
+    const one = await repair(path, 1);
+    expect(one.method).toBe('patch');
+    expect(one.lostPositions).toEqual([first.position]);
+    expect(findings(path)).toEqual([`lost@${first.position}`]);
+    // A writer opens and closes it (the stream index and versions are written).
+    new SqliteEventStore(path).close();
+    const second = middleOfStream(pristine, 500);
+    expect(second.position).toBeLessThan(first.position);
+    damage(path, second.position);
+    const two = await repair(path, 2);
+    expect(two.lostPositions).toEqual([second.position]);
+    expect(findings(path)).toEqual([`lost@${second.position}`, `lost@${first.position}`]);
+    expectSurvivors(pristine, path, [second.position, first.position]);
+    const store = new SqliteEventStore(path);
+    try {
+      for (const lost of [first, second]) {
+        const events = store.readStream(asStreamName(lost.stream), lost.version, 2);
+        expect(events.map((event) => [event.position, event.type])).toEqual([
+          [lost.position, '$EventLost'],
+          [[...pristine.values()].find((row) => row.stream === lost.stream && row.version === lost.version + 1)!.position, pristine.get(events[1]!.position)!.type],
+        ]);
+      }
+      expect(store.streamVersion('$lost')).toBe(0);
+    } finally {
+      store.close();
+    }
+    expect(findings(path)).toEqual([`lost@${second.position}`, `lost@${first.position}`]);
+  });
+
+  it('verifies a gap that a tombstone in $lost declares, on one thread and on workers, and a repair keeps the event after it', async () => {
+    const { path, pristine } = buildLog('declared', 5);
+    const lost = middleOfStream(pristine, 1_000);
+    oldStyleTombstone(path, lost.position, 1);
+    expect(findings(path)).toEqual([`lost@${lost.position}`]);
+    // Slices that end at the tombstone: the gap is declared in one slice and closed in the next.
+    const parallel = await verifyEventLogParallel(path, { threads: 2, sliceEvents: lost.position });
+    expect(parallel.problems.map((problem) => `${problem.kind}@${problem.position}`)).toEqual([`lost@${lost.position}`]);
+    const other = middleOfStream(pristine, 2_500);
+    damage(path, other.position);
+    const report = await repair(path, 3);
+    expect(report.lostPositions).toEqual([other.position]);
+    expectSurvivors(pristine, path, [lost.position, other.position]);
+    expect(findings(path)).toEqual([`lost@${lost.position}`, `lost@${other.position}`]);
+  });
+
+  it('reports the gap a tombstone that names nothing leaves, and a repair keeps the event after it', async () => {
+    const { path, pristine } = buildLog('unnamed', 9);
+    const lost = middleOfStream(pristine, 1_200);
+    oldStyleTombstone(path, lost.position, 1, false);
+    const next = [...pristine.values()].find((row) => row.stream === lost.stream && row.position > lost.position)!;
+    expect(findings(path)).toEqual([`lost@${lost.position}`, `stream_version@${next.position}`]);
+    const other = middleOfStream(pristine, 2_400);
+    damage(path, other.position);
+    const report = await repair(path, 5);
+    expect(report.lostPositions).toEqual([other.position]);
+    expectSurvivors(pristine, path, [lost.position, other.position]);
+    expect(findings(path)).toEqual([`lost@${lost.position}`, `stream_version@${next.position}`, `lost@${other.position}`]);
+  });
+
+  it.each(['patch', 'import'] as const)('puts a log whose $lost an older build numbered out of order back in order (%s)', async (method) => {
+    const { path, pristine } = buildLog(`out-of-order-${method}`, 7);
+    const early = middleOfStream(pristine, 600);
+    const late = middleOfStream(pristine, 1_800);
+    oldStyleTombstone(path, late.position, 1);
+    oldStyleTombstone(path, early.position, 2);
+    const outOfOrder = [`lost@${early.position}`, `stream_version@${early.position}`, `lost@${late.position}`, `stream_version@${late.position}`];
+    if (method === 'patch') {
+      // $lost's column says its last event's version: only the order is wrong, and the in-place patch renumbers it.
+      const db = new Database(path);
+      db.prepare("UPDATE streams SET version = 1 WHERE name = '$lost'").run();
+      db.close();
+      expect(findings(path)).toEqual(outOfOrder);
+    } else {
+      // Its column says 2 (the older repair's maximum): the slow repair rebuilds the log.
+      expect(findings(path)).toEqual([...outOfOrder, 'head@null']);
+    }
+    const other = middleOfStream(pristine, 2_600);
+    damage(path, other.position);
+    const report = await repair(path, 4);
+    expect(report.method).toBe(method);
+    expect(report.lostPositions).toEqual([other.position]);
+    expectSurvivors(pristine, path, [early.position, late.position, other.position]);
+    expect(findings(path)).toEqual([`lost@${early.position}`, `lost@${late.position}`, `lost@${other.position}`]);
+    const store = new SqliteEventStore(path);
+    try {
+      const lost = store.readStream(asStreamName('$lost'), 1, 10).map((event) => [event.position, event.version]);
+      if (method === 'patch') expect(lost).toEqual([[early.position, 1], [late.position, 2]]);
+      else {
+        // The slow repair carries each old tombstone over into its own stream, where it now fits.
+        expect(lost).toEqual([]);
+        for (const old of [early, late]) expect(store.readStream(asStreamName(old.stream), old.version, 1).map((event) => [event.position, event.type])).toEqual([[old.position, '$EventLost']]);
+      }
+    } finally {
+      store.close();
+    }
+    expect(findings(path)).toEqual([`lost@${early.position}`, `lost@${late.position}`, `lost@${other.position}`]);
+  });
+});
