@@ -244,6 +244,35 @@ function chunkPositions(blob: Buffer, count: number): Float64Array {
 }
 
 /**
+ * The stream index's position (meta.stream_index_position, as stored) against its chunks. A
+ * stream read takes the events up to that position from chunks alone (only those after it are
+ * re-read at open), so every event there must be in a chunk; a position past the last event, or
+ * one that is not a position, would hide events from stream reads. `streamAt` and `versionAt`
+ * give, by position, what the chain check read (stream id -1: nothing).
+ */
+export function uncoveredByIndex(chunks: readonly ChunkRow[], indexed: string, head: number, streamAt: Int32Array, versionAt: Int32Array): VerifyProblem | undefined {
+  const to = Number(indexed);
+  if (!Number.isSafeInteger(to) || to < 0 || String(to) !== indexed) {
+    return { position: null, kind: 'stream_index', detail: `stream index: its position ${JSON.stringify(indexed.slice(0, 40))} is not a position` };
+  }
+  if (to > head) return { position: null, kind: 'stream_index', detail: `stream index: says it holds every event to position ${to}, past the last one (${head})` };
+  const covered = new Uint8Array(to + 1);
+  for (const chunk of chunks) {
+    const positions = chunkPositions(chunk.positions, Math.floor(chunk.positions.length / 8));
+    for (let index = 0; index < positions.length; index++) {
+      const position = positions[index] as number;
+      if (Number.isInteger(position) && position >= 1 && position <= to) covered[position] = 1;
+    }
+  }
+  for (let position = 1; position <= to; position++) {
+    if ((streamAt[position] as number) >= 0 && covered[position] === 0) {
+      return { position, kind: 'stream_index', detail: `stream index: position ${position} (version ${versionAt[position]} of stream ${streamAt[position]}) is in no chunk, though the index says it holds every event to ${to}` };
+    }
+  }
+  return undefined;
+}
+
+/**
  * Checks the stream index (derived data, but read by every stream read): every position a chunk
  * holds must be its stream's event at that version (0 marks a version with no event).
  * `streamAt` and `versionAt` give, by position, what the chain check read there (stream id -1:

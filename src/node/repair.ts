@@ -547,8 +547,10 @@ function dropChunksFrom(db: Database.Database, from: number): void {
   }
   const remove = db.prepare('DELETE FROM stream_chunks WHERE chunk_id = ?');
   for (const id of dropped) remove.run(id);
-  const current = Number((db.prepare("SELECT value FROM meta WHERE key = 'stream_index_position'").get() as { value: string } | undefined)?.value ?? 0);
-  db.prepare("UPDATE meta SET value = ? WHERE key = 'stream_index_position'").run(String(Math.min(current, watermark)));
+  // A stored position that is not one (damaged) counts as none: the watermark found here stands.
+  const stored = Number((db.prepare("SELECT value FROM meta WHERE key = 'stream_index_position'").get() as { value: unknown } | undefined)?.value ?? 0);
+  const current = Number.isSafeInteger(stored) && stored >= 0 ? stored : Number.POSITIVE_INFINITY;
+  db.prepare("UPDATE meta SET value = ? WHERE key = 'stream_index_position'").run(String(Math.max(0, Math.min(current, watermark))));
 }
 
 /**

@@ -8,7 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { genesisHashHex } from '../core/events/encoding.ts';
 import { AuraError } from '../core/kernel/errors.ts';
-import { badStreamChunks, checkRange, gapDeclared, problemsMax, readChunks, type ChunkRow, type RangeResult, type VerifyProblem } from './chain-check.ts';
+import { badStreamChunks, checkRange, gapDeclared, problemsMax, readChunks, uncoveredByIndex, type ChunkRow, type RangeResult, type VerifyProblem } from './chain-check.ts';
 import { EventReader } from './event-reader.ts';
 import { useNativeChain } from './native-chain.ts';
 import { checkSchema } from './sqlite-schema.ts';
@@ -124,7 +124,11 @@ export function assembleReport(
   }
   // The stream index against what the slices read.
   if (typeof chunks === 'string') problems.push({ position: null, kind: 'stream_index', detail: chunks });
-  else for (const chunk of badStreamChunks(chunks, head, streamAt, versionAt)) problems.push({ position: chunk.firstPosition, kind: 'stream_index', detail: chunk.detail });
+  else {
+    for (const chunk of badStreamChunks(chunks, head, streamAt, versionAt)) problems.push({ position: chunk.firstPosition, kind: 'stream_index', detail: chunk.detail });
+    const uncovered = streams.indexed === undefined ? undefined : uncoveredByIndex(chunks, streams.indexed, head, streamAt, versionAt);
+    if (uncovered !== undefined) problems.push(uncovered);
+  }
   // streams.version is each stream's version as of the stream index's position (written with
   // its chunks: stream-index.ts), or its last version (a log closed cleanly, or repaired).
   const lastAsOf = new Map<number, number>();
@@ -159,15 +163,18 @@ export function assembleReport(
 /** The streams' recorded versions, and the position they are recorded as of. */
 export interface StreamVersions {
   readonly rows: readonly { stream_id: number; name: string; version: number }[];
-  /** The stream index's position (meta.stream_index_position). */
+  /** The stream index's position (meta.stream_index_position; 0 when it is not a position). */
   readonly asOf: number;
+  /** meta.stream_index_position as stored (undefined when there is none, or it cannot be read). */
+  readonly indexed?: string;
 }
 
 export function readStreams(db: Database.Database): StreamVersions {
   try {
     const rows = db.prepare('SELECT stream_id, name, version FROM streams').all() as { stream_id: number; name: string; version: number }[];
-    const asOf = Number((db.prepare("SELECT value FROM meta WHERE key = 'stream_index_position'").get() as { value: string } | undefined)?.value ?? 0);
-    return { rows, asOf: Number.isSafeInteger(asOf) && asOf > 0 ? asOf : 0 };
+    const indexed = (db.prepare("SELECT value FROM meta WHERE key = 'stream_index_position'").get() as { value: unknown } | undefined)?.value;
+    const asOf = Number(indexed ?? 0);
+    return { rows, asOf: Number.isSafeInteger(asOf) && asOf > 0 ? asOf : 0, ...(indexed === undefined ? {} : { indexed: String(indexed) }) };
   } catch {
     return { rows: [], asOf: 0 };
   }
