@@ -520,7 +520,9 @@ static void event_rows_step(sqlite3_context *context, int argc, sqlite3_value **
   int correlation = sqlite3_value_type(argv[R_CORRELATION]);
   if (!exact(argv[R_POSITION]) || !exact(argv[R_STREAM_ID]) || !exact(argv[R_VERSION]) || !exact(argv[R_TYPE_ID]) || !exact(argv[R_SCHEMA_VERSION]) || !exact(argv[R_VIRTUAL_TIME]) ||
       sqlite3_value_type(argv[R_ID]) != SQLITE_BLOB || sqlite3_value_type(argv[R_PAYLOAD]) != SQLITE_TEXT || (causation != SQLITE_NULL && causation != SQLITE_BLOB) ||
-      (correlation != SQLITE_NULL && correlation != SQLITE_TEXT)) {
+      (correlation != SQLITE_NULL && correlation != SQLITE_TEXT) || sqlite3_value_bytes(argv[R_ID]) != 16 ||
+      (causation == SQLITE_BLOB && sqlite3_value_bytes(argv[R_CAUSATION]) != 16)) {
+    /* Ids of any length but 16 bytes too: the row path's reading of them is the one answer. */
     state->unusual = 1;
     return;
   }

@@ -116,6 +116,9 @@ describe('packed reads', () => {
     const db = new Database(path);
     // Beyond 2^53: JavaScript cannot hold it exactly; better-sqlite3 rounds it, and so must the packed read.
     db.prepare('UPDATE events SET virtual_time_us = 9007199254740993 WHERE position = 4500').run();
+    // An empty causation id and an id of 15 bytes (the store writes 16 for both).
+    db.prepare("UPDATE events SET causation_id = x'' WHERE position = 4450").run();
+    db.prepare('UPDATE events SET id = substr(id, 1, 15) WHERE position = 4460').run();
     // A hole longer than a page of a range read (4,096).
     db.prepare('DELETE FROM events WHERE position BETWEEN 4600 AND 8900').run();
     db.close();
@@ -124,6 +127,7 @@ describe('packed reads', () => {
       const page = packed.readAll(4_400, 200);
       expect(page.find((event) => event.position === 4_500)?.metadata.virtualTimeUs).toBe(9007199254740992);
       expect(plain(page)).toEqual(plain(rows.readAll(4_400, 200)));
+      for (const position of [4_450, 4_460]) expect(plain(packed.readAll(position, 1)), `position ${position} alone`).toEqual(plain(rows.readAll(position, 1)));
       const across = [...packed.readRange(4_000, 8_950)];
       expect(across.map((event) => event.position).filter((position) => position >= 4_599 && position <= 8_901)).toEqual([4_599, 8_901]);
       expect(plain(across)).toEqual(plain(rows.readRange(4_000, 8_950)));
