@@ -10,6 +10,7 @@ import { AuraError } from '../core/kernel/errors.ts';
 import type { EventId, StreamName } from '../core/kernel/ids.ts';
 import type { ReadDirection, ReadFilter } from '../core/ports/event-store.ts';
 import { eventColumns, eventColumnsUpperHex, eventColumnsWithHash, type RawEventRow, type RawEventRowWithHash } from './sqlite-schema.ts';
+import { loadNativeLibrary } from './native-chain.ts';
 import { decodeEventRows, prepareEventRows } from './native-read.ts';
 import { FoldEvent, StoredEvent } from './stored-event.ts';
 import type { StreamIndex } from './stream-index.ts';
@@ -21,8 +22,8 @@ export class EventReader {
   private readonly filtered = new Map<string, Database.Statement>();
   /** Reads pages of events packed by SQLite (native-read.ts); false: rows through better-sqlite3. */
   readonly nativeReads: boolean;
-  private readonly packedAll: Database.Statement | undefined;
-  private readonly packedRange: Database.Statement | undefined;
+  /** The packing statements once prepared; null: there is no native library (rows instead). */
+  private packedStatements: { readonly all: Database.Statement; readonly range: Database.Statement } | null | undefined;
   private readonly makeEvent = this.eventOf.bind(this);
 
   /** `options.nativeReads: false` reads rows through better-sqlite3 even where the library is built. */
@@ -32,9 +33,9 @@ export class EventReader {
     private readonly streamIndex?: StreamIndex,
     options: { readonly nativeReads?: boolean } = {},
   ) {
-    this.packedAll = options.nativeReads === false ? undefined : prepareEventRows(db, 'SELECT * FROM events WHERE position >= ? ORDER BY position LIMIT ?');
-    this.packedRange = this.packedAll === undefined ? undefined : prepareEventRows(db, 'SELECT * FROM events WHERE position >= ? AND position <= ? ORDER BY position');
-    this.nativeReads = this.packedRange !== undefined;
+    // The library is loaded here (SQLite refuses to load one while the connection is running a
+    // query, as it may be at a first read); the statements are prepared at the first read.
+    this.nativeReads = options.nativeReads !== false && loadNativeLibrary(db);
     this.statements = {
       all: db.prepare(`SELECT ${eventColumnsUpperHex} FROM events WHERE position >= ? ORDER BY position LIMIT ?`).raw(true),
       range: db.prepare(`SELECT ${eventColumnsUpperHex} FROM events WHERE position >= ? AND position <= ? ORDER BY position`).raw(true),
@@ -123,10 +124,11 @@ export class EventReader {
   }
 
   readAll(fromPosition: number, maxCount: number, filter?: ReadFilter): RecordedEvent[] {
-    if (this.nativeReads && maxCount > 0) {
+    const packed = maxCount > 0 ? this.packed() : null;
+    if (packed !== null) {
       const clause = this.filterClause(filter);
       if (clause.none) return [];
-      const statement = clause.sql === '' ? this.packedAll : this.cachedPackedStatement(`SELECT * FROM events WHERE position >= ?${clause.sql} ORDER BY position LIMIT ?`);
+      const statement = clause.sql === '' ? packed.all : this.cachedPackedStatement(`SELECT * FROM events WHERE position >= ?${clause.sql} ORDER BY position LIMIT ?`);
       const events = this.packedEvents(statement, fromPosition, ...clause.params, maxCount);
       if (events !== undefined) return events;
     }
@@ -138,12 +140,13 @@ export class EventReader {
 
   /** Events with fromPosition <= position <= toPosition, lazily (packed pages of 4,096 where it can). */
   *readRange(fromPosition: number, toPosition: number): Generator<RecordedEvent> {
-    if (this.nativeReads) {
+    const packed = this.packed();
+    if (packed !== null) {
       const pageEvents = 4_096;
       let from = fromPosition;
       while (from <= toPosition) {
         const to = Math.min(toPosition, from + pageEvents - 1);
-        const events = this.packedEvents(this.packedRange, from, to) ?? (this.statements.range.all(from, to) as RawEventRow[]).map((row) => this.toEvent(row));
+        const events = this.packedEvents(packed.range, from, to) ?? (this.statements.range.all(from, to) as RawEventRow[]).map((row) => this.toEvent(row));
         yield* events;
         if (events.length === 0) {
           // A hole, or the end of the log.
@@ -270,6 +273,19 @@ export class EventReader {
       params.push(filter.category);
     }
     return { sql: parts.map((part) => ` AND ${part}`).join(''), params, none: false };
+  }
+
+  /**
+   * The packing statements, prepared at the first read that wants them: a reader that never
+   * reads pages (a projection worker's, a repair's) does not prepare them.
+   */
+  private packed(): { readonly all: Database.Statement; readonly range: Database.Statement } | null {
+    if (this.packedStatements === undefined) {
+      const all = this.nativeReads ? prepareEventRows(this.db, 'SELECT * FROM events WHERE position >= ? ORDER BY position LIMIT ?') : undefined;
+      const range = all === undefined ? undefined : prepareEventRows(this.db, 'SELECT * FROM events WHERE position >= ? AND position <= ? ORDER BY position');
+      this.packedStatements = all !== undefined && range !== undefined ? { all, range } : null;
+    }
+    return this.packedStatements;
   }
 
   /** A packing statement for `query` from the same cache, or undefined (native-read.ts). */
