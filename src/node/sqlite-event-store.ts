@@ -407,7 +407,7 @@ export class SqliteEventStore implements EventStore {
       const position = this.head + 1;
       const version = stream.version + 1;
       if (this.pending !== undefined) {
-        this.pending.add({ position, streamId: stream.id, version, typeId, schemaVersion: event.schemaVersion, virtualTimeUs: event.virtualTimeUs, stream: append.stream, id: event.id, type: event.type, causationId: event.causationId, correlationId: event.correlationId, payloadText: event.payloadText });
+        this.pending.add(position, stream.id, version, typeId, append.stream, event);
         if (this.pending.byteLength >= pendingBytesMax) this.insertPending();
       } else {
         const hashHex = chainHash(this.lastHash, hashFraming(position, append.stream, version, event.id, event.type, event.schemaVersion, event.virtualTimeUs, event.causationId ?? undefined, event.correlationId ?? undefined, event.payloadText));
