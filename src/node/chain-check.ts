@@ -7,6 +7,7 @@ import type Database from 'better-sqlite3';
 import { endianness } from 'node:os';
 import { lostEventType, lostStream } from '../core/events/event.ts';
 import { type EventReader } from './event-reader.ts';
+import { tombstoneId } from './hashing.ts';
 import { nativeChainRows } from './native-chain.ts';
 import type { RawEventRowWithHash } from './sqlite-schema.ts';
 import { chainHash, framingOfRow } from './sqlite-event-store.ts';
@@ -101,7 +102,10 @@ export function checkRange(reader: EventReader, from: number, to: number, previo
       report({ position: expected, kind: 'missing_position', detail: `positions ${expected}..${position - 1} are missing` });
       previous = ''; // the chain cannot be followed across a hole
     }
-    if (typeId === lostTypeId) {
+    if (typeId === lostTypeId && row !== undefined && row[3] !== tombstoneId(position, row[10])) {
+      // Its type says tombstone, but no repair wrote it: its type (or id) changed.
+      report({ position, kind: 'chain', detail: 'the event is marked as a tombstone, but no repair wrote it (its type or its id changed)' });
+    } else if (typeId === lostTypeId) {
       declaredLost.push(position);
       report({ position, kind: 'lost', detail: 'a repair could not recover this event (tombstone)' });
       if (streamId === lostStreamId) {

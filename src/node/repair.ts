@@ -7,7 +7,6 @@
  * The report lists exactly which positions were lost.
  */
 import { copyFileSync, existsSync, renameSync, rmSync, statSync } from 'node:fs';
-import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { genesisHashHex } from '../core/events/encoding.ts';
 import { lostEventType, lostStream } from '../core/events/event.ts';
@@ -16,6 +15,7 @@ import { fileDigest, listBackups, type BackupInfo } from './backups.ts';
 import { checkRange, problemsMax } from './chain-check.ts';
 import { EventReader } from './event-reader.ts';
 import { writeFileAtomic } from './files.ts';
+import { tombstoneId } from './hashing.ts';
 import { readHeadRecord } from './head-record.ts';
 import { fileStamp } from './run-files.ts';
 import { chainHash, framingOfRow, SqliteEventStore, type ImportedEvent } from './sqlite-event-store.ts';
@@ -517,7 +517,7 @@ function insertTombstone(db: Database.Database, position: number, row: DamagedRo
   };
   const streamId = placement?.streamId ?? idOf('streams', lostStream);
   const payload = JSON.stringify({ position, stream: row?.stream ?? null, version: row?.version ?? null });
-  const idHex = createHash('sha256').update(`lost:${position}:${hashHex}`).digest('hex').slice(0, 32);
+  const idHex = tombstoneId(position, hashHex);
   db.prepare('INSERT INTO main.events VALUES (?, ?, ?, unhex(?), ?, 1, ?, 0, NULL, NULL, unhex(?))').run(position, streamId, placement?.version ?? 0, idHex, idOf('event_types', lostEventType), payload, hashHex);
 }
 
@@ -691,7 +691,7 @@ function tombstone(position: number, stream: string | undefined, version: number
     position,
     stream: target,
     version: placeInStream ? version : nextVersionOf(lostStream),
-    idHex: createHash('sha256').update(`lost:${position}:${hashHex}`).digest('hex').slice(0, 32),
+    idHex: tombstoneId(position, hashHex),
     type: lostEventType,
     schemaVersion: 1,
     payloadText: JSON.stringify({ position, stream: stream ?? null, version: version ?? null }),

@@ -22,6 +22,7 @@ import { limits } from '../core/kernel/limits.ts';
 import type { AppendResult, EventStore, ExpectedVersion, ReadDirection, ReadFilter, StreamAppend } from '../core/ports/event-store.ts';
 import { EventReader } from './event-reader.ts';
 import { checkSchema, createSchema, openDatabase, type OpenOptions, type RawEventRow, type RawEventRowWithHash } from './sqlite-schema.ts';
+import { tombstoneId } from './hashing.ts';
 import { PackedRows } from './native-append.ts';
 import { type InsertRows, nativeInsertRows } from './native-chain.ts';
 import { StreamIndex } from './stream-index.ts';
@@ -643,7 +644,9 @@ export class SqliteEventStore implements EventStore {
     for (const row of this.reader.rawRange(from, this.head)) {
       if (row[0] !== expected) throw new AuraError('damaged', `${this.path}: position ${expected} is missing from the log`);
       const stored = row[10];
-      if (previous !== undefined && chainHash(previous, framingOfRow(this.reader, row)) !== stored && this.reader.typeName(row[4]) !== lostEventType) {
+      // A repair's tombstone keeps the lost event's hash, so its own link is not checked; its id says a repair wrote it.
+      const tombstone = this.reader.typeName(row[4]) === lostEventType;
+      if (tombstone ? row[3] !== tombstoneId(row[0], stored) : previous !== undefined && chainHash(previous, framingOfRow(this.reader, row)) !== stored) {
         throw new AuraError('damaged', `${this.path}: the hash chain breaks at position ${row[0]}`);
       }
       previous = stored;

@@ -8,7 +8,10 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
+import { AuraError } from '../../src/core/kernel/errors.ts';
 import { asStreamName } from '../../src/core/kernel/ids.ts';
+import { createBackup } from '../../src/node/backups.ts';
+import { tombstoneId } from '../../src/node/hashing.ts';
 import { repairEventLog, type RepairReport } from '../../src/node/repair.ts';
 import { SqliteEventStore } from '../../src/node/sqlite-event-store.ts';
 import { verifyEventLog } from '../../src/node/verify.ts';
@@ -47,13 +50,14 @@ function damage(path: string, position: number): void {
   db.close();
 }
 
-/** What a repair by an older build left: the event at `position` replaced by a tombstone in $lost at `lostVersion`, naming it. */
+/** What a repair by an older build left: the event at `position` replaced by a tombstone in $lost at `lostVersion`, naming it (or not), with a tombstone's id. */
 function oldStyleTombstone(path: string, position: number, lostVersion: number, named = true): void {
   const db = new Database(path);
-  const row = db.prepare('SELECT s.name AS stream, e.version FROM events e JOIN streams s USING (stream_id) WHERE position = ?').get(position) as { stream: string; version: number };
+  const row = db.prepare('SELECT s.name AS stream, e.version, lower(hex(e.hash)) AS hash FROM events e JOIN streams s USING (stream_id) WHERE position = ?').get(position) as { stream: string; version: number; hash: string };
   db.prepare("INSERT OR IGNORE INTO streams (name, category, version) VALUES ('$lost', '$lost', 0)").run();
   db.prepare("INSERT OR IGNORE INTO event_types (name) VALUES ('$EventLost')").run();
-  db.prepare("UPDATE events SET stream_id = (SELECT stream_id FROM streams WHERE name = '$lost'), type_id = (SELECT type_id FROM event_types WHERE name = '$EventLost'), version = ?, payload = ? WHERE position = ?").run(
+  db.prepare("UPDATE events SET stream_id = (SELECT stream_id FROM streams WHERE name = '$lost'), type_id = (SELECT type_id FROM event_types WHERE name = '$EventLost'), id = unhex(?), version = ?, payload = ? WHERE position = ?").run(
+    tombstoneId(position, row.hash),
     lostVersion,
     JSON.stringify(named ? { position, stream: row.stream, version: row.version } : { position, stream: null, version: null }),
     position,
@@ -142,6 +146,28 @@ describe('tombstones across repairs', () => {
     expect(report.lostPositions).toEqual([other.position]);
     expectSurvivors(pristine, path, [lost.position, other.position]);
     expect(findings(path)).toEqual([`lost@${lost.position}`, `stream_version@${next.position}`, `lost@${other.position}`]);
+  });
+
+  it("takes a row whose type was changed to a tombstone's for damage, not a loss: refused at open, and back from the backup", async () => {
+    const path = join(work.path, 'type-changed.sqlite');
+    const backups = join(work.path, 'type-changed-backups');
+    const store = new SqliteEventStore(path);
+    appendSeeded(store, 11, 6, 500);
+    await createBackup(store, backups, 1);
+    store.closeFinished();
+    const pristine = dump(path);
+    const db = new Database(path);
+    db.prepare("INSERT INTO event_types (name) VALUES ('$EventLost')").run();
+    db.prepare("UPDATE events SET type_id = (SELECT type_id FROM event_types WHERE name = '$EventLost') WHERE position = 2990").run();
+    db.close();
+    expect(findings(path)).toEqual(['chain@2990']);
+    expect(() => new SqliteEventStore(path)).toThrow(AuraError);
+    expect(() => new SqliteEventStore(path)).toThrow(/the hash chain breaks at position 2990/);
+    const report = await repairEventLog(path, { backupsDir: backups, nowMs: 6 });
+    expect(report.lostPositions).toEqual([]);
+    expectSurvivors(pristine, path, []);
+    expect(findings(path)).toEqual([]);
+    new SqliteEventStore(path).close();
   });
 
   it.each(['patch', 'import'] as const)('puts a log whose $lost an older build numbered out of order back in order (%s)', async (method) => {
