@@ -19,7 +19,7 @@ import { tombstoneId } from './hashing.ts';
 import { readHeadRecord } from './head-record.ts';
 import { fileStamp } from './run-files.ts';
 import { chainHash, framingOfRow, SqliteEventStore, type ImportedEvent } from './sqlite-event-store.ts';
-import type { RawEventRowWithHash } from './sqlite-schema.ts';
+import { eventColumnsWithHash, type RawEventRowWithHash } from './sqlite-schema.ts';
 import { verifyEventLog, type VerifyReport } from './verify.ts';
 import { verifyEventLogParallel } from './verify-parallel.ts';
 
@@ -79,6 +79,12 @@ function ranges(positions: readonly number[]): string[] {
   return out;
 }
 
+/** Undoes moveAside: the damaged file (and its WAL) back at `path`. */
+function moveBack(aside: string, path: string): void {
+  renameSync(aside, path);
+  for (const suffix of ['-wal', '-shm']) if (existsSync(aside + suffix)) renameSync(aside + suffix, path + suffix);
+}
+
 function moveAside(path: string, stamp: string): string {
   const aside = `${path}.damaged-${stamp}`;
   renameSync(path, aside);
@@ -135,6 +141,81 @@ class Salvage {
       }
       return out;
     }
+  }
+
+  /** Per stream name: the positions and versions of its readable rows, in position order (read once, when first asked). */
+  private streamRows: Map<string, { positions: number[]; versions: number[] }> | undefined;
+
+  /**
+   * The version of the first readable row of `stream` after `position` in the damaged file
+   * (damaged or not), or undefined: a tombstone may take a version only if no later row claims it.
+   */
+  versionAfter(stream: string, position: number): number | undefined {
+    if (this.streamRows === undefined) {
+      this.streamRows = new Map();
+      const rows = this.db?.prepare('SELECT position, stream_id, version FROM events WHERE position BETWEEN ? AND ? ORDER BY position').raw(true);
+      const page = 50_000;
+      for (let from = 1; rows !== undefined && from <= this.readableHead; from += page) {
+        try {
+          for (const [at, streamId, version] of rows.iterate(from, from + page - 1) as Iterable<[number, unknown, unknown]>) {
+            const name = typeof streamId === 'number' ? this.name('stream', streamId) : undefined;
+            if (name === undefined || typeof version !== 'number') continue;
+            let entry = this.streamRows.get(name);
+            if (entry === undefined) this.streamRows.set(name, (entry = { positions: [], versions: [] }));
+            entry.positions.push(at);
+            entry.versions.push(version);
+          }
+        } catch {
+          // An unreadable page: its rows become tombstones whose stream is unknown ($lost), so they claim no version.
+        }
+      }
+    }
+    const entry = this.streamRows.get(stream);
+    if (entry === undefined) return undefined;
+    const index = firstAfter(entry.positions, position);
+    return entry.versions[index];
+  }
+
+  /** Candidate checks left for correct(): a bound on the work a badly damaged file can ask for. */
+  private correctionBudget = 200_000;
+  private ids: { streams: number[]; types: number[] } | undefined;
+
+  /**
+   * The row as it was written, when damage changed only its stream, its version or its type:
+   * the values its stored hash and the hash before it accept, each stream at the version it
+   * needs next (`nextVersion`), and the row's own stream with every type. Undefined when none is
+   * accepted. A SHA-256 match leaves no doubt: a corrected row is the original event.
+   */
+  correct(row: RawEventRowWithHash, previousHash: string, nextVersion: (stream: string) => number): RawEventRowWithHash | undefined {
+    if (this.db === undefined || !/^[0-9a-f]{64}$/.test(row[10]) || !/^[0-9a-f]{64}$/.test(previousHash)) return undefined;
+    try {
+      this.ids ??= { streams: this.db.prepare('SELECT stream_id FROM streams').pluck().all() as number[], types: this.db.prepare('SELECT type_id FROM event_types').pluck().all() as number[] };
+    } catch {
+      return undefined;
+    }
+    const { streams: streamIds, types: typeIds } = this.ids;
+    const attempt = (streamId: number, typeId: number): RawEventRowWithHash | undefined => {
+      const stream = this.name('stream', streamId);
+      if (stream === undefined || stream === lostStream || this.correctionBudget <= 0) return undefined;
+      this.correctionBudget -= 1;
+      const candidate: RawEventRowWithHash = [...row];
+      candidate[1] = streamId;
+      candidate[2] = nextVersion(stream);
+      candidate[4] = typeId;
+      const framing = this.framing(candidate);
+      return framing !== undefined && chainHash(previousHash, framing) === candidate[10] ? candidate : undefined;
+    };
+    // Its own stream with every type, then every other stream with its type.
+    for (const typeId of [row[4], ...typeIds.filter((id) => id !== row[4])]) {
+      const found = attempt(row[1], typeId);
+      if (found !== undefined) return found;
+    }
+    for (const streamId of streamIds) {
+      if (streamId === row[1]) continue;
+      const found = attempt(streamId, row[4]);
+      if (found !== undefined) return found;
+    }
+    return undefined;
   }
 
   name(kind: 'stream' | 'type', id: number): string | undefined {
@@ -205,87 +286,100 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
   }
 
   const building = `${path}.repairing-${stamp}`;
-  rmSync(building, { force: true });
-  // Fastest first: patch a copy of the damaged file where only rows are bad; else the newest
-  // good backup plus the rows after it copied in SQL; else event by event (below).
-  let bulkLost = damagedCopy !== null && diagnosis !== undefined ? patchInPlace(building, damagedCopy, diagnosis, base) : undefined;
-  let method: RepairReport['method'] = bulkLost === undefined ? 'import' : 'patch';
-  if (bulkLost === undefined) {
+  let method: RepairReport['method'] = 'import';
+  const lost: number[] = [];
+  let tombstones = 0;
+  try {
     rmSync(building, { force: true });
-    if (base !== undefined) copyFileSync(base.file, building);
-    bulkLost = damagedCopy !== null && diagnosis !== undefined ? bulkSalvage(building, damagedCopy, diagnosis, (fraction) => options.onProgress?.('salvaging', fraction)) : undefined;
-    if (bulkLost !== undefined) method = 'copy';
-  }
-  const lost: number[] = bulkLost === undefined ? [] : [...bulkLost];
-  let tombstones = lost.length;
-  if (bulkLost !== undefined) {
-    // The copied rows' stream index is rebuilt by the next writer that opens the log:
-    // meta.stream_index_position still says where the base's chunks end.
-    for (let position = (diagnosis?.headPosition ?? 0) + 1; knownHead !== null && position <= knownHead; position++) lost.push(position);
-  } else {
-    const store = new SqliteEventStore(building, { tailCheckEvents: 0 });
-    const salvage = new Salvage(damagedCopy);
-    try {
-      let previous: string | undefined = store.headHash();
-      const startAt = store.headPosition() + 1;
-      const end = salvage.readableHead;
-      const chunk = 2_000;
-      for (let from = startAt; from <= end; from += chunk) {
-        const to = Math.min(end, from + chunk - 1);
-        const rows = salvage.rows(from, to);
-        const batch: ImportedEvent[] = [];
-        for (let offset = 0; offset < rows.length; offset++) {
-          const position = from + offset;
-          const row = rows[offset];
-          const framing = row === undefined ? undefined : salvage.framing(row);
-          const verified = row !== undefined && framing !== undefined && previous !== undefined && chainHash(previous, framing) === row[10];
-          if (verified && row !== undefined) {
-            batch.push({
-              position,
-              stream: salvage.name('stream', row[1]) as string,
-              version: row[2],
-              idHex: row[3],
-              type: salvage.name('type', row[4]) as string,
-              schemaVersion: row[5],
-              payloadText: row[6],
-              virtualTimeUs: row[7],
-              causationHex: row[8] === '' ? undefined : row[8],
-              correlationId: row[9] ?? undefined,
-              hashHex: row[10],
-            });
-            previous = row[10];
-            continue;
-          }
-          // A tombstone an earlier repair wrote comes across as the loss it declares (in its
-          // stream when it fits now: an older build put it in $lost), not as a new loss.
-          const declared = row === undefined ? undefined : declaredLoss(salvage, row);
-          if (declared !== undefined && row !== undefined) {
-            batch.push(tombstone(position, declared.stream, declared.version, row[10], batch, store));
-            previous = row[10];
-            continue;
-          }
-          // Lost: a tombstone in its place. Its stored hash (when readable) lets the next event verify.
-          lost.push(position);
-          tombstones += 1;
-          const hashHex = tombstoneHash(row?.[10], previous, position);
-          const knownStream = row === undefined ? undefined : salvage.name('stream', row[1]);
-          batch.push(tombstone(position, knownStream, row?.[2], hashHex, batch, store));
-          previous = row === undefined ? undefined : hashHex;
-        }
-        // A stream whose event was lost without a readable stream name keeps a version gap there.
-        store.importEvents(batch, { allowVersionGaps: true });
-        options.onProgress?.('salvaging', end > startAt ? (to - startAt + 1) / (end - startAt + 1) : 1);
-      }
-      // Positions known to have existed beyond what could be read.
-      for (let position = Math.max(store.headPosition(), salvage.readableHead) + 1; knownHead !== null && position <= knownHead; position++) lost.push(position);
-    } finally {
-      salvage.close();
-      // A self-contained file, like a finished run's; a writer reopening it switches back to WAL.
-      store.closeFinished();
+    // Fastest first: patch a copy of the damaged file where only rows are bad; else the newest
+    // good backup plus the rows after it copied in SQL; else event by event (below).
+    let bulkLost = damagedCopy !== null && diagnosis !== undefined ? patchInPlace(building, damagedCopy, diagnosis, base) : undefined;
+    if (bulkLost !== undefined) method = 'patch';
+    if (bulkLost === undefined) {
+      rmSync(building, { force: true });
+      if (base !== undefined) copyFileSync(base.file, building);
+      bulkLost = damagedCopy !== null && diagnosis !== undefined ? bulkSalvage(building, damagedCopy, diagnosis, (fraction) => options.onProgress?.('salvaging', fraction)) : undefined;
+      if (bulkLost !== undefined) method = 'copy';
     }
+    for (const position of bulkLost ?? []) lost.push(position);
+    tombstones = lost.length;
+    if (bulkLost !== undefined) {
+      // The copied rows' stream index is rebuilt by the next writer that opens the log:
+      // meta.stream_index_position still says where the base's chunks end.
+      for (let position = (diagnosis?.headPosition ?? 0) + 1; knownHead !== null && position <= knownHead; position++) lost.push(position);
+    } else {
+      const store = new SqliteEventStore(building, { tailCheckEvents: 0 });
+      const salvage = new Salvage(damagedCopy);
+      try {
+        let previous: string | undefined = store.headHash();
+        const startAt = store.headPosition() + 1;
+        const end = salvage.readableHead;
+        const chunk = 2_000;
+        for (let from = startAt; from <= end; from += chunk) {
+          const to = Math.min(end, from + chunk - 1);
+          const rows = salvage.rows(from, to);
+          const batch: ImportedEvent[] = [];
+          for (let offset = 0; offset < rows.length; offset++) {
+            const position = from + offset;
+            const row = rows[offset];
+            const framing = row === undefined ? undefined : salvage.framing(row);
+            const verified: boolean = row !== undefined && framing !== undefined && previous !== undefined && chainHash(previous, framing) === row[10];
+            // Damage to its stream, version or type columns alone: the stored hash tells the true values.
+            const corrected: RawEventRowWithHash | undefined = verified || row === undefined || previous === undefined ? row : salvage.correct(row, previous, (name) => store.streamVersion(name) + batch.filter((event) => event.stream === name).length + 1);
+            if (corrected !== undefined && (verified || corrected !== row)) {
+              const kept: RawEventRowWithHash = corrected;
+              batch.push({
+                position,
+                stream: salvage.name('stream', kept[1]) as string,
+                version: kept[2],
+                idHex: kept[3],
+                type: salvage.name('type', kept[4]) as string,
+                schemaVersion: kept[5],
+                payloadText: kept[6],
+                virtualTimeUs: kept[7],
+                causationHex: kept[8] === '' ? undefined : kept[8],
+                correlationId: kept[9] ?? undefined,
+                hashHex: kept[10],
+              });
+              previous = kept[10];
+              continue;
+            }
+            // A tombstone an earlier repair wrote comes across as the loss it declares (in its
+            // stream when it fits now: an older build put it in $lost), not as a new loss.
+            const declared = row === undefined ? undefined : declaredLoss(salvage, row);
+            if (declared !== undefined && row !== undefined) {
+              batch.push(tombstone(position, declared.stream, declared.version, row[10], batch, store, salvage));
+              previous = row[10];
+              continue;
+            }
+            // Lost: a tombstone in its place. Its stored hash (when readable) lets the next event verify.
+            lost.push(position);
+            tombstones += 1;
+            const hashHex = tombstoneHash(row?.[10], previous, position);
+            const knownStream = row === undefined ? undefined : salvage.name('stream', row[1]);
+            batch.push(tombstone(position, knownStream, row?.[2], hashHex, batch, store, salvage));
+            previous = row === undefined ? undefined : hashHex;
+          }
+          // A stream whose event was lost without a readable stream name keeps a version gap there.
+          store.importEvents(batch, { allowVersionGaps: true });
+          options.onProgress?.('salvaging', end > startAt ? (to - startAt + 1) / (end - startAt + 1) : 1);
+        }
+        // Positions known to have existed beyond what could be read.
+        for (let position = Math.max(store.headPosition(), salvage.readableHead) + 1; knownHead !== null && position <= knownHead; position++) lost.push(position);
+      } finally {
+        salvage.close();
+        // A self-contained file, like a finished run's; a writer reopening it switches back to WAL.
+        store.closeFinished();
+      }
+    }
+    for (const suffix of ['-wal', '-shm']) rmSync(building + suffix, { force: true });
+    renameSync(building, path);
+  } catch (error) {
+    // Nothing half-built takes the log's place: the damaged file goes back where it was.
+    for (const suffix of ['', '-wal', '-shm']) rmSync(building + suffix, { force: true });
+    if (damagedCopy !== null && !existsSync(path)) moveBack(damagedCopy, path);
+    throw error;
   }
-  for (const suffix of ['-wal', '-shm']) rmSync(building + suffix, { force: true });
-  renameSync(building, path);
   const recovered = new Database(path, { readonly: true });
   const recoveredHead = (recovered.prepare('SELECT MAX(position) AS head FROM events').get() as { head: number | null }).head ?? 0;
   recovered.close();
@@ -356,7 +450,8 @@ function patchInPlace(building: string, damaged: string, diagnosis: VerifyReport
     const backupReader = backup === undefined ? undefined : new EventReader(backup);
     const backupRow = backup?.prepare('SELECT position, stream_id, version, lower(hex(id)), type_id, schema_version, payload, virtual_time_us, lower(hex(causation_id)), correlation_id, lower(hex(hash)) FROM events WHERE position = ?').raw(true);
     const hashAt = db.prepare<[number], { hash: string }>('SELECT lower(hex(hash)) AS hash FROM events WHERE position = ?');
-    const damagedRow = db.prepare<[number], DamagedRow>('SELECT e.stream_id AS streamId, s.name AS stream, e.version AS version, lower(hex(e.hash)) AS hash FROM events e LEFT JOIN streams s USING (stream_id) WHERE e.position = ?');
+    const damagedRow = db.prepare<[number], DamagedRow>(damagedRowSql('main'));
+    const rawAt = db.prepare(`SELECT ${eventColumnsWithHash} FROM main.events WHERE position = ?`).raw(true);
     const remove = db.prepare('DELETE FROM events WHERE position = ?');
     const insertRaw = db.prepare('INSERT INTO events VALUES (?, ?, ?, unhex(?), ?, ?, ?, ?, unhex(?), ?, unhex(?))');
     const lost: number[] = [];
@@ -369,10 +464,17 @@ function patchInPlace(building: string, damaged: string, diagnosis: VerifyReport
         const original = position <= (base?.headPosition ?? 0) ? (backupRow?.get(position) as RawEventRowWithHash | undefined) : undefined;
         const restorable = original !== undefined && backupReader !== undefined && previous !== undefined && chainHash(previous, framingOfRow(backupReader, original)) === original[10];
         const row = damagedRow.get(position);
+        const raw = rawAt.get(position) as RawEventRowWithHash | undefined;
         remove.run(position);
         if (restorable) {
-          insertRaw.run(original[0], original[1], original[2], original[3], original[4], original[5], original[6], original[7], original[8] === '' ? null : original[8], original[9], original[10]);
+          insertRow(insertRaw, original);
           placer.restored(position, original[1], original[2]);
+          continue;
+        }
+        // Damage to its stream, version or type columns alone: the stored hash tells the true values.
+        const corrected = raw !== undefined && previous !== undefined ? placer.correct(position, raw, previous) : undefined;
+        if (corrected !== undefined) {
+          insertRow(insertRaw, corrected);
           continue;
         }
         const hashHex = tombstoneHash(row?.hash, previous, position);
@@ -402,38 +504,82 @@ function patchInPlace(building: string, damaged: string, diagnosis: VerifyReport
   }
 }
 
-/** What a damaged file says of a bad position: its stream (id and name, if the id names one), version and stored hash. */
+/** What a damaged file says of a bad position: its stream (id and name, if the id names one), version, stored hash, type and payload. */
 interface DamagedRow {
   readonly streamId: number | null;
   readonly stream: string | null;
   readonly version: number | null;
   readonly hash: string | null;
+  readonly type: string | null;
+  readonly payload: unknown;
+}
+
+function damagedRowSql(source: 'main' | 'd'): string {
+  return `SELECT e.stream_id AS streamId, s.name AS stream, e.version AS version, lower(hex(e.hash)) AS hash, t.name AS type, e.payload AS payload
+          FROM ${source}.events e LEFT JOIN ${source}.streams s USING (stream_id) LEFT JOIN ${source}.event_types t USING (type_id) WHERE e.position = ?`;
+}
+
+/** A row read back as it was written (causation '' is none). */
+function insertRow(insert: Database.Statement, row: RawEventRowWithHash): void {
+  insert.run(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8] === '' ? null : row[8], row[9], row[10]);
 }
 
 /**
- * Where the tombstones of a fast repair go. A tombstone takes its lost event's place in its own
- * stream, at its version, when the damaged row's stream and version fit between that stream's
- * surviving events (the version right after the one before, and before the one after): the
- * stream then has no gap, keeps its version, and readers of it see the loss where it happened.
- * Otherwise (the row unreadable, or its values not fitting: they may be the damaged bytes) the
- * tombstone goes to $lost, naming what the row said. Bad positions are placed in order.
+ * The loss a damaged row stands for: what it says, or, when it is an earlier repair's tombstone
+ * (its payload names the position it stands at), the stream and version that tombstone names.
+ */
+function lossOf(row: DamagedRow | undefined, position: number): { stream: string | null; version: number | null } {
+  if (row?.type === lostEventType && typeof row.payload === 'string') {
+    try {
+      const named = JSON.parse(row.payload) as { position?: unknown; stream?: unknown; version?: unknown };
+      if (named.position === position) return { stream: typeof named.stream === 'string' ? named.stream : null, version: Number.isSafeInteger(named.version) ? (named.version as number) : null };
+    } catch {
+      // Not a tombstone's payload: what the row says, below.
+    }
+  }
+  return { stream: row?.stream ?? null, version: row?.version ?? null };
+}
+
+/**
+ * Where the tombstones of a fast repair go, and which bad rows the stored hash can put right. A
+ * tombstone takes its lost event's place in its own stream, at its version, when the damaged
+ * row's stream and version fit between that stream's surviving events (the version right after
+ * the one before, and before the one after): the stream then has no gap, keeps its version, and
+ * readers of it see the loss where it happened. Otherwise (the row unreadable, or its values not
+ * fitting: they may be the damaged bytes) the tombstone goes to $lost, naming what the row said.
+ * Bad positions are placed in order.
  */
 class TombstonePlacer {
   /** Per stream id: its surviving events' positions and versions, in position order. */
   private readonly survivors = new Map<number, { positions: number[]; versions: number[] }>();
   /** Per stream id: the last position placed in it, with the version (earlier bad positions are placed first). */
   private readonly placed = new Map<number, [position: number, version: number]>();
+  private readonly reader: EventReader;
 
   /**
    * `survivorsSql` selects position, stream_id, version of the events that stay, in position
    * order, for the stream ids in JSON @streams, but the positions in JSON @bad (the bad ones); `source`
    * is the schema whose events hold the damaged rows.
    */
-  constructor(db: Database.Database, survivorsSql: string, source: 'main' | 'd', bad: readonly number[]) {
-    const streamIds = (db.prepare(`SELECT DISTINCT stream_id AS id FROM ${source}.events WHERE position IN (SELECT value FROM json_each(?))`).all(JSON.stringify(bad)) as { id: unknown }[])
-      .map((row) => row.id)
-      .filter((id): id is number => Number.isSafeInteger(id));
-    const rows = db.prepare(survivorsSql).raw(true).iterate({ streams: JSON.stringify(streamIds), bad: JSON.stringify(bad) }) as Iterable<[number, number, number]>;
+  constructor(
+    private readonly db: Database.Database,
+    private readonly survivorsSql: string,
+    private readonly source: 'main' | 'd',
+    private readonly bad: readonly number[],
+  ) {
+    this.reader = new EventReader(db, undefined, undefined, { nativeReads: false });
+    // The streams the bad rows say, and those that the earlier repairs' tombstones among them name.
+    const streamIds = new Set<number>();
+    const damagedRow = db.prepare<[number], DamagedRow>(damagedRowSql(source));
+    const idOf = db.prepare<[string], { stream_id: number }>('SELECT stream_id FROM main.streams WHERE name = ?');
+    for (const position of bad) {
+      const row = damagedRow.get(position);
+      if (typeof row?.streamId === 'number') streamIds.add(row.streamId);
+      const named = lossOf(row, position).stream;
+      const id = named === null ? undefined : idOf.get(named)?.stream_id;
+      if (id !== undefined) streamIds.add(id);
+    }
+    const rows = this.db.prepare(this.survivorsSql).raw(true).iterate({ streams: JSON.stringify([...streamIds]), bad: JSON.stringify(this.bad) }) as Iterable<[number, number, number]>;
     for (const [position, streamId, version] of rows) {
       let events = this.survivors.get(streamId);
       if (events === undefined) this.survivors.set(streamId, (events = { positions: [], versions: [] }));
@@ -442,33 +588,161 @@ class TombstonePlacer {
     }
   }
 
-  /** A bad position whose original event came back from the backup: it counts as placed. */
+  /** A bad position whose original event came back (from the backup, or put right): it counts as placed. */
   restored(position: number, streamId: number, version: number): void {
     this.placed.set(streamId, [position, version]);
   }
 
-  /** The stream id and version for the tombstone at `position`, or undefined for $lost. */
-  place(position: number, row: DamagedRow | undefined): { streamId: number; version: number } | undefined {
-    const streamId = row?.streamId;
-    const version = row?.version;
-    if (row?.stream === null || row?.stream === lostStream || typeof streamId !== 'number' || typeof version !== 'number' || !Number.isSafeInteger(version) || version < 1) return undefined;
+  /** The version a stream's event at `position` must have (the one after its event before), and whether its next event leaves room for it. */
+  private slot(streamId: number, position: number): { version: number; free: boolean } {
     const events = this.survivors.get(streamId) ?? { positions: [], versions: [] };
-    // The first surviving event after the position.
-    let low = 0;
-    let high = events.positions.length;
-    while (low < high) {
-      const middle = (low + high) >> 1;
-      if ((events.positions[middle] as number) < position) low = middle + 1;
-      else high = middle;
-    }
+    const low = firstAfter(events.positions, position);
     const before = low > 0 ? ([events.positions[low - 1], events.versions[low - 1]] as [number, number]) : undefined;
     const placed = this.placed.get(streamId);
     const previous = placed !== undefined && (before === undefined || placed[0] > before[0]) ? placed[1] : (before?.[1] ?? 0);
     const next = events.versions[low];
-    if (previous !== version - 1 || (next !== undefined && next <= version)) return undefined;
-    this.placed.set(streamId, [position, version]);
-    return { streamId, version };
+    return { version: previous + 1, free: next === undefined || next > previous + 1 };
   }
+
+  /** The stream id and version for the tombstone at `position`, or undefined for $lost. */
+  place(position: number, row: DamagedRow | undefined): { streamId: number; version: number } | undefined {
+    const loss = lossOf(row, position);
+    if (loss.stream === null || loss.stream === lostStream || loss.version === null || loss.version < 1) return undefined;
+    const streamId = loss.stream === row?.stream ? row.streamId : (this.db.prepare('SELECT stream_id FROM main.streams WHERE name = ?').get(loss.stream) as { stream_id: number } | undefined)?.stream_id;
+    if (typeof streamId !== 'number') return undefined;
+    const slot = this.slot(streamId, position);
+    if (slot.version !== loss.version || !slot.free) return undefined;
+    this.placed.set(streamId, [position, loss.version]);
+    return { streamId, version: loss.version };
+  }
+
+  /**
+   * The row as it was written, when damage changed only its stream, its version or its type
+   * (columns the chain hash covers by value): the values its stored hash and the hash before it
+   * accept, tried from the stream's place in the log. Undefined when none is accepted. A SHA-256
+   * match leaves no doubt: a corrected row is the original event.
+   */
+  correct(position: number, row: RawEventRowWithHash, previousHash: string): RawEventRowWithHash | undefined {
+    if (!/^[0-9a-f]{64}$/.test(row[10]) || !/^[0-9a-f]{64}$/.test(previousHash) || row[0] !== position) return undefined;
+    const accepted = (candidate: RawEventRowWithHash): boolean => {
+      try {
+        return chainHash(previousHash, framingOfRow(this.reader, candidate)) === candidate[10];
+      } catch {
+        return false;
+      }
+    };
+    const typeIds = (this.db.prepare('SELECT type_id FROM main.event_types').pluck().all() as number[]).filter((id) => id !== row[4]);
+    const tryTypes = (streamId: number, version: number): RawEventRowWithHash | undefined => {
+      for (const typeId of [row[4], ...typeIds]) {
+        const candidate: RawEventRowWithHash = [...row];
+        candidate[1] = streamId;
+        candidate[2] = version;
+        candidate[4] = typeId;
+        if (accepted(candidate)) return candidate;
+      }
+      return undefined;
+    };
+    const found = (candidate: RawEventRowWithHash | undefined): RawEventRowWithHash | undefined => {
+      if (candidate !== undefined) this.placed.set(candidate[1], [position, candidate[2]]);
+      return candidate;
+    };
+    // Its type, or its version, changed: its stream's slot here.
+    const own = typeof row[1] === 'number' && this.knownStream(row[1]) ? this.slot(row[1], position) : undefined;
+    if (own !== undefined && own.free) {
+      const candidate = tryTypes(row[1], own.version);
+      if (candidate !== undefined) return found(candidate);
+    }
+    // Its stream changed: the stream and version the stream index gives its position (with every
+    // type), or for a position after the index's, each stream's next version there (its type).
+    const { chunked, tail } = this.indexed(position);
+    for (const [streamId, version] of chunked) {
+      const candidate = tryTypes(streamId, version);
+      if (candidate !== undefined) return found(candidate);
+    }
+    for (const [streamId, version] of tail) {
+      if (streamId === row[1] || this.correctionBudget <= 0) continue;
+      this.correctionBudget -= 1;
+      const candidate: RawEventRowWithHash = [...row];
+      candidate[1] = streamId;
+      candidate[2] = version;
+      if (accepted(candidate)) return found(candidate);
+    }
+    return undefined;
+  }
+
+  /** Candidate checks left for the streams past the index: a bound on the work a badly damaged file can ask for. */
+  private correctionBudget = 200_000;
+
+  /** Per bad position: [stream id, version] of the chunks that hold it (read once). */
+  private chunked: Map<number, [number, number][]> | undefined;
+  /** Events after the stream index's position that stay, per stream id: positions and versions. */
+  private tail: { from: number; streams: Map<number, { positions: number[]; versions: number[] }>; versions: Map<number, number> } | undefined;
+
+  /** Candidate [stream id, version] pairs for the event at `position`, from the damaged file's stream index or, past it, its streams' versions. */
+  private indexed(position: number): { chunked: [number, number][]; tail: [number, number][] } {
+    const source = this.source;
+    if (this.chunked === undefined) {
+      this.chunked = new Map();
+      const wanted = new Set(this.bad);
+      try {
+        for (const chunk of this.db.prepare(`SELECT stream_id, first_version, positions FROM ${source}.stream_chunks`).iterate() as Iterable<{ stream_id: number; first_version: number; positions: Buffer }>) {
+          for (let index = 0; index + 8 <= chunk.positions.length; index += 8) {
+            const at = chunk.positions.readDoubleLE(index);
+            if (!wanted.has(at)) continue;
+            const entries = this.chunked.get(at) ?? [];
+            entries.push([chunk.stream_id, chunk.first_version + index / 8]);
+            this.chunked.set(at, entries);
+          }
+        }
+      } catch {
+        // An unreadable index gives no candidates.
+      }
+    }
+    const fromIndex = this.chunked.get(position) ?? [];
+    if (this.tail === undefined) {
+      const from = Number((this.db.prepare(`SELECT value FROM ${source}.meta WHERE key = 'stream_index_position'`).get() as { value: unknown } | undefined)?.value ?? 0);
+      const streams = new Map<number, { positions: number[]; versions: number[] }>();
+      const versions = new Map<number, number>();
+      if (Number.isSafeInteger(from) && from >= 0) {
+        for (const [at, streamId, version] of this.db.prepare(`SELECT position, stream_id, version FROM ${source}.events WHERE position > ? AND position NOT IN (SELECT value FROM json_each(?)) ORDER BY position`).raw(true).iterate(from, JSON.stringify(this.bad)) as Iterable<[number, number, number]>) {
+          let events = streams.get(streamId);
+          if (events === undefined) streams.set(streamId, (events = { positions: [], versions: [] }));
+          events.positions.push(at);
+          events.versions.push(version);
+        }
+        for (const [streamId, version] of this.db.prepare(`SELECT stream_id, version FROM ${source}.streams`).raw(true).iterate() as Iterable<[number, number]>) versions.set(streamId, version);
+      }
+      this.tail = { from: Number.isSafeInteger(from) ? from : Number.POSITIVE_INFINITY, streams, versions };
+    }
+    if (position <= this.tail.from) return { chunked: fromIndex, tail: [] };
+    // Past the index: a stream's version there follows its last event before it (or its version as of the index's position).
+    const fromTail: [number, number][] = [];
+    for (const [streamId, asOf] of this.tail.versions) {
+      const events = this.tail.streams.get(streamId);
+      const low = events === undefined ? 0 : firstAfter(events.positions, position);
+      const placed = this.placed.get(streamId);
+      const before = low > 0 ? (events?.versions[low - 1] as number) : asOf;
+      const previous = placed !== undefined && placed[0] > (low > 0 ? (events?.positions[low - 1] as number) : this.tail.from) ? placed[1] : before;
+      fromTail.push([streamId, previous + 1]);
+    }
+    return { chunked: fromIndex, tail: fromTail };
+  }
+
+  private knownStream(streamId: number): boolean {
+    return this.db.prepare('SELECT 1 FROM main.streams WHERE stream_id = ?').get(streamId) !== undefined;
+  }
+}
+
+/** The index of the first of ascending `positions` above `position` (their length if none). */
+function firstAfter(positions: readonly number[], position: number): number {
+  let low = 0;
+  let high = positions.length;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if ((positions[middle] as number) <= position) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
 
 /**
@@ -481,6 +755,14 @@ function renumberLost(db: Database.Database): number {
   if (lostId === undefined) return Number.POSITIVE_INFINITY;
   const rows = db.prepare('SELECT position, version FROM main.events WHERE stream_id = ? ORDER BY position').raw(true).all(lostId) as [number, number][];
   const update = db.prepare('UPDATE main.events SET version = ? WHERE position = ?');
+  // An event appended there (before appends to $lost were refused) is covered by its hash: nothing
+  // there is renumbered, and this repair's tombstones (version 0 until now) follow the highest version.
+  const appended = db.prepare('SELECT count(*) AS n FROM main.events WHERE stream_id = ? AND type_id IS NOT (SELECT type_id FROM main.event_types WHERE name = ?)').get(lostId, lostEventType) as { n: number };
+  if (appended.n > 0) {
+    let next = rows.reduce((highest, [, version]) => Math.max(highest, version), 0) + 1;
+    for (const [position, version] of rows) if (version === 0) update.run(next++, position);
+    return Number.POSITIVE_INFINITY;
+  }
   let first = Number.POSITIVE_INFINITY;
   rows.forEach(([position, version], index) => {
     if (version === index + 1) return;
@@ -516,7 +798,8 @@ function insertTombstone(db: Database.Database, position: number, row: DamagedRo
     return Number((table === 'streams' ? db.prepare('INSERT INTO main.streams (name, category, version) VALUES (?, ?, 0)').run(name, name) : db.prepare('INSERT INTO main.event_types (name) VALUES (?)').run(name)).lastInsertRowid);
   };
   const streamId = placement?.streamId ?? idOf('streams', lostStream);
-  const payload = JSON.stringify({ position, stream: row?.stream ?? null, version: row?.version ?? null });
+  const loss = lossOf(row, position);
+  const payload = JSON.stringify({ position, stream: loss.stream, version: loss.version });
   const idHex = tombstoneId(position, hashHex);
   db.prepare('INSERT INTO main.events VALUES (?, ?, ?, unhex(?), ?, 1, ?, 0, NULL, NULL, unhex(?))').run(position, streamId, placement?.version ?? 0, idHex, idOf('event_types', lostEventType), payload, hashHex);
 }
@@ -581,7 +864,9 @@ function bulkSalvage(building: string, damaged: string, diagnosis: VerifyReport,
       db.exec('INSERT OR IGNORE INTO main.event_types SELECT * FROM d.event_types; INSERT OR IGNORE INTO main.streams SELECT * FROM d.streams');
       const copy = db.prepare('INSERT INTO main.events SELECT * FROM d.events WHERE position BETWEEN ? AND ?');
       const hashAt = db.prepare<[number], { hash: string }>('SELECT lower(hex(hash)) AS hash FROM main.events WHERE position = ?');
-      const damagedRow = db.prepare<[number], DamagedRow>('SELECT e.stream_id AS streamId, s.name AS stream, e.version AS version, lower(hex(e.hash)) AS hash FROM d.events e LEFT JOIN d.streams s USING (stream_id) WHERE e.position = ?');
+      const damagedRow = db.prepare<[number], DamagedRow>(damagedRowSql('d'));
+      const rawAt = db.prepare(`SELECT ${eventColumnsWithHash} FROM d.events WHERE position = ?`).raw(true);
+      const insertRaw = db.prepare('INSERT INTO main.events VALUES (?, ?, ?, unhex(?), ?, ?, ?, ?, unhex(?), ?, unhex(?))');
       // The events that stay: the base's, then the damaged file's after it but the bad ones.
       const placer = new TombstonePlacer(
         db,
@@ -596,10 +881,14 @@ function bulkSalvage(building: string, damaged: string, diagnosis: VerifyReport,
         if (position > from) copy.run(from, position - 1);
         if (position <= to) {
           const row = damagedRow.get(position);
+          const raw = rawAt.get(position) as RawEventRowWithHash | undefined;
           const previous = position === 1 ? genesisHashHex : (hashAt.get(position - 1)?.hash ?? genesisHashHex);
-          const hashHex = tombstoneHash(row?.hash, previous, position);
-          insertTombstone(db, position, row, hashHex, placer.place(position, row));
-          lost.push(position);
+          const corrected = raw === undefined ? undefined : placer.correct(position, raw, previous);
+          if (corrected !== undefined) insertRow(insertRaw, corrected);
+          else {
+            insertTombstone(db, position, row, tombstoneHash(row?.hash, previous, position), placer.place(position, row));
+            lost.push(position);
+          }
         }
         from = position + 1;
         onProgress(to > baseHead ? (Math.min(from, to) - baseHead) / (to - baseHead) : 1);
@@ -682,10 +971,12 @@ function declaredLoss(salvage: Salvage, row: RawEventRowWithHash): { stream: str
 }
 
 /** A tombstone for a lost position: in its own stream at its version when known, else in $lost. */
-function tombstone(position: number, stream: string | undefined, version: number | undefined, hashHex: string, batch: readonly ImportedEvent[], store: SqliteEventStore): ImportedEvent {
+function tombstone(position: number, stream: string | undefined, version: number | undefined, hashHex: string, batch: readonly ImportedEvent[], store: SqliteEventStore, salvage: Salvage): ImportedEvent {
   const inBatch = (name: string): number => batch.filter((event) => event.stream === name).length;
   const nextVersionOf = (name: string): number => store.streamVersion(name) + inBatch(name) + 1;
-  const placeInStream = stream !== undefined && version !== undefined && version === nextVersionOf(stream);
+  // Its stream's next version here, and claimed by no later row of that stream.
+  const later = stream === undefined ? undefined : salvage.versionAfter(stream, position);
+  const placeInStream = stream !== undefined && stream !== lostStream && version !== undefined && version === nextVersionOf(stream) && (later === undefined || later > version);
   const target = placeInStream ? stream : lostStream;
   return {
     position,

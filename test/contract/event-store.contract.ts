@@ -179,6 +179,8 @@ export function eventStoreContract(name: string, setup: StoreSetup): void {
           ['validation', () => store.appendBatch([{ stream: a, events: [newEvent('X', {}, { virtualTimeUs: -1 })], expected: anyVersion }])],
           // A lone surrogate has no UTF-8 form: stored and hashed, its bytes would differ.
           ['validation', () => store.appendBatch([{ stream: a, events: [newEvent('X', {}, { virtualTimeUs: 1, correlationId: 'half \uD800 pair' })], expected: anyVersion }])],
+          // $lost holds a repair's tombstones, numbered by the repair.
+          ['validation', () => store.appendBatch([{ stream: asStreamName('$lost'), events: [newEvent()], expected: anyVersion }])],
           ['limit', () => store.appendBatch([{ stream: a, events: [newEvent('Big', { blob: 'x'.repeat(70_000) })], expected: anyVersion }])],
           ['conflict', () => store.appendBatch([{ stream: b, events: [newEvent(), newEvent()].map((event, _, all) => ({ ...event, id: all[0]!.id })), expected: anyVersion }])],
         ];

@@ -9,11 +9,12 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AuraError } from '../../src/core/kernel/errors.ts';
-import { asStreamName } from '../../src/core/kernel/ids.ts';
+import { asEventId, asStreamName } from '../../src/core/kernel/ids.ts';
+import { anyVersion } from '../../src/core/ports/event-store.ts';
 import { createBackup } from '../../src/node/backups.ts';
 import { tombstoneId } from '../../src/node/hashing.ts';
 import { repairEventLog, type RepairReport } from '../../src/node/repair.ts';
-import { SqliteEventStore } from '../../src/node/sqlite-event-store.ts';
+import { SqliteEventStore, type EncodedAppend } from '../../src/node/sqlite-event-store.ts';
 import { verifyEventLog } from '../../src/node/verify.ts';
 import { verifyEventLogParallel } from '../../src/node/verify-parallel.ts';
 import { temporaryDirectory } from '../support/fixtures.ts';
@@ -34,12 +35,21 @@ function dump(path: string): Map<number, Row> {
   }
 }
 
-/** A finished log of 3,000 events in 40 streams, no backup. */
-function buildLog(name: string, seed: number): { path: string; pristine: Map<number, Row> } {
+/**
+ * A finished log of 3,000 events in 40 streams, no backup. `stopped`: 3,150 events whose writer
+ * stopped without closing it; its stream index, written every 700 events at the end of a batch
+ * of 450, holds them to 2,700.
+ */
+function buildLog(name: string, seed: number, stopped = false): { path: string; pristine: Map<number, Row> } {
   const path = join(work.path, `${name}.sqlite`);
-  const store = new SqliteEventStore(path);
-  appendSeeded(store, seed, 6, 500);
-  store.closeFinished();
+  const store = new SqliteEventStore(path, stopped ? { streamIndexFlushEvents: 700 } : {});
+  if (stopped) {
+    appendSeeded(store, seed, 7, 450);
+    store.db.close();
+  } else {
+    appendSeeded(store, seed, 6, 500);
+    store.closeFinished();
+  }
   return { path, pristine: dump(path) };
 }
 
@@ -148,6 +158,23 @@ describe('tombstones across repairs', () => {
     expect(findings(path)).toEqual([`lost@${lost.position}`, `stream_version@${next.position}`, `lost@${other.position}`]);
   });
 
+  it('keeps what a damaged tombstone names when it replaces it', async () => {
+    const { path, pristine } = buildLog('damaged-tombstone', 21);
+    const lost = middleOfStream(pristine, 1_200);
+    oldStyleTombstone(path, lost.position, 1);
+    const db = new Database(path);
+    db.prepare("UPDATE events SET id = unhex('00000000000000000000000000000001') WHERE position = ?").run(lost.position);
+    db.close();
+    expect(findings(path)[0]).toBe(`chain@${lost.position}`);
+    const report = await repair(path, 9);
+    expect(report.lostPositions).toEqual([lost.position]);
+    // Its replacement names the event the old tombstone stood for, and fits there now: no gap is left.
+    const replaced = dump(path).get(lost.position)!;
+    expect(JSON.parse(replaced.payload)).toEqual({ position: lost.position, stream: lost.stream, version: lost.version });
+    expect([replaced.stream, replaced.version]).toEqual([lost.stream, lost.version]);
+    expect(findings(path)).toEqual([`lost@${lost.position}`]);
+  });
+
   it("takes a row whose type was changed to a tombstone's for damage, not a loss: refused at open, and back from the backup", async () => {
     const path = join(work.path, 'type-changed.sqlite');
     const backups = join(work.path, 'type-changed-backups');
@@ -168,6 +195,60 @@ describe('tombstones across repairs', () => {
     expectSurvivors(pristine, path, []);
     expect(findings(path)).toEqual([]);
     new SqliteEventStore(path).close();
+  });
+
+  it('keeps events an older build let a client append to $lost: refused now, never renumbered', async () => {
+    const path = join(work.path, 'appended-to-lost.sqlite');
+    const store = new SqliteEventStore(path);
+    await expect(store.append(asStreamName('$lost'), [{ id: asEventId('f'.repeat(32)), type: 'Note', schemaVersion: 1, payload: {}, metadata: { virtualTimeUs: 0 } }], anyVersion)).rejects.toThrow(/takes no appends/);
+    // As an older build wrote them: encoded appends skip the check.
+    const note = (index: number): EncodedAppend => ({ stream: '$lost', expected: anyVersion, events: [{ id: index.toString(16).padStart(32, '0'), type: 'Note', schemaVersion: 1, payloadText: JSON.stringify({ index }), virtualTimeUs: index, causationId: null, correlationId: null }] });
+    appendSeeded(store, 13, 2, 500);
+    store.appendEncodedBatch(Array.from({ length: 5 }, (_, index) => note(0xa000 + index)));
+    appendSeeded(store, 13, 2, 500, 2);
+    store.closeFinished();
+    const pristine = dump(path);
+    const notes = [...pristine.values()].filter((row) => row.stream === '$lost').map((row) => row.position);
+    expect(notes).toHaveLength(5);
+    // Damage that sends a tombstone to $lost: a version no longer fitting its stream, and a payload changed too (nothing to put right).
+    const victim = middleOfStream(pristine, 1_500);
+    const db = new Database(path);
+    db.prepare("UPDATE events SET version = version + 50, payload = payload || ' ' WHERE position = ?").run(victim.position);
+    db.close();
+    const report = await repair(path, 7);
+    expect(report.lostPositions).toEqual([victim.position]);
+    expectSurvivors(pristine, path, [victim.position]);
+    const repaired = dump(path);
+    expect(repaired.get(victim.position)).toMatchObject({ stream: '$lost', version: 6, type: '$EventLost' });
+    expect(findings(path).filter((finding) => finding.startsWith('chain'))).toEqual([]);
+  });
+
+  it.each([
+    ['its stream', 'stream_id = (SELECT stream_id FROM streams WHERE stream_id <> events.stream_id LIMIT 1)'],
+    ['its version', 'version = version + 7'],
+    ['its type', 'type_id = (SELECT type_id FROM event_types WHERE type_id <> events.type_id LIMIT 1)'],
+  ])('puts an event right when only %s changed: exactly, on the in-place and the slow path, before and after the stream index\'s position', async (_, change) => {
+    for (const [slow, stopped] of [
+      [false, false],
+      [true, false],
+      [false, true],
+    ] as const) {
+      const { path, pristine } = buildLog(`corrected-${change.slice(0, 4)}-${slow}-${stopped}`, 15, stopped);
+      // A stopped writer's index ends at 2,700: the victim is after it.
+      const victim = middleOfStream(pristine, stopped ? 2_750 : 1_700);
+      const db = new Database(path);
+      db.prepare(`UPDATE events SET ${change} WHERE position = ?`).run(victim.position);
+      // A hole elsewhere sends the repair down the slow path (that position and the next are lost: the hole took the hash the next links to).
+      if (slow) db.prepare('DELETE FROM events WHERE position = 300').run();
+      db.close();
+      expect(findings(path)).toContain(`chain@${victim.position}`);
+      const report = await repair(path, 8);
+      expect(report.method, `slow: ${slow}`).toBe(slow ? 'import' : 'patch');
+      expect(report.lostPositions).toEqual(slow ? [300, 301] : []);
+      expectSurvivors(pristine, path, report.lostPositions);
+      expect(dump(path).get(victim.position)).toEqual(pristine.get(victim.position));
+      expect(findings(path).filter((finding) => !finding.startsWith('lost@') && !finding.startsWith('stream_version@'))).toEqual([]);
+    }
   });
 
   it.each(['patch', 'import'] as const)('puts a log whose $lost an older build numbered out of order back in order (%s)', async (method) => {

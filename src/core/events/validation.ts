@@ -5,7 +5,7 @@
 import { AuraError } from '../kernel/errors.ts';
 import { asEventId, type EventId } from '../kernel/ids.ts';
 import { limits } from '../kernel/limits.ts';
-import type { NewEvent } from './event.ts';
+import { lostStream, type NewEvent } from './event.ts';
 
 const hex32 = /^[0-9a-f]{32}$/;
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -28,6 +28,8 @@ export function checkStreamName(stream: string): void {
   if (typeof stream !== 'string' || stream.length === 0 || stream.length > limits.streamNameLengthMax || !streamNamePattern.test(stream)) {
     throw new AuraError('validation', `stream name ${JSON.stringify(String(stream).slice(0, 80))} is invalid: 1-${limits.streamNameLengthMax} characters of letters, digits and . _ : $ @ / + = -`);
   }
+  // A repair numbers $lost's tombstones in position order: an appended event there would be renumbered, and its hash broken.
+  if (stream === lostStream) throw new AuraError('validation', `stream ${lostStream} holds a repair's tombstones and takes no appends`);
 }
 
 /** Throws unless the value is plain JSON: null, booleans, finite numbers, strings, arrays, plain objects. */
