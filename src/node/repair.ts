@@ -375,9 +375,16 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
     for (const suffix of ['-wal', '-shm']) rmSync(building + suffix, { force: true });
     renameSync(building, path);
   } catch (error) {
-    // Nothing half-built takes the log's place: the damaged file goes back where it was.
-    for (const suffix of ['', '-wal', '-shm']) rmSync(building + suffix, { force: true });
+    // Nothing half-built takes the log's place: the damaged file goes back where it was first,
+    // then what was being built goes (as far as it can).
     if (damagedCopy !== null && !existsSync(path)) moveBack(damagedCopy, path);
+    for (const suffix of ['', '-wal', '-shm']) {
+      try {
+        rmSync(building + suffix, { force: true });
+      } catch {
+        // Not a file of the repair's making: left alone.
+      }
+    }
     throw error;
   }
   const recovered = new Database(path, { readonly: true });

@@ -5,6 +5,7 @@
  * $lost numbered out of position order) verify without false findings and are put in order by
  * the next repair, never by dropping an event whose chain link verifies.
  */
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,6 +14,7 @@ import { asEventId, asStreamName } from '../../src/core/kernel/ids.ts';
 import { anyVersion } from '../../src/core/ports/event-store.ts';
 import { createBackup } from '../../src/node/backups.ts';
 import { tombstoneId } from '../../src/node/hashing.ts';
+import { fileStamp } from '../../src/node/run-files.ts';
 import { repairEventLog, type RepairReport } from '../../src/node/repair.ts';
 import { SqliteEventStore, type EncodedAppend } from '../../src/node/sqlite-event-store.ts';
 import { verifyEventLog } from '../../src/node/verify.ts';
@@ -156,6 +158,21 @@ describe('tombstones across repairs', () => {
     expect(report.lostPositions).toEqual([other.position]);
     expectSurvivors(pristine, path, [lost.position, other.position]);
     expect(findings(path)).toEqual([`lost@${lost.position}`, `stream_version@${next.position}`, `lost@${other.position}`]);
+  });
+
+  it('puts the damaged file back at its path when a repair fails part-way', async () => {
+    const { path, pristine } = buildLog('repair-fails', 23);
+    damage(path, 1_500);
+    const before = findings(path);
+    // A directory where the repair builds its file: building fails.
+    mkdirSync(`${path}.repairing-${fileStamp(10)}`);
+    await expect(repair(path, 10)).rejects.toThrow();
+    expect(existsSync(path)).toBe(true);
+    expect(findings(path)).toEqual(before);
+    rmSync(`${path}.repairing-${fileStamp(10)}`, { recursive: true });
+    const report = await repair(path, 11);
+    expect(report.lostPositions).toEqual([1_500]);
+    expectSurvivors(pristine, path, [1_500]);
   });
 
   it('keeps what a damaged tombstone names when it replaces it', async () => {
