@@ -16,7 +16,7 @@ import { checkRange, type ChainTask, type RangeResult } from './chain-check.ts';
 import { EventReader } from './event-reader.ts';
 import { useNativeChain } from './native-chain.ts';
 import { workerEntry } from './runtime.ts';
-import { assembleReport, openOrReport, readChunksOrReport, readStreams, type VerifyReport } from './verify.ts';
+import { assembleReport, openOrReport, type VerifyReport } from './verify.ts';
 
 /** Events per slice; tests may lower it through the options. */
 const defaultSliceEvents = 20_000;
@@ -34,15 +34,13 @@ export async function verifyEventLogParallel(
   const native = options.native ?? true;
   const opened = openOrReport(path, started);
   if (!('db' in opened)) return opened;
-  const { db, head } = opened;
+  const { db, head, streams, chunks } = opened;
   const onCallerThread = options.onCallerThread ?? false;
   const threads = options.threads ?? Math.max(1, Math.min(2, availableParallelism() - (onCallerThread ? 1 : 0)));
   const entry = workerEntry('chain-worker');
   const pool = new Piscina({ filename: entry.url.href, minThreads: threads, maxThreads: threads, execArgv: entry.execArgv });
   const pumps: Promise<unknown>[] = [];
   try {
-    let streams: ReturnType<typeof readStreams>;
-    let chunks: ReturnType<typeof readChunksOrReport>;
     let integrity: Promise<string[]> | undefined;
     const results: RangeResult[] = [];
     try {
@@ -86,8 +84,6 @@ export async function verifyEventLogParallel(
           await yieldToEventLoop();
         }
       }
-      streams = readStreams(db);
-      chunks = readChunksOrReport(db);
     } catch (error) {
       // The tasks already running end with the pool (below); their outcome no longer matters.
       integrity?.catch(() => undefined);

@@ -36,16 +36,29 @@ export interface VerifyReport {
 export interface OpenedLog {
   readonly db: Database.Database;
   readonly head: number;
+  /** The streams' versions and the stream index, read with the head in one read transaction. */
+  readonly streams: StreamVersions;
+  readonly chunks: ChunkRow[] | string;
 }
 
-/** Opens a log read-only for verification; not_found when there is no file, validation for a foreign schema. */
+/**
+ * Opens a log read-only for verification; not_found when there is no file, validation for a
+ * foreign schema. The head, the streams' versions and the stream index are read in one snapshot:
+ * a writer still appending to the log (and flushing its index) cannot make them disagree. Events
+ * never change once written, so the chain check may read them later.
+ */
 export function openForVerification(path: string): OpenedLog {
   if (!existsSync(path) || !statSync(path).isFile()) throw new AuraError('not_found', `${path}: no event log there`);
   const db = new Database(path, { readonly: true, fileMustExist: true });
   try {
     checkSchema(db, path);
-    const head = (db.prepare('SELECT MAX(position) AS head FROM events').get() as { head: number | null }).head ?? 0;
-    return { db, head };
+    db.exec('BEGIN');
+    try {
+      const head = (db.prepare('SELECT MAX(position) AS head FROM events').get() as { head: number | null }).head ?? 0;
+      return { db, head, streams: readStreams(db), chunks: readChunksOrReport(db) };
+    } finally {
+      db.exec('COMMIT');
+    }
   } catch (error) {
     db.close();
     throw error;
@@ -189,7 +202,7 @@ export function verifyEventLog(path: string, onProgress?: (checked: number, tota
   const started = performance.now();
   const opened = openOrReport(path, started);
   if (!('db' in opened)) return opened;
-  const { db, head } = opened;
+  const { db, head, streams, chunks } = opened;
   try {
     if (options.native ?? true) useNativeChain(db);
     let integrity: string[];
@@ -200,7 +213,7 @@ export function verifyEventLog(path: string, onProgress?: (checked: number, tota
     }
     const slice = checkRange(new EventReader(db), 1, Number.MAX_SAFE_INTEGER, genesisHashHex, (checked) => onProgress?.(checked, head));
     onProgress?.(slice.events, head);
-    return assembleReport(path, started, integrity, [slice], readStreams(db), readChunksOrReport(db));
+    return assembleReport(path, started, integrity, [slice], streams, chunks);
   } finally {
     db.close();
   }

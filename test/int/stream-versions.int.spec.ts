@@ -12,6 +12,7 @@ import { anyVersion, type ExpectedVersion } from '../../src/core/ports/event-sto
 import { EventLogQueries } from '../../src/node/event-queries.ts';
 import { SqliteEventStore } from '../../src/node/sqlite-event-store.ts';
 import { verifyEventLog } from '../../src/node/verify.ts';
+import { verifyEventLogParallel } from '../../src/node/verify-parallel.ts';
 import { temporaryDirectory } from '../support/fixtures.ts';
 import { appendSeeded } from '../support/logs.ts';
 
@@ -69,6 +70,24 @@ describe('stream versions behind the log', () => {
     // A clean close writes every stream's version.
     expect(columnsBehind(path)).toBe(0);
     expect(verifyEventLog(path).problems).toEqual([]);
+  });
+
+  it('verification of a log whose writer goes on appending and writing its index finds nothing wrong, on one thread and on workers', async () => {
+    for (const parallel of [false, true]) {
+      const path = join(work.path, `live-${parallel}.sqlite`);
+      const writer = new SqliteEventStore(path, { streamIndexFlushEvents: 100 });
+      appendSeeded(writer, 3, 2, 500);
+      let appended = 0;
+      // Mid-verification, the writer appends and flushes its stream index and the streams' versions.
+      const onProgress = (): void => {
+        if (appended < 3) appendSeeded(writer, 4, 1, 200, 10 + appended++);
+      };
+      const report = parallel ? await verifyEventLogParallel(path, { sliceEvents: 250, threads: 1, onProgress }) : verifyEventLog(path, onProgress);
+      expect(appended, `parallel: ${parallel}`).toBeGreaterThan(0);
+      expect(report.problems, `parallel: ${parallel}`).toEqual([]);
+      expect(report.headPosition).toBe(1_000);
+      writer.close();
+    }
   });
 
   it('reads a schema-4 log as it is, marks it 5 when a writer opens it, and refuses another schema', () => {
