@@ -72,6 +72,7 @@ export function checkRange(reader: EventReader, from: number, to: number, previo
   const lostTypeId = (db.prepare('SELECT type_id FROM event_types WHERE name = ?').get(lostEventType) as { type_id: number } | undefined)?.type_id;
   const lostStreamId = (db.prepare('SELECT stream_id FROM streams WHERE name = ?').get(lostStream) as { stream_id: number } | undefined)?.stream_id;
   const declaredVersions: [number, number][] = [];
+  const lostStatements = { payload: db.prepare('SELECT payload FROM events WHERE position = ?'), stream: db.prepare('SELECT stream_id FROM streams WHERE name = ?') };
   const declared = new Set<string>();
   const spans = new Map<number, [number, number, number]>();
   let previous = previousHash;
@@ -109,7 +110,7 @@ export function checkRange(reader: EventReader, from: number, to: number, previo
       declaredLost.push(position);
       report({ position, kind: 'lost', detail: 'a repair could not recover this event (tombstone)' });
       if (streamId === lostStreamId) {
-        const named = declaredVersion(db, position);
+        const named = declaredVersion(lostStatements, position);
         if (named !== undefined) {
           declaredVersions.push(named);
           declared.add(`${named[0]}:${named[1]}`);
@@ -197,12 +198,12 @@ export function checkRange(reader: EventReader, from: number, to: number, previo
  * The stream and version a tombstone in $lost names (its payload: { position, stream, version }),
  * as [stream id, version]; undefined when it names none or cannot be read.
  */
-function declaredVersion(db: Database.Database, position: number): [number, number] | undefined {
+function declaredVersion(statements: { readonly payload: Database.Statement; readonly stream: Database.Statement }, position: number): [number, number] | undefined {
   try {
-    const row = db.prepare('SELECT payload FROM events WHERE position = ?').get(position) as { payload: unknown } | undefined;
+    const row = statements.payload.get(position) as { payload: unknown } | undefined;
     const named = typeof row?.payload === 'string' ? (JSON.parse(row.payload) as { stream?: unknown; version?: unknown }) : undefined;
     if (typeof named?.stream !== 'string' || !Number.isSafeInteger(named.version)) return undefined;
-    const stream = db.prepare('SELECT stream_id FROM streams WHERE name = ?').get(named.stream) as { stream_id: number } | undefined;
+    const stream = statements.stream.get(named.stream) as { stream_id: number } | undefined;
     return stream === undefined ? undefined : [stream.stream_id, named.version as number];
   } catch {
     return undefined;

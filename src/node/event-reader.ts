@@ -20,8 +20,8 @@ export class EventReader {
   private readonly typeNames = new Map<number, string>();
   private readonly statements;
   private readonly filtered = new Map<string, Database.Statement>();
-  /** Reads pages of events packed by SQLite (native-read.ts); false: rows through better-sqlite3. */
-  readonly nativeReads: boolean;
+  /** The native library was loaded for packed reads (asked for, and built). */
+  private readonly packing: boolean;
   /** The packing statements once prepared; null: there is no native library (rows instead). */
   private packedStatements: { readonly all: Database.Statement; readonly range: Database.Statement } | null | undefined;
   private readonly makeEvent = this.eventOf.bind(this);
@@ -35,7 +35,7 @@ export class EventReader {
   ) {
     // The library is loaded here (SQLite refuses to load one while the connection is running a
     // query, as it may be at a first read); the statements are prepared at the first read.
-    this.nativeReads = options.nativeReads !== false && loadNativeLibrary(db);
+    this.packing = options.nativeReads !== false && loadNativeLibrary(db);
     this.statements = {
       all: db.prepare(`SELECT ${eventColumnsUpperHex} FROM events WHERE position >= ? ORDER BY position LIMIT ?`).raw(true),
       range: db.prepare(`SELECT ${eventColumnsUpperHex} FROM events WHERE position >= ? AND position <= ? ORDER BY position`).raw(true),
@@ -275,13 +275,18 @@ export class EventReader {
     return { sql: parts.map((part) => ` AND ${part}`).join(''), params, none: false };
   }
 
+  /** Reads pages of events packed by SQLite (native-read.ts); false: rows through better-sqlite3. */
+  get nativeReads(): boolean {
+    return this.packed() !== null;
+  }
+
   /**
    * The packing statements, prepared at the first read that wants them: a reader that never
    * reads pages (a projection worker's, a repair's) does not prepare them.
    */
   private packed(): { readonly all: Database.Statement; readonly range: Database.Statement } | null {
     if (this.packedStatements === undefined) {
-      const all = this.nativeReads ? prepareEventRows(this.db, 'SELECT * FROM events WHERE position >= ? ORDER BY position LIMIT ?') : undefined;
+      const all = this.packing ? prepareEventRows(this.db, 'SELECT * FROM events WHERE position >= ? ORDER BY position LIMIT ?') : undefined;
       const range = all === undefined ? undefined : prepareEventRows(this.db, 'SELECT * FROM events WHERE position >= ? AND position <= ? ORDER BY position');
       this.packedStatements = all !== undefined && range !== undefined ? { all, range } : null;
     }

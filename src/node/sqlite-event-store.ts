@@ -199,9 +199,8 @@ export class SqliteEventStore implements EventStore {
       this.lastHash = head?.hash ?? genesisHashHex;
       // Read before the head, so a writer's later flush cannot put it past the head read here.
       const indexed = this.streamIndex.indexedPosition;
-      if (!(Number.isSafeInteger(indexed) && indexed >= 0 && indexed <= this.head)) {
-        throw new AuraError('damaged', `${path}: the stream index says it holds every event to position ${indexed}, but the log ends at ${this.head}`);
-      }
+      if (!(Number.isSafeInteger(indexed) && indexed >= 0)) throw new AuraError('damaged', `${path}: the stream index's position (meta.stream_index_position) is not a position`);
+      if (indexed > this.head) throw new AuraError('damaged', `${path}: the stream index says it holds every event to position ${indexed}, but the log ends at ${this.head}`);
       this.checkTail(options.tailCheckEvents ?? limits.tailCheckEvents);
       this.insertRows = options.readonly || options.nativeAppends === false ? undefined : nativeInsertRows(this.db);
       this.checkpointer = options.backgroundCheckpoints && !options.readonly ? new WalCheckpointer(path) : undefined;

@@ -71,8 +71,10 @@ export class StreamIndex {
       chunksAfter: db.prepare<[number, number], { first_version: number; positions: Buffer }>('SELECT first_version, positions FROM stream_chunks WHERE stream_id = ? AND first_version > ? ORDER BY first_version'),
       chunksBefore: db.prepare<[number, number], { first_version: number; positions: Buffer }>('SELECT first_version, positions FROM stream_chunks WHERE stream_id = ? AND first_version < ? ORDER BY first_version DESC'),
     };
-    const row = db.prepare("SELECT value FROM meta WHERE key = 'stream_index_position'").get() as { value: string } | undefined;
-    this.indexed = Number(row?.value ?? 0);
+    const row = db.prepare("SELECT value FROM meta WHERE key = 'stream_index_position'").get() as { value: unknown } | undefined;
+    // Written as String(position): anything else (damage) is no position (the store refuses to open it).
+    const stored = row === undefined ? 0 : Number(row.value);
+    this.indexed = row === undefined || String(stored) === row.value ? stored : Number.NaN;
     const tail = db.prepare('SELECT position, stream_id, version FROM events WHERE position > ? ORDER BY position').raw(true);
     for (const [position, streamId, version] of tail.iterate(this.indexed) as Iterable<[number, number, number]>) appendTo(this.pending, streamId, version, position);
     for (const entry of this.pending.values()) this.pendingEvents += entry.positions.length;

@@ -70,12 +70,13 @@ describe("the stream index's position", () => {
   it.each([
     ['past the last event', '3200', { position: null, detail: 'stream index: says it holds every event to position 3200, past the last one (3150)' }],
     ['not a position', 'abc', { position: null, detail: 'stream index: its position "abc" is not a position' }],
+    ['not written as a position', '2700.0', { position: null, detail: 'stream index: its position "2700.0" is not a position' }],
   ])('refuses to open a log whose index position is %s; verification reports it and a repair rebuilds the index', async (_, value, finding) => {
     const { path, indexed, streams } = buildLog(`refused-${value}`);
     expect(indexed).toBe(2_700);
     meta(path, value);
     expect(() => new SqliteEventStore(path)).toThrow(AuraError);
-    expect(() => new SqliteEventStore(path, { readonly: true })).toThrow(/the stream index says it holds every event to position/);
+    expect(() => new SqliteEventStore(path, { readonly: true })).toThrow(finding.detail.includes('past') ? /the stream index says it holds every event to position 3200, but the log ends at 3150/ : /the stream index's position \(meta.stream_index_position\) is not a position/);
     expect(indexFindings(path)).toEqual([finding]);
     const report = await repairEventLog(path, { backupsDir: join(work.path, 'none'), nowMs: 1 });
     expect(report.lostPositions).toEqual([]);
