@@ -68,10 +68,14 @@ export function listBackups(backupsDir: string): BackupInfo[] {
     .filter((entry): entry is { name: string; match: RegExpExecArray } => entry.match !== null)
     .map(({ name, match }) => {
       const file = join(backupsDir, name);
+      const guessed: BackupInfo = { file, headPosition: Number(match[1]), headHash: '', createdAtMs: 0, bytes: 0 };
       try {
-        return JSON.parse(readFileSync(`${file}.json`, 'utf8')) as BackupInfo;
+        // What the backup's record says, where it says it well; the file is the one listed.
+        const recorded = JSON.parse(readFileSync(`${file}.json`, 'utf8')) as Partial<BackupInfo> | null;
+        if (typeof recorded !== 'object' || recorded === null || !Number.isSafeInteger(recorded.headPosition)) return guessed;
+        return { ...guessed, ...recorded, file };
       } catch {
-        return { file, headPosition: Number(match[1]), headHash: '', createdAtMs: 0, bytes: 0 };
+        return guessed;
       }
     })
     .sort((a, b) => b.headPosition - a.headPosition);

@@ -176,15 +176,17 @@ class Salvage {
     return entry.versions[index];
   }
 
-  /** Candidate checks left for correct(): a bound on the work a badly damaged file can ask for. */
-  private correctionBudget = 200_000;
+  /** Checks of other streams left for correct(): a bound on the work a badly damaged file can ask for. */
+  private correctionBudget = 400_000;
   private ids: { streams: number[]; types: number[] } | undefined;
 
   /**
    * The row as it was written, when damage changed only its stream, its version or its type:
-   * the values its stored hash and the hash before it accept, each stream at the version it
-   * needs next (`nextVersion`), and the row's own stream with every type. Undefined when none is
-   * accepted. A SHA-256 match leaves no doubt: a corrected row is the original event.
+   * the values its stored hash and the hash before it accept. Its own stream with every type, at
+   * the version it needs next (`nextVersion`) or the one it says if that is later (a loss before
+   * it may have left a gap); then every other stream, at either, with its type (within a budget
+   * per row and per repair). Undefined when none is accepted. A SHA-256 match leaves no doubt: a
+   * corrected row is the original event.
    */
   correct(row: RawEventRowWithHash, previousHash: string, nextVersion: (stream: string) => number): RawEventRowWithHash | undefined {
     if (this.db === undefined || !/^[0-9a-f]{64}$/.test(row[10]) || !/^[0-9a-f]{64}$/.test(previousHash)) return undefined;
@@ -194,26 +196,38 @@ class Salvage {
       return undefined;
     }
     const { streams: streamIds, types: typeIds } = this.ids;
-    const attempt = (streamId: number, typeId: number): RawEventRowWithHash | undefined => {
-      const stream = this.name('stream', streamId);
-      if (stream === undefined || stream === lostStream || this.correctionBudget <= 0) return undefined;
-      this.correctionBudget -= 1;
+    const versionsFor = (stream: string): number[] => {
+      const next = nextVersion(stream);
+      return typeof row[2] === 'number' && Number.isSafeInteger(row[2]) && row[2] > next ? [next, row[2]] : [next];
+    };
+    const attempt = (streamId: number, version: number, typeId: number): RawEventRowWithHash | undefined => {
       const candidate: RawEventRowWithHash = [...row];
       candidate[1] = streamId;
-      candidate[2] = nextVersion(stream);
+      candidate[2] = version;
       candidate[4] = typeId;
       const framing = this.framing(candidate);
       return framing !== undefined && chainHash(previousHash, framing) === candidate[10] ? candidate : undefined;
     };
-    // Its own stream with every type, then every other stream with its type.
-    for (const typeId of [row[4], ...typeIds.filter((id) => id !== row[4])]) {
-      const found = attempt(row[1], typeId);
-      if (found !== undefined) return found;
+    const own = this.name('stream', row[1]);
+    if (own !== undefined && own !== lostStream) {
+      for (const version of versionsFor(own)) {
+        for (const typeId of [row[4], ...typeIds.filter((id) => id !== row[4])]) {
+          const found = attempt(row[1], version, typeId);
+          if (found !== undefined) return found;
+        }
+      }
     }
+    let budget = Math.min(this.correctionBudget, 100_000);
     for (const streamId of streamIds) {
-      if (streamId === row[1]) continue;
-      const found = attempt(streamId, row[4]);
-      if (found !== undefined) return found;
+      const stream = streamId === row[1] ? undefined : this.name('stream', streamId);
+      if (stream === undefined || stream === lostStream) continue;
+      for (const version of versionsFor(stream)) {
+        if (budget <= 0) return undefined;
+        budget -= 1;
+        this.correctionBudget -= 1;
+        const found = attempt(streamId, version, row[4]);
+        if (found !== undefined) return found;
+      }
     }
     return undefined;
   }
@@ -257,11 +271,12 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
     return { file: path, method: 'none', repaired: false, diagnosis: summary, backupUsed: null, backupsRejected: [], damagedCopy: null, knownHead, recoveredHead: diagnosis.headPosition, lostPositions: [], lostRanges: [], tombstones: 0, wallMs: Math.round(performance.now() - started) };
   }
 
+  // The backups are listed before the damaged file moves: a list that fails leaves the log where it was.
+  const candidates = options.backupFile === undefined ? listBackups(options.backupsDir) : [{ file: options.backupFile, headPosition: 0, headHash: '', createdAtMs: 0, bytes: 0 }];
   const damagedCopy = existsSync(path) ? moveAside(path, stamp) : null;
   // The newest backup that verifies completely is the base.
   const rejected: { file: string; reason: string }[] = [];
   let base: BackupInfo | undefined;
-  const candidates = options.backupFile === undefined ? listBackups(options.backupsDir) : [{ file: options.backupFile, headPosition: 0, headHash: '', createdAtMs: 0, bytes: 0 }];
   for (const candidate of candidates) {
     options.onProgress?.('checking backups', 0);
     try {
@@ -325,7 +340,7 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
             const framing = row === undefined ? undefined : salvage.framing(row);
             const verified: boolean = row !== undefined && framing !== undefined && previous !== undefined && chainHash(previous, framing) === row[10];
             // Damage to its stream, version or type columns alone: the stored hash tells the true values.
-            const corrected: RawEventRowWithHash | undefined = verified || row === undefined || previous === undefined ? row : salvage.correct(row, previous, (name) => store.streamVersion(name) + batch.filter((event) => event.stream === name).length + 1);
+            const corrected: RawEventRowWithHash | undefined = verified || row === undefined || previous === undefined ? row : salvage.correct(row, previous, (name) => nextVersionIn(store, batch, name));
             if (corrected !== undefined && (verified || corrected !== row)) {
               const kept: RawEventRowWithHash = corrected;
               batch.push({
@@ -466,33 +481,38 @@ function patchInPlace(building: string, damaged: string, diagnosis: VerifyReport
       // The index may hold entries for the damaged values: it goes, and is built again at the end.
       db.exec('DROP INDEX events_by_id');
       const placer = new TombstonePlacer(db, 'SELECT position, stream_id, version FROM main.events WHERE stream_id IN (SELECT value FROM json_each(@streams)) AND position NOT IN (SELECT value FROM json_each(@bad)) ORDER BY position', 'main', bad);
+      // First the rows that come back exactly (from the backup, or put right by their stored
+      // hash), then tombstones for the rest: a tombstone never takes the place of an event that came back.
+      const returned: number[] = [];
+      const rest: number[] = [];
       for (const position of bad) {
         const previous = position === 1 ? genesisHashHex : hashAt.get(position - 1)?.hash;
         const original = position <= (base?.headPosition ?? 0) ? (backupRow?.get(position) as RawEventRowWithHash | undefined) : undefined;
         const restorable = original !== undefined && backupReader !== undefined && previous !== undefined && chainHash(previous, framingOfRow(backupReader, original)) === original[10];
-        const row = damagedRow.get(position);
         const raw = rawAt.get(position) as RawEventRowWithHash | undefined;
+        const back = restorable ? original : raw !== undefined && previous !== undefined ? placer.correct(position, raw, previous) : undefined;
+        if (back === undefined) {
+          rest.push(position);
+          continue;
+        }
         remove.run(position);
-        if (restorable) {
-          insertRow(insertRaw, original);
-          placer.restored(position, original[1], original[2]);
-          continue;
-        }
-        // Damage to its stream, version or type columns alone: the stored hash tells the true values.
-        const corrected = raw !== undefined && previous !== undefined ? placer.correct(position, raw, previous) : undefined;
-        if (corrected !== undefined) {
-          insertRow(insertRaw, corrected);
-          continue;
-        }
-        const hashHex = tombstoneHash(row?.hash, previous, position);
-        insertTombstone(db, position, row, hashHex, placer.place(position, row));
+        insertRow(insertRaw, back);
+        placer.survives(position, back[1], back[2]);
+        returned.push(position);
+      }
+      for (const position of rest) {
+        const previous = position === 1 ? genesisHashHex : hashAt.get(position - 1)?.hash;
+        const row = damagedRow.get(position);
+        remove.run(position);
+        insertTombstone(db, position, row, tombstoneHash(row?.hash, previous, position), placer.place(position, row));
         lost.push(position);
       }
       const renumbered = renumberLost(db);
       // The stream index is derived data copied with the damaged file: a chunk naming a position
       // that is not its stream's event at that version is dropped with everything after it.
       const badChunks = diagnosis.problems.filter((problem) => problem.kind === 'stream_index').map((problem) => problem.position ?? 1);
-      const dropFrom = Math.min(lost[0] ?? Number.POSITIVE_INFINITY, renumbered, ...badChunks);
+      // A row that came back may stand where a chunk built from its damaged values says otherwise.
+      const dropFrom = Math.min(lost[0] ?? Number.POSITIVE_INFINITY, returned[0] ?? Number.POSITIVE_INFINITY, renumbered, ...badChunks);
       if (Number.isFinite(dropFrom)) dropChunksFrom(db, dropFrom);
       // $lost may have grown, or a stream's last event become a tombstone in $lost.
       settleStreamVersions(db);
@@ -595,9 +615,13 @@ class TombstonePlacer {
     }
   }
 
-  /** A bad position whose original event came back (from the backup, or put right): it counts as placed. */
-  restored(position: number, streamId: number, version: number): void {
-    this.placed.set(streamId, [position, version]);
+  /** A bad position whose original event came back (from the backup, or put right): it stays, like the survivors. */
+  survives(position: number, streamId: number, version: number): void {
+    let events = this.survivors.get(streamId);
+    if (events === undefined) this.survivors.set(streamId, (events = { positions: [], versions: [] }));
+    const at = firstAfter(events.positions, position);
+    events.positions.splice(at, 0, position);
+    events.versions.splice(at, 0, version);
   }
 
   /** The version a stream's event at `position` must have (the one after its event before), and whether its next event leaves room for it. */
@@ -638,47 +662,53 @@ class TombstonePlacer {
         return false;
       }
     };
+    const variant = (streamId: number, version: number, typeId: number): RawEventRowWithHash => {
+      const candidate: RawEventRowWithHash = [...row];
+      candidate[1] = streamId;
+      candidate[2] = version;
+      candidate[4] = typeId;
+      return candidate;
+    };
     const typeIds = (this.db.prepare('SELECT type_id FROM main.event_types').pluck().all() as number[]).filter((id) => id !== row[4]);
     const tryTypes = (streamId: number, version: number): RawEventRowWithHash | undefined => {
       for (const typeId of [row[4], ...typeIds]) {
-        const candidate: RawEventRowWithHash = [...row];
-        candidate[1] = streamId;
-        candidate[2] = version;
-        candidate[4] = typeId;
+        const candidate = variant(streamId, version, typeId);
         if (accepted(candidate)) return candidate;
       }
       return undefined;
     };
-    const found = (candidate: RawEventRowWithHash | undefined): RawEventRowWithHash | undefined => {
-      if (candidate !== undefined) this.placed.set(candidate[1], [position, candidate[2]]);
-      return candidate;
-    };
-    // Its type, or its version, changed: its stream's slot here.
-    const own = typeof row[1] === 'number' && this.knownStream(row[1]) ? this.slot(row[1], position) : undefined;
-    if (own !== undefined && own.free) {
-      const candidate = tryTypes(row[1], own.version);
-      if (candidate !== undefined) return found(candidate);
+    // Its type or its version changed: its own stream, at the version it needs here or the one it
+    // says (a loss before it may have left a gap), with every type.
+    if (typeof row[1] === 'number' && this.knownStream(row[1])) {
+      for (const version of new Set([this.slot(row[1], position).version, row[2]])) {
+        if (!Number.isSafeInteger(version) || version < 1) continue;
+        const candidate = tryTypes(row[1], version);
+        if (candidate !== undefined) return candidate;
+      }
     }
     // Its stream changed: the stream and version the stream index gives its position (with every
-    // type), or for a position after the index's, each stream's next version there (its type).
+    // type), or for a position after the index's, each stream at its next version or at the
+    // version the row says (its type), within a budget per row and per repair.
     const { chunked, tail } = this.indexed(position);
     for (const [streamId, version] of chunked) {
       const candidate = tryTypes(streamId, version);
-      if (candidate !== undefined) return found(candidate);
+      if (candidate !== undefined) return candidate;
     }
+    let budget = Math.min(this.correctionBudget, 100_000);
     for (const [streamId, version] of tail) {
-      if (streamId === row[1] || this.correctionBudget <= 0) continue;
-      this.correctionBudget -= 1;
-      const candidate: RawEventRowWithHash = [...row];
-      candidate[1] = streamId;
-      candidate[2] = version;
-      if (accepted(candidate)) return found(candidate);
+      for (const tried of new Set([version, row[2]])) {
+        if (streamId === row[1] || budget <= 0 || !Number.isSafeInteger(tried) || tried < 1) continue;
+        budget -= 1;
+        this.correctionBudget -= 1;
+        const candidate = variant(streamId, tried, row[4]);
+        if (accepted(candidate)) return candidate;
+      }
     }
     return undefined;
   }
 
-  /** Candidate checks left for the streams past the index: a bound on the work a badly damaged file can ask for. */
-  private correctionBudget = 200_000;
+  /** Checks left for the streams past the index: a bound on the work a badly damaged file can ask for. */
+  private correctionBudget = 400_000;
 
   /** Per bad position: [stream id, version] of the chunks that hold it (read once). */
   private chunked: Map<number, [number, number][]> | undefined;
@@ -883,16 +913,27 @@ function bulkSalvage(building: string, damaged: string, diagnosis: VerifyReport,
         'd',
         bad,
       );
+      // First which bad rows their stored hash puts right (the hash before each is the damaged
+      // file's: what the copy will hold), then the copy, those rows, and tombstones for the rest.
+      const storedHashAt = db.prepare<[number], { hash: string }>('SELECT lower(hex(hash)) AS hash FROM d.events WHERE position = ?');
+      const corrections = new Map<number, RawEventRowWithHash>();
+      for (const position of bad) {
+        const raw = rawAt.get(position) as RawEventRowWithHash | undefined;
+        const previous = position === 1 ? genesisHashHex : (storedHashAt.get(position - 1)?.hash ?? genesisHashHex);
+        const corrected = raw === undefined ? undefined : placer.correct(position, raw, previous);
+        if (corrected === undefined) continue;
+        corrections.set(position, corrected);
+        placer.survives(position, corrected[1], corrected[2]);
+      }
       let from = baseHead + 1;
       for (const position of [...bad, to + 1]) {
         if (position > from) copy.run(from, position - 1);
         if (position <= to) {
-          const row = damagedRow.get(position);
-          const raw = rawAt.get(position) as RawEventRowWithHash | undefined;
-          const previous = position === 1 ? genesisHashHex : (hashAt.get(position - 1)?.hash ?? genesisHashHex);
-          const corrected = raw === undefined ? undefined : placer.correct(position, raw, previous);
+          const corrected = corrections.get(position);
           if (corrected !== undefined) insertRow(insertRaw, corrected);
           else {
+            const row = damagedRow.get(position);
+            const previous = position === 1 ? genesisHashHex : (hashAt.get(position - 1)?.hash ?? genesisHashHex);
             insertTombstone(db, position, row, tombstoneHash(row?.hash, previous, position), placer.place(position, row));
             lost.push(position);
           }
@@ -977,10 +1018,16 @@ function declaredLoss(salvage: Salvage, row: RawEventRowWithHash): { stream: str
   }
 }
 
+/** The version after a stream's last, in the log being built and the batch not yet imported (which may have gaps). */
+function nextVersionIn(store: SqliteEventStore, batch: readonly ImportedEvent[], stream: string): number {
+  let last = store.streamVersion(stream);
+  for (const event of batch) if (event.stream === stream && event.version > last) last = event.version;
+  return last + 1;
+}
+
 /** A tombstone for a lost position: in its own stream at its version when known, else in $lost. */
 function tombstone(position: number, stream: string | undefined, version: number | undefined, hashHex: string, batch: readonly ImportedEvent[], store: SqliteEventStore, salvage: Salvage): ImportedEvent {
-  const inBatch = (name: string): number => batch.filter((event) => event.stream === name).length;
-  const nextVersionOf = (name: string): number => store.streamVersion(name) + inBatch(name) + 1;
+  const nextVersionOf = (name: string): number => nextVersionIn(store, batch, name);
   // Its stream's next version here, and claimed by no later row of that stream.
   const later = stream === undefined ? undefined : salvage.versionAfter(stream, position);
   const placeInStream = stream !== undefined && stream !== lostStream && version !== undefined && version === nextVersionOf(stream) && (later === undefined || later > version);

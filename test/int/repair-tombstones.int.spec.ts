@@ -5,13 +5,13 @@
  * $lost numbered out of position order) verify without false findings and are put in order by
  * the next repair, never by dropping an event whose chain link verifies.
  */
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AuraError } from '../../src/core/kernel/errors.ts';
 import { asEventId, asStreamName } from '../../src/core/kernel/ids.ts';
-import { anyVersion } from '../../src/core/ports/event-store.ts';
+import { anyVersion, type StreamAppend } from '../../src/core/ports/event-store.ts';
 import { createBackup } from '../../src/node/backups.ts';
 import { tombstoneId } from '../../src/node/hashing.ts';
 import { fileStamp } from '../../src/node/run-files.ts';
@@ -173,6 +173,67 @@ describe('tombstones across repairs', () => {
     const report = await repair(path, 11);
     expect(report.lostPositions).toEqual([1_500]);
     expectSurvivors(pristine, path, [1_500]);
+  });
+
+  it('drops the stream-index chunks that a corrected row\'s damaged values were indexed from', async () => {
+    const path = join(work.path, 'stale-chunk.sqlite');
+    const writer = new SqliteEventStore(path, { streamIndexFlushEvents: 1_000_000 });
+    const solo = (index: number): StreamAppend => ({ stream: asStreamName('solo-1'), events: [{ id: asEventId(index.toString(16).padStart(32, 'f')), type: 'SoloHappened', schemaVersion: 1, payload: { index }, metadata: { virtualTimeUs: index } }], expected: anyVersion });
+    writer.appendBatch([1, 2, 3].map(solo));
+    appendSeeded(writer, 3, 6, 500);
+    writer.db.close();
+    // The version of the stream's last event changes; a writer then opens (the tail check does not reach it) and indexes the damaged value.
+    const db = new Database(path);
+    db.prepare('UPDATE events SET version = version + 7 WHERE position = 3').run();
+    db.close();
+    new SqliteEventStore(path).close();
+    const report = await repair(path, 12);
+    expect(report.method).toBe('patch');
+    expect(report.lostPositions).toEqual([]);
+    expect(findings(path)).toEqual([]);
+    const store = new SqliteEventStore(path);
+    try {
+      expect(store.readStream(asStreamName('solo-1'), 1, 10).map((event) => [event.position, event.version])).toEqual([[1, 1], [2, 2], [3, 3]]);
+      expect(store.streamVersion('solo-1')).toBe(3);
+    } finally {
+      store.close();
+    }
+    expect(findings(path)).toEqual([]);
+  });
+
+  it.each([false, true])('puts right an event whose type changed after a gap in its stream (slow path, after a hole: %s)', async (slow) => {
+    const { path, pristine } = buildLog(`gap-then-type-${slow}`, 25);
+    const rows = [...pristine.values()];
+    // An event, and its stream's next one a few positions on (a hole's next position cannot be checked).
+    const lost = rows.find((row) => row.position > 400 && rows.some((next) => next.stream === row.stream && next.version === row.version + 1 && next.position > row.position + 2))!;
+    const next = rows.find((row) => row.stream === lost.stream && row.version === lost.version + 1)!;
+    // On the in-place path an older build's tombstone in $lost left the gap; on the slow one a hole (its stream unknown).
+    if (!slow) oldStyleTombstone(path, lost.position, 1);
+    const db = new Database(path);
+    if (slow) db.prepare('DELETE FROM events WHERE position = ?').run(lost.position);
+    db.prepare("UPDATE events SET type_id = (SELECT type_id FROM event_types WHERE type_id <> events.type_id AND name <> '$EventLost' LIMIT 1) WHERE position = ?").run(next.position);
+    db.close();
+    const report = await repair(path, 13);
+    expect(report.method).toBe(slow ? 'import' : 'patch');
+    expect(dump(path).get(next.position)).toEqual(pristine.get(next.position));
+    expect(report.lostPositions).toEqual(slow ? [lost.position, lost.position + 1] : []);
+  });
+
+  it('leaves the log where it was when its backups cannot be listed, and reads a backup record that says nothing', async () => {
+    const { path } = buildLog('unlisted-backups', 27);
+    damage(path, 10);
+    const before = findings(path);
+    const notADirectory = join(work.path, 'unlisted-backups-file');
+    writeFileSync(notADirectory, 'not a directory');
+    await expect(repairEventLog(path, { backupsDir: notADirectory, nowMs: 14 })).rejects.toThrow(/ENOTDIR/);
+    expect(findings(path)).toEqual(before);
+    const odd = join(work.path, 'odd-backups');
+    mkdirSync(odd);
+    writeFileSync(join(odd, 'events-500.sqlite'), '');
+    writeFileSync(join(odd, 'events-500.sqlite.json'), 'null');
+    const report = await repairEventLog(path, { backupsDir: odd, nowMs: 15 });
+    expect(report.lostPositions).toEqual([10]);
+    expect(report.backupsRejected.map((rejected) => rejected.file)).toEqual([join(odd, 'events-500.sqlite')]);
   });
 
   it('keeps what a damaged tombstone names when it replaces it', async () => {
