@@ -387,6 +387,7 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
         store.closeFinished();
       }
     }
+      markRepaired(building, stamp);
     for (const suffix of ['-wal', '-shm']) rmSync(building + suffix, { force: true });
     renameSync(building, path);
   } catch (error) {
@@ -969,6 +970,9 @@ async function trustedByDigest(candidate: BackupInfo, firstBad: number | null, d
   if ((await fileDigest(candidate.file)) !== candidate.sha256) return 'changed';
   const db = new Database(candidate.file, { readonly: true, fileMustExist: true });
   try {
+    // Taken before a repair that rewrote rows of the log: its rows are not the log's any more.
+    const mark = repairMark(db);
+    if (mark === undefined || damagedCopy === null || mark !== markOfDamaged(damagedCopy)) return undefined;
     const hashAt = db.prepare<[number], { hash: string }>('SELECT lower(hex(hash)) AS hash FROM events WHERE position = ?');
     const head = candidate.headPosition;
     const lastGood = Math.min(head, (firstBad ?? head + 1) - 1);
@@ -987,6 +991,42 @@ async function trustedByDigest(candidate: BackupInfo, firstBad: number | null, d
     return { ...candidate, headHash };
   } finally {
     db.close();
+  }
+}
+
+/**
+ * A repair rewrites rows, which breaks what trusting a backup by its digest rests on (events are
+ * never rewritten after their commit): it marks the log it built, and a backup is trusted by its
+ * digest only when it carries the damaged log's mark (both none, or the same repair's).
+ */
+function markRepaired(file: string, stamp: string): void {
+  const db = new Database(file);
+  try {
+    db.prepare("INSERT INTO meta (key, value) VALUES ('repaired_at', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(stamp);
+  } finally {
+    db.close();
+  }
+}
+
+/** A log's repair mark: null when it has none, undefined when it cannot be read. */
+function repairMark(db: Database.Database): string | null | undefined {
+  try {
+    return (db.prepare("SELECT value FROM meta WHERE key = 'repaired_at'").get() as { value: string } | undefined)?.value ?? null;
+  } catch {
+    return undefined;
+  }
+}
+
+function markOfDamaged(file: string): string | null | undefined {
+  try {
+    const db = new Database(file, { readonly: true, fileMustExist: true });
+    try {
+      return repairMark(db);
+    } finally {
+      db.close();
+    }
+  } catch {
+    return undefined;
   }
 }
 

@@ -236,6 +236,37 @@ describe('tombstones across repairs', () => {
     expect(report.backupsRejected.map((rejected) => rejected.file)).toEqual([join(odd, 'events-500.sqlite')]);
   });
 
+  it('does not trust by its digest a backup taken before a repair rewrote rows of the log', async () => {
+    const { path, pristine } = buildLog('backup-before-repair', 29);
+    const backups = join(work.path, 'backup-before-repair-backups');
+    const db = new Database(path);
+    db.prepare('UPDATE events SET type_id = (SELECT type_id FROM event_types WHERE type_id <> events.type_id LIMIT 1) WHERE position = 1000').run();
+    db.close();
+    // A backup taken now holds the damaged row (the open's tail check does not reach it).
+    const store = new SqliteEventStore(path);
+    const backup = await createBackup(store, backups, 1);
+    store.closeFinished();
+    expect(backup.sha256).toBeDefined();
+    // The repair rejects the backup and puts the row right in place.
+    const first = await repairEventLog(path, { backupsDir: backups, nowMs: 16 });
+    expect(first.lostPositions).toEqual([]);
+    expect(first.backupsRejected).toHaveLength(1);
+    // More events, then a stream's recorded version wrong (the slow path, which builds on a base,
+    // with no bad position): the backup's digest still matches, but a repair rewrote the log since.
+    const writer = new SqliteEventStore(path);
+    appendSeeded(writer, 29, 1, 500, 6);
+    writer.closeFinished();
+    const off = new Database(path);
+    off.prepare('UPDATE streams SET version = version + 5 WHERE stream_id = 1').run();
+    off.close();
+    const second = await repairEventLog(path, { backupsDir: backups, nowMs: 17 });
+    expect(second.method).toBe('import');
+    expect(second.backupUsed).toBeNull();
+    expect(second.lostPositions).toEqual([]);
+    expect(findings(path)).toEqual([]);
+    expectSurvivors(pristine, path, []);
+  });
+
   it('keeps what a damaged tombstone names when it replaces it', async () => {
     const { path, pristine } = buildLog('damaged-tombstone', 21);
     const lost = middleOfStream(pristine, 1_200);
