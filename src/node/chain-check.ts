@@ -115,6 +115,9 @@ export function checkRange(reader: EventReader, from: number, to: number, previo
           declaredVersions.push(named);
           declared.add(`${named[0]}:${named[1]}`);
         }
+      } else if (row !== undefined && !standsWhereItSays(reader, row)) {
+        // In its lost event's stream, a tombstone's stream and version are its payload's (no hash covers them).
+        report({ position, kind: 'chain', detail: 'the tombstone does not stand where it says (its stream or version changed)' });
       }
     } else if (row !== undefined) {
       let framing: string | undefined;
@@ -207,6 +210,16 @@ function declaredVersion(statements: { readonly payload: Database.Statement; rea
     return stream === undefined ? undefined : [stream.stream_id, named.version as number];
   } catch {
     return undefined;
+  }
+}
+
+/** A tombstone outside $lost stands at the stream and version its payload names. */
+function standsWhereItSays(reader: EventReader, row: RawEventRowWithHash): boolean {
+  try {
+    const named = JSON.parse(row[6]) as { stream?: unknown; version?: unknown };
+    return named.stream === reader.streamName(row[1]) && named.version === row[2];
+  } catch {
+    return false;
   }
 }
 

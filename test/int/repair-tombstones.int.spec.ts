@@ -267,6 +267,23 @@ describe('tombstones across repairs', () => {
     expectSurvivors(pristine, path, []);
   });
 
+  it('puts back a tombstone whose stream or version changed, where its payload says it stands', async () => {
+    const { path, pristine } = buildLog('moved-tombstone', 31);
+    const lost = middleOfStream(pristine, 1_500);
+    damage(path, lost.position);
+    await repair(path, 18);
+    expect(dump(path).get(lost.position)).toMatchObject({ stream: lost.stream, version: lost.version, type: '$EventLost' });
+    // No hash covers a tombstone's stream and version: its payload does.
+    const db = new Database(path);
+    db.prepare('UPDATE events SET version = version + 9 WHERE position = ?').run(lost.position);
+    db.close();
+    expect(findings(path)).toContain(`chain@${lost.position}`);
+    const report = await repair(path, 19);
+    expect(report.lostPositions).toEqual([lost.position]);
+    expect(dump(path).get(lost.position)).toMatchObject({ stream: lost.stream, version: lost.version, type: '$EventLost' });
+    expect(findings(path)).toEqual([`lost@${lost.position}`]);
+  });
+
   it('keeps what a damaged tombstone names when it replaces it', async () => {
     const { path, pristine } = buildLog('damaged-tombstone', 21);
     const lost = middleOfStream(pristine, 1_200);
