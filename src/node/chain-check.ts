@@ -5,7 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import { endianness } from 'node:os';
-import { lostEventType, lostStream } from '../core/events/event.ts';
+import { lostClaim, lostEventType, lostStream } from '../core/events/event.ts';
 import { type EventReader } from './event-reader.ts';
 import { tombstoneId } from './hashing.ts';
 import { nativeChainRows } from './native-chain.ts';
@@ -203,11 +203,10 @@ export function checkRange(reader: EventReader, from: number, to: number, previo
  */
 function declaredVersion(statements: { readonly payload: Database.Statement; readonly stream: Database.Statement }, position: number): [number, number] | undefined {
   try {
-    const row = statements.payload.get(position) as { payload: unknown } | undefined;
-    const named = typeof row?.payload === 'string' ? (JSON.parse(row.payload) as { stream?: unknown; version?: unknown }) : undefined;
-    if (typeof named?.stream !== 'string' || !Number.isSafeInteger(named.version)) return undefined;
-    const stream = statements.stream.get(named.stream) as { stream_id: number } | undefined;
-    return stream === undefined ? undefined : [stream.stream_id, named.version as number];
+    const claim = lostClaim((statements.payload.get(position) as { payload: unknown } | undefined)?.payload);
+    if (claim?.stream == null || claim.version === null) return undefined;
+    const stream = statements.stream.get(claim.stream) as { stream_id: number } | undefined;
+    return stream === undefined ? undefined : [stream.stream_id, claim.version];
   } catch {
     return undefined;
   }
@@ -215,9 +214,10 @@ function declaredVersion(statements: { readonly payload: Database.Statement; rea
 
 /** A tombstone outside $lost stands at the stream and version its payload names. */
 function standsWhereItSays(reader: EventReader, row: RawEventRowWithHash): boolean {
+  const claim = lostClaim(row[6]);
+  if (claim === undefined) return false;
   try {
-    const named = JSON.parse(row[6]) as { stream?: unknown; version?: unknown };
-    return named.stream === reader.streamName(row[1]) && named.version === row[2];
+    return claim.stream === reader.streamName(row[1]) && claim.version === row[2];
   } catch {
     return false;
   }

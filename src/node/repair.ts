@@ -9,7 +9,7 @@
 import { copyFileSync, existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { genesisHashHex } from '../core/events/encoding.ts';
-import { lostEventType, lostStream } from '../core/events/event.ts';
+import { lostClaim, lostEventType, lostStream } from '../core/events/event.ts';
 import { AuraError } from '../core/kernel/errors.ts';
 import { fileDigest, listBackups, type BackupInfo } from './backups.ts';
 import { checkRange, problemsMax } from './chain-check.ts';
@@ -557,14 +557,8 @@ function insertRow(insert: Database.Statement, row: RawEventRowWithHash): void {
  * (its payload names the position it stands at), the stream and version that tombstone names.
  */
 function lossOf(row: DamagedRow | undefined, position: number): { stream: string | null; version: number | null } {
-  if (row?.type === lostEventType && typeof row.payload === 'string') {
-    try {
-      const named = JSON.parse(row.payload) as { position?: unknown; stream?: unknown; version?: unknown };
-      if (named.position === position) return { stream: typeof named.stream === 'string' ? named.stream : null, version: Number.isSafeInteger(named.version) ? (named.version as number) : null };
-    } catch {
-      // Not a tombstone's payload: what the row says, below.
-    }
-  }
+  const claim = row?.type === lostEventType ? lostClaim(row.payload) : undefined;
+  if (claim !== undefined && claim.position === position) return { stream: claim.stream, version: claim.version };
   return { stream: row?.stream ?? null, version: row?.version ?? null };
 }
 
@@ -583,6 +577,8 @@ class TombstonePlacer {
   /** Per stream id: the last position placed in it, with the version (earlier bad positions are placed first). */
   private readonly placed = new Map<number, [position: number, version: number]>();
   private readonly reader: EventReader;
+  /** The log's event type ids (read once: a repair adds none before it corrects rows). */
+  private typeIds: number[] | undefined;
 
   /**
    * `survivorsSql` selects position, stream_id, version of the events that stay, in position
@@ -591,7 +587,7 @@ class TombstonePlacer {
    */
   constructor(
     private readonly db: Database.Database,
-    private readonly survivorsSql: string,
+    survivorsSql: string,
     private readonly source: 'main' | 'd',
     private readonly bad: readonly number[],
   ) {
@@ -607,7 +603,7 @@ class TombstonePlacer {
       const id = named === null ? undefined : idOf.get(named)?.stream_id;
       if (id !== undefined) streamIds.add(id);
     }
-    const rows = this.db.prepare(this.survivorsSql).raw(true).iterate({ streams: JSON.stringify([...streamIds]), bad: JSON.stringify(this.bad) }) as Iterable<[number, number, number]>;
+    const rows = db.prepare(survivorsSql).raw(true).iterate({ streams: JSON.stringify([...streamIds]), bad: JSON.stringify(this.bad) }) as Iterable<[number, number, number]>;
     for (const [position, streamId, version] of rows) {
       let events = this.survivors.get(streamId);
       if (events === undefined) this.survivors.set(streamId, (events = { positions: [], versions: [] }));
@@ -670,7 +666,8 @@ class TombstonePlacer {
       candidate[4] = typeId;
       return candidate;
     };
-    const typeIds = (this.db.prepare('SELECT type_id FROM main.event_types').pluck().all() as number[]).filter((id) => id !== row[4]);
+    this.typeIds ??= this.db.prepare('SELECT type_id FROM main.event_types').pluck().all() as number[];
+    const typeIds = this.typeIds.filter((id) => id !== row[4]);
     const tryTypes = (streamId: number, version: number): RawEventRowWithHash | undefined => {
       for (const typeId of [row[4], ...typeIds]) {
         const candidate = variant(streamId, version, typeId);
@@ -1049,13 +1046,9 @@ function hashOfDamaged(file: string, position: number): string | undefined {
  */
 function declaredLoss(salvage: Salvage, row: RawEventRowWithHash): { stream: string | undefined; version: number | undefined } | undefined {
   if (salvage.name('type', row[4]) !== lostEventType || !/^[0-9a-f]{64}$/.test(row[10])) return undefined;
-  try {
-    const named = JSON.parse(row[6]) as { position?: unknown; stream?: unknown; version?: unknown };
-    if (named.position !== row[0]) return undefined;
-    return { stream: typeof named.stream === 'string' ? named.stream : undefined, version: Number.isSafeInteger(named.version) ? (named.version as number) : undefined };
-  } catch {
-    return undefined;
-  }
+  const claim = lostClaim(row[6]);
+  if (claim === undefined || claim.position !== row[0]) return undefined;
+  return { stream: claim.stream ?? undefined, version: claim.version ?? undefined };
 }
 
 /** The version after a stream's last, in the log being built and the batch not yet imported (which may have gaps). */

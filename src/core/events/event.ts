@@ -44,6 +44,24 @@ export const runStream = '$run' as StreamName;
 export const lostEventType = '$EventLost';
 export const lostStream = '$lost' as StreamName;
 
+/**
+ * What a tombstone's payload ({ position, stream, version }: the lost event it stands for)
+ * names: a stream only when it is a string, a version only when it is a safe integer. Undefined
+ * when the payload is not JSON text of an object.
+ */
+export function lostClaim(payloadText: unknown): { readonly position: unknown; readonly stream: string | null; readonly version: number | null } | undefined {
+  if (typeof payloadText !== 'string') return undefined;
+  let named: unknown;
+  try {
+    named = JSON.parse(payloadText);
+  } catch {
+    return undefined;
+  }
+  if (typeof named !== 'object' || named === null) return undefined;
+  const { position, stream, version } = named as { position?: unknown; stream?: unknown; version?: unknown };
+  return { position, stream: typeof stream === 'string' ? stream : null, version: Number.isSafeInteger(version) ? (version as number) : null };
+}
+
 /** A stream's category: its name up to the first dash (`order-17` is in category `order`). */
 export function streamCategory(stream: string): string {
   const dash = stream.indexOf('-');
