@@ -189,7 +189,10 @@ class Salvage {
    * corrected row is the original event.
    */
   correct(row: RawEventRowWithHash, previousHash: string, nextVersion: (stream: string) => number): RawEventRowWithHash | undefined {
-    if (this.db === undefined || !/^[0-9a-f]{64}$/.test(row[10]) || !/^[0-9a-f]{64}$/.test(previousHash)) return undefined;
+    if (this.db === undefined) return undefined;
+    const restored = rehashed(row, previousHash, this.rows(row[0] + 1, row[0] + 1)[0], (candidate) => this.framing(candidate));
+    if (restored !== undefined) return restored;
+    if (!/^[0-9a-f]{64}$/.test(row[10]) || !/^[0-9a-f]{64}$/.test(previousHash)) return undefined;
     try {
       this.ids ??= { streams: this.db.prepare('SELECT stream_id FROM streams').pluck().all() as number[], types: this.db.prepare('SELECT type_id FROM event_types').pluck().all() as number[] };
     } catch {
@@ -439,6 +442,24 @@ function fastPathBadPositions(diagnosis: VerifyReport, above = 0): number[] | un
   return [...new Set(positions)].sort((a, b) => a - b);
 }
 
+/**
+ * A row whose hash column alone was damaged: its values give a hash after `previousHash`, and
+ * when the next event's stored hash links to exactly that one (a SHA-256 match), the row is the
+ * event the next one was written after. Returns the row with that hash, or undefined (no next
+ * event, or one whose link does not accept it; a row that cannot be framed).
+ */
+function rehashed(row: RawEventRowWithHash, previousHash: string, next: RawEventRowWithHash | undefined, framing: (row: RawEventRowWithHash) => string | undefined): RawEventRowWithHash | undefined {
+  if (next === undefined || !/^[0-9a-f]{64}$/.test(previousHash)) return undefined;
+  const own = framing(row);
+  const after = own === undefined ? undefined : framing(next);
+  if (own === undefined || after === undefined) return undefined;
+  const hash = chainHash(previousHash, own);
+  if (hash === row[10] || chainHash(hash, after) !== next[10]) return undefined;
+  const restored: RawEventRowWithHash = [...row];
+  restored[10] = hash;
+  return restored;
+}
+
 /** A tombstone keeps the lost event's stored hash when it looks like one (the next link then verifies). */
 function tombstoneHash(storedHex: string | null | undefined, previousHex: string | undefined, position: number): string {
   return storedHex !== undefined && storedHex !== null && /^[0-9a-f]{64}$/.test(storedHex) ? storedHex : chainHash(previousHex ?? genesisHashHex, `lost\n${position}`);
@@ -651,13 +672,21 @@ class TombstonePlacer {
    * match leaves no doubt: a corrected row is the original event.
    */
   correct(position: number, row: RawEventRowWithHash, previousHash: string): RawEventRowWithHash | undefined {
-    if (!/^[0-9a-f]{64}$/.test(row[10]) || !/^[0-9a-f]{64}$/.test(previousHash) || row[0] !== position) return undefined;
-    const accepted = (candidate: RawEventRowWithHash): boolean => {
+    if (row[0] !== position) return undefined;
+    this.rowAt ??= this.db.prepare(`SELECT ${eventColumnsWithHash} FROM ${this.source}.events WHERE position = ?`).raw(true);
+    const framing = (candidate: RawEventRowWithHash): string | undefined => {
       try {
-        return chainHash(previousHash, framingOfRow(this.reader, candidate)) === candidate[10];
+        return framingOfRow(this.reader, candidate);
       } catch {
-        return false;
+        return undefined;
       }
+    };
+    const restored = rehashed(row, previousHash, this.rowAt.get(position + 1) as RawEventRowWithHash | undefined, framing);
+    if (restored !== undefined) return restored;
+    if (!/^[0-9a-f]{64}$/.test(row[10]) || !/^[0-9a-f]{64}$/.test(previousHash)) return undefined;
+    const accepted = (candidate: RawEventRowWithHash): boolean => {
+      const text = framing(candidate);
+      return text !== undefined && chainHash(previousHash, text) === candidate[10];
     };
     const variant = (streamId: number, version: number, typeId: number): RawEventRowWithHash => {
       const candidate: RawEventRowWithHash = [...row];
@@ -707,6 +736,8 @@ class TombstonePlacer {
 
   /** Checks left for the streams past the index: a bound on the work a badly damaged file can ask for. */
   private correctionBudget = 400_000;
+  /** Reads a row of the damaged rows' schema (prepared at the first correction). */
+  private rowAt: Database.Statement | undefined;
 
   /** Per bad position: [stream id, version] of the chunks that hold it (read once). */
   private chunked: Map<number, [number, number][]> | undefined;
@@ -917,7 +948,8 @@ function bulkSalvage(building: string, damaged: string, diagnosis: VerifyReport,
       const corrections = new Map<number, RawEventRowWithHash>();
       for (const position of bad) {
         const raw = rawAt.get(position) as RawEventRowWithHash | undefined;
-        const previous = position === 1 ? genesisHashHex : (storedHashAt.get(position - 1)?.hash ?? genesisHashHex);
+        // A row before it put right by its recomputed hash links it to that hash.
+        const previous = position === 1 ? genesisHashHex : (corrections.get(position - 1)?.[10] ?? storedHashAt.get(position - 1)?.hash ?? genesisHashHex);
         const corrected = raw === undefined ? undefined : placer.correct(position, raw, previous);
         if (corrected === undefined) continue;
         corrections.set(position, corrected);
