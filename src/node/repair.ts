@@ -179,6 +179,51 @@ class Salvage {
   /** Checks of other streams left for correct(): a bound on the work a badly damaged file can ask for. */
   private correctionBudget = 400_000;
   private ids: { streams: number[]; types: number[] } | undefined;
+  /** By position, up to the stream index's: the stream id and version its one chunk gives (NaN: none, or more than one). */
+  private index: { streamIds: Float64Array; versions: Float64Array } | undefined;
+
+  /**
+   * The stream and version the damaged file's stream index gives a position whose row cannot be
+   * read (exactly one chunk holds it, up to the index's position), or undefined. Derived data,
+   * read once: it places that position's tombstone in its stream, where a later row of that
+   * stream leaves room (tombstone()), so the stream has no gap.
+   */
+  indexedAt(position: number): { stream: string; version: number } | undefined {
+    if (this.index === undefined) {
+      let covered = 0;
+      try {
+        const stored = Number((this.db?.prepare("SELECT value FROM meta WHERE key = 'stream_index_position'").get() as { value: unknown } | undefined)?.value ?? 0);
+        covered = Number.isSafeInteger(stored) && stored > 0 ? Math.min(stored, this.readableHead) : 0;
+      } catch {
+        covered = 0;
+      }
+      const streamIds = new Float64Array(covered + 1).fill(Number.NaN);
+      const versions = new Float64Array(covered + 1).fill(Number.NaN);
+      const seen = new Uint8Array(covered + 1);
+      try {
+        for (const chunk of (this.db?.prepare('SELECT stream_id, first_version, positions FROM stream_chunks').iterate() ?? []) as Iterable<{ stream_id: unknown; first_version: unknown; positions: unknown }>) {
+          if (typeof chunk.stream_id !== 'number' || typeof chunk.first_version !== 'number' || !Buffer.isBuffer(chunk.positions)) continue;
+          for (let offset = 0; offset + 8 <= chunk.positions.length; offset += 8) {
+            const at = chunk.positions.readDoubleLE(offset);
+            if (!Number.isSafeInteger(at) || at < 1 || at > covered) continue;
+            seen[at] = Math.min(2, (seen[at] as number) + 1);
+            streamIds[at] = chunk.stream_id;
+            versions[at] = chunk.first_version + offset / 8;
+          }
+        }
+      } catch {
+        // An unreadable index gives nothing: the tombstone goes to $lost.
+        seen.fill(0);
+      }
+      for (let at = 1; at <= covered; at++) if (seen[at] !== 1) streamIds[at] = Number.NaN;
+      this.index = { streamIds, versions };
+    }
+    const streamId = this.index.streamIds[position];
+    const version = this.index.versions[position];
+    if (streamId === undefined || version === undefined || Number.isNaN(streamId)) return undefined;
+    const stream = this.name('stream', streamId);
+    return stream === undefined || stream === lostStream ? undefined : { stream, version };
+  }
 
   /**
    * The row as it was written, when damage changed only its stream, its version or its type:
@@ -374,8 +419,10 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
             lost.push(position);
             tombstones += 1;
             const hashHex = tombstoneHash(row?.[10], previous, position);
-            const knownStream = row === undefined ? undefined : salvage.name('stream', row[1]);
-            batch.push(tombstone(position, knownStream, row?.[2], hashHex, batch, store, salvage));
+            // An unreadable row's stream and version: what the stream index says of its position.
+            const indexed = row === undefined ? salvage.indexedAt(position) : undefined;
+            const knownStream = row === undefined ? indexed?.stream : salvage.name('stream', row[1]);
+            batch.push(tombstone(position, knownStream, row === undefined ? indexed?.version : row[2], hashHex, batch, store, salvage));
             previous = row === undefined ? undefined : hashHex;
           }
           // A stream whose event was lost without a readable stream name keeps a version gap there.

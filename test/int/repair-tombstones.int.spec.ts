@@ -383,6 +383,32 @@ describe('tombstones across repairs', () => {
     }
   });
 
+  it.each([false, true])("puts a row that cannot be read in its stream where the stream index places it, not in $lost (past the index's position: %s)", async (stopped) => {
+    const { path, pristine } = buildLog(`hole-${stopped}`, 27, stopped);
+    // A stopped writer's index ends at 2,700.
+    const victim = middleOfStream(pristine, stopped ? 2_750 : 1_200);
+    const db = new Database(path);
+    db.prepare('DELETE FROM events WHERE position = ?').run(victim.position);
+    db.close();
+    const report = await repair(path, 12);
+    expect(report.method).toBe('import');
+    // The next position is lost too: the hole took the hash its link needs.
+    expect(report.lostPositions).toEqual([victim.position, victim.position + 1]);
+    expectSurvivors(pristine, path, report.lostPositions);
+    const tombstone = dump(path).get(victim.position)!;
+    if (stopped) {
+      // Nothing says what it was: $lost, and its stream keeps a gap that verification names.
+      expect(JSON.parse(tombstone.payload)).toEqual({ position: victim.position, stream: null, version: null });
+      expect(tombstone.stream).toBe('$lost');
+      expect(findings(path)).toContain(`lost@${victim.position}`);
+      expect(findings(path).some((finding) => finding.startsWith('stream_version@'))).toBe(true);
+    } else {
+      expect(JSON.parse(tombstone.payload)).toEqual({ position: victim.position, stream: victim.stream, version: victim.version });
+      expect([tombstone.stream, tombstone.version]).toEqual([victim.stream, victim.version]);
+      expect(findings(path)).toEqual([`lost@${victim.position}`, `lost@${victim.position + 1}`]);
+    }
+  });
+
   it.each(['patch', 'import'] as const)('puts a log whose $lost an older build numbered out of order back in order (%s)', async (method) => {
     const { path, pristine } = buildLog(`out-of-order-${method}`, 7);
     const early = middleOfStream(pristine, 600);
