@@ -41,7 +41,8 @@ Usage:
       Online backup of a run's event log into <run>/backups (the newest 3 are kept).
   aura-lab repair <run> [--json] [--force]
       Repair a damaged log from its newest good backup plus every later event that still
-      verifies; the damaged file is kept, and every lost position is named.
+      verifies; the damaged file is kept, and every lost position is named. A log whose only
+      findings are losses an earlier repair declared is left alone (--force: rebuild it anyway).
   aura-lab restore <run> [--from BACKUP] [--json]
       Put a backup back in place (the newest good one by default), then replay every later
       event of the current log that verifies.

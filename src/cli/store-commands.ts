@@ -3,7 +3,7 @@ import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } fro
 import { basename, dirname, resolve } from 'node:path';
 import { AuraError } from '../core/kernel/errors.ts';
 import { createBackup } from '../node/backups.ts';
-import { repairEventLog, type RepairReport } from '../node/repair.ts';
+import { positionRanges, repairEventLog, type RepairReport } from '../node/repair.ts';
 import { fileStamp, runFiles } from '../node/run-files.ts';
 import { displayPath } from '../node/scenario-loader.ts';
 import { SqliteEventStore } from '../node/sqlite-event-store.ts';
@@ -141,7 +141,12 @@ export async function repairCommand(target: string, options: { json: boolean; ba
   if (options.json) {
     process.stdout.write(`${JSON.stringify(report)}\n`);
   } else if (!report.repaired) {
-    process.stdout.write(`intact: nothing to repair (${report.recoveredHead.toLocaleString('en')} events)\n`);
+    const declared = report.diagnosis.declaredLost;
+    process.stdout.write(
+      declared.length === 0
+        ? `intact: nothing to repair (${report.recoveredHead.toLocaleString('en')} events)\n`
+        : `nothing to repair: ${report.recoveredHead.toLocaleString('en')} events verify; ${declared.length} position(s) an earlier repair declared lost stay lost (${positionRanges(declared).join(', ')})\n`,
+    );
   } else {
     const lines = [
       `repaired: ${report.recoveredHead.toLocaleString('en')} events in the log${report.backupUsed ? `, from backup ${displayPath(report.backupUsed.file)} (${report.backupUsed.headPosition}) plus the events that still verified` : ', from the events that still verified (no usable backup)'}`,

@@ -44,9 +44,10 @@ export interface RepairReport {
   readonly file: string;
   /** How: bad rows patched in a copy of the log, a backup plus the rows after it copied in SQL, or event by event. */
   readonly method: 'none' | 'patch' | 'copy' | 'import';
-  /** False when the log was intact and nothing was done. */
+  /** False when nothing was done: the log was intact, or its only findings were losses an earlier repair declared. */
   readonly repaired: boolean;
-  readonly diagnosis: { readonly ok: boolean; readonly firstBadPosition: number | null; readonly problems: VerifyReport['problems']; readonly lostTail: boolean };
+  /** Verification of the damaged log; `declaredLost`: the positions earlier repairs declared lost (tombstones), which no repair brings back. */
+  readonly diagnosis: { readonly ok: boolean; readonly firstBadPosition: number | null; readonly problems: VerifyReport['problems']; readonly lostTail: boolean; readonly declaredLost: readonly number[] };
   readonly backupUsed: { readonly file: string; readonly headPosition: number } | null;
   readonly backupsRejected: readonly { readonly file: string; readonly reason: string }[];
   /** The damaged file, kept beside the repaired one. */
@@ -62,7 +63,8 @@ export interface RepairReport {
   readonly wallMs: number;
 }
 
-function ranges(positions: readonly number[]): string[] {
+/** Ascending positions compacted: "12", "40-45". */
+export function positionRanges(positions: readonly number[]): string[] {
   const out: string[] = [];
   let start: number | undefined;
   let previous: number | undefined;
@@ -314,8 +316,11 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
     if (!(error instanceof AuraError) || error.code !== 'not_found') throw error;
   }
   const lostTail = knownHead !== null && (diagnosis?.headPosition ?? 0) < knownHead;
-  const summary = { ok: diagnosis?.ok ?? false, firstBadPosition: diagnosis?.firstBadPosition ?? (diagnosis === undefined ? 1 : lostTail ? (diagnosis.headPosition + 1) : null), problems: diagnosis?.problems ?? [], lostTail };
-  if (diagnosis?.ok === true && !lostTail && options.force !== true) {
+  const summary = { ok: diagnosis?.ok ?? false, firstBadPosition: diagnosis?.firstBadPosition ?? (diagnosis === undefined ? 1 : lostTail ? (diagnosis.headPosition + 1) : null), problems: diagnosis?.problems ?? [], lostTail, declaredLost: diagnosis?.declaredLost ?? [] };
+  // Losses an earlier repair declared (tombstones) are all that is wrong: a repair has nothing to
+  // put right (it would only copy the log and keep another full copy of it aside).
+  const onlyDeclared = diagnosis !== undefined && diagnosis.problems.length < problemsMax && diagnosis.problems.every((problem) => problem.kind === 'lost');
+  if (diagnosis !== undefined && (diagnosis.ok || onlyDeclared) && !lostTail && options.force !== true) {
     return { file: path, method: 'none', repaired: false, diagnosis: summary, backupUsed: null, backupsRejected: [], damagedCopy: null, knownHead, recoveredHead: diagnosis.headPosition, lostPositions: [], lostRanges: [], tombstones: 0, wallMs: Math.round(performance.now() - started) };
   }
 
@@ -467,7 +472,7 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
     knownHead,
     recoveredHead,
     lostPositions: lost,
-    lostRanges: ranges(lost),
+    lostRanges: positionRanges(lost),
     tombstones,
     wallMs: Math.round(performance.now() - started),
   };

@@ -20,6 +20,7 @@ import { SqliteEventStore, type EncodedAppend } from '../../src/node/sqlite-even
 import { verifyEventLog } from '../../src/node/verify.ts';
 import { verifyEventLogParallel } from '../../src/node/verify-parallel.ts';
 import { temporaryDirectory } from '../support/fixtures.ts';
+import { runCli } from '../support/cli.ts';
 import { appendSeeded } from '../support/logs.ts';
 
 const work = temporaryDirectory('aura-lab-tombstones-');
@@ -407,6 +408,27 @@ describe('tombstones across repairs', () => {
       expect([tombstone.stream, tombstone.version]).toEqual([victim.stream, victim.version]);
       expect(findings(path)).toEqual([`lost@${victim.position}`, `lost@${victim.position + 1}`]);
     }
+  });
+
+  it('leaves alone a log whose only findings are losses an earlier repair declared (API and CLI); --force still rebuilds it', async () => {
+    const { path, pristine } = buildLog('declared-only', 33);
+    damage(path, 1_000);
+    expect((await repair(path, 1)).lostPositions).toEqual([1_000]);
+    expect(findings(path)).toEqual(['lost@1000']);
+    const again = await repair(path, 2);
+    expect(again).toMatchObject({ method: 'none', repaired: false, damagedCopy: null, lostPositions: [] });
+    expect(again.diagnosis.declaredLost).toEqual([1_000]);
+    // No second copy of the log is kept aside.
+    expect(existsSync(`${path}.damaged-${fileStamp(2)}`)).toBe(false);
+    const cli = await runCli(['repair', path]);
+    expect([cli.code, cli.stdout]).toEqual([0, 'nothing to repair: 3,000 events verify; 1 position(s) an earlier repair declared lost stay lost (1000)\n']);
+    const forced = await repairEventLog(path, { backupsDir: join(work.path, 'no-backups'), nowMs: 3, force: true });
+    expect([forced.repaired, forced.lostPositions]).toEqual([true, []]);
+    expectSurvivors(pristine, path, [1_000]);
+    // Damage on top of a declared loss is repaired as before.
+    damage(path, 2_000);
+    expect((await repair(path, 4)).lostPositions).toEqual([2_000]);
+    expect(findings(path)).toEqual(['lost@1000', 'lost@2000']);
   });
 
   it.each(['patch', 'import'] as const)('puts a log whose $lost an older build numbered out of order back in order (%s)', async (method) => {
