@@ -178,8 +178,8 @@ class Salvage {
     return entry.versions[index];
   }
 
-  /** Checks of other streams left for correct(): a bound on the work a badly damaged file can ask for. */
-  private correctionBudget = 400_000;
+  /** Guesses of other streams left for correct() in this repair. */
+  private readonly budget = { left: guessBudget };
   private ids: { streams: number[]; types: number[] } | undefined;
   /** By position, up to the stream index's: the stream id and version its one chunk gives (NaN: none, or more than one). */
   private index: { streamIds: Float64Array; versions: Float64Array } | undefined;
@@ -228,58 +228,36 @@ class Salvage {
   }
 
   /**
-   * The row as it was written, when damage changed only its stream, its version or its type:
-   * the values its stored hash and the hash before it accept. Its own stream with every type, at
-   * the version it needs next (`nextVersion`) or the one it says if that is later (a loss before
-   * it may have left a gap); then every other stream, at either, with its type (within a budget
-   * per row and per repair). Undefined when none is accepted. A SHA-256 match leaves no doubt: a
-   * corrected row is the original event.
+   * The row as it was written, found by its hashes (restoreByHash): its hash column alone
+   * changed, or its stream, version or type. Guesses: its own stream with every type, at the
+   * version it needs next (`nextVersion`) or the one it says if that is later (a loss before it
+   * may have left a gap); then every other stream, at either, with its type (budgeted).
    */
   correct(row: RawEventRowWithHash, previousHash: string, nextVersion: (stream: string) => number): RawEventRowWithHash | undefined {
     if (this.db === undefined) return undefined;
-    const restored = rehashed(row, previousHash, this.rows(row[0] + 1, row[0] + 1)[0], (candidate) => this.framing(candidate));
-    if (restored !== undefined) return restored;
-    if (!/^[0-9a-f]{64}$/.test(row[10]) || !/^[0-9a-f]{64}$/.test(previousHash)) return undefined;
     try {
       this.ids ??= { streams: this.db.prepare('SELECT stream_id FROM streams').pluck().all() as number[], types: this.db.prepare('SELECT type_id FROM event_types').pluck().all() as number[] };
     } catch {
       return undefined;
     }
-    const { streams: streamIds, types: typeIds } = this.ids;
+    return restoreByHash(row, previousHash, this.rows(row[0] + 1, row[0] + 1)[0], (candidate) => this.framing(candidate), this.guesses(row, nextVersion, this.ids), this.budget);
+  }
+
+  private *guesses(row: RawEventRowWithHash, nextVersion: (stream: string) => number, ids: { streams: number[]; types: number[] }): Generator<Guess> {
     const versionsFor = (stream: string): number[] => {
       const next = nextVersion(stream);
       return typeof row[2] === 'number' && Number.isSafeInteger(row[2]) && row[2] > next ? [next, row[2]] : [next];
     };
-    const attempt = (streamId: number, version: number, typeId: number): RawEventRowWithHash | undefined => {
-      const candidate: RawEventRowWithHash = [...row];
-      candidate[1] = streamId;
-      candidate[2] = version;
-      candidate[4] = typeId;
-      const framing = this.framing(candidate);
-      return framing !== undefined && chainHash(previousHash, framing) === candidate[10] ? candidate : undefined;
-    };
     const own = this.name('stream', row[1]);
     if (own !== undefined && own !== lostStream) {
-      for (const version of versionsFor(own)) {
-        for (const typeId of [row[4], ...typeIds.filter((id) => id !== row[4])]) {
-          const found = attempt(row[1], version, typeId);
-          if (found !== undefined) return found;
-        }
-      }
+      const typeIds = [row[4], ...ids.types.filter((id) => id !== row[4])];
+      for (const version of versionsFor(own)) yield { streamId: row[1], version, typeIds };
     }
-    let budget = Math.min(this.correctionBudget, 100_000);
-    for (const streamId of streamIds) {
+    for (const streamId of ids.streams) {
       const stream = streamId === row[1] ? undefined : this.name('stream', streamId);
       if (stream === undefined || stream === lostStream) continue;
-      for (const version of versionsFor(stream)) {
-        if (budget <= 0) return undefined;
-        budget -= 1;
-        this.correctionBudget -= 1;
-        const found = attempt(streamId, version, row[4]);
-        if (found !== undefined) return found;
-      }
+      for (const version of versionsFor(stream)) yield { streamId, version, typeIds: [row[4]], budgeted: true };
     }
-    return undefined;
   }
 
   name(kind: 'stream' | 'type', id: number): string | undefined {
@@ -512,6 +490,49 @@ function rehashed(row: RawEventRowWithHash, previousHash: string, next: RawEvent
   return restored;
 }
 
+/** One guess at a damaged row's true values: a stream id and version, tried with each type id in turn. */
+interface Guess {
+  readonly streamId: number;
+  readonly version: number;
+  readonly typeIds: readonly number[];
+  /** Counted against the budget (guesses of other streams: as many as the log has streams). */
+  readonly budgeted?: boolean;
+}
+
+/** Budgeted guesses per repair (at most 100,000 per row): a bound on the work a badly damaged file can ask for. */
+const guessBudget = 400_000;
+
+/**
+ * The row as it was written, found by its hashes; a SHA-256 match leaves no doubt that it is
+ * the original event. Its hash column alone changed: rehashed() (the next event's link names the
+ * true hash). Its stream, version or type changed (columns the chain hash covers by value): the
+ * first of `guesses` whose values its stored hash and the hash before it accept. Undefined when
+ * none is accepted or the budget runs out.
+ */
+function restoreByHash(row: RawEventRowWithHash, previousHash: string, next: RawEventRowWithHash | undefined, framing: (row: RawEventRowWithHash) => string | undefined, guesses: Iterable<Guess>, budget: { left: number }): RawEventRowWithHash | undefined {
+  const restored = rehashed(row, previousHash, next, framing);
+  if (restored !== undefined) return restored;
+  if (!/^[0-9a-f]{64}$/.test(row[10]) || !/^[0-9a-f]{64}$/.test(previousHash)) return undefined;
+  let rowBudget = Math.min(budget.left, 100_000);
+  for (const guess of guesses) {
+    if (!Number.isSafeInteger(guess.version) || guess.version < 1) continue;
+    if (guess.budgeted === true) {
+      if (rowBudget <= 0) return undefined;
+      rowBudget -= 1;
+      budget.left -= 1;
+    }
+    for (const typeId of guess.typeIds) {
+      const candidate: RawEventRowWithHash = [...row];
+      candidate[1] = guess.streamId;
+      candidate[2] = guess.version;
+      candidate[4] = typeId;
+      const text = framing(candidate);
+      if (text !== undefined && chainHash(previousHash, text) === row[10]) return candidate;
+    }
+  }
+  return undefined;
+}
+
 /** A tombstone keeps the lost event's stored hash when it looks like one (the next link then verifies). */
 function tombstoneHash(storedHex: string | null | undefined, previousHex: string | undefined, position: number): string {
   return storedHex !== undefined && storedHex !== null && /^[0-9a-f]{64}$/.test(storedHex) ? storedHex : chainHash(previousHex ?? genesisHashHex, `lost\n${position}`);
@@ -718,10 +739,12 @@ class TombstonePlacer {
   }
 
   /**
-   * The row as it was written, when damage changed only its stream, its version or its type
-   * (columns the chain hash covers by value): the values its stored hash and the hash before it
-   * accept, tried from the stream's place in the log. Undefined when none is accepted. A SHA-256
-   * match leaves no doubt: a corrected row is the original event.
+   * The row as it was written, found by its hashes (restoreByHash): its hash column alone
+   * changed, or its stream, version or type. Guesses, from the stream's place in the log: its
+   * own stream at the version it needs here or the one it says (a loss before it may have left a
+   * gap), with every type; the stream and version the stream index gives its position (every
+   * type); for a position after the index's, each stream at its next version or the one the row
+   * says (its type; budgeted).
    */
   correct(position: number, row: RawEventRowWithHash, previousHash: string): RawEventRowWithHash | undefined {
     if (row[0] !== position) return undefined;
@@ -733,61 +756,25 @@ class TombstonePlacer {
         return undefined;
       }
     };
-    const restored = rehashed(row, previousHash, this.rowAt.get(position + 1) as RawEventRowWithHash | undefined, framing);
-    if (restored !== undefined) return restored;
-    if (!/^[0-9a-f]{64}$/.test(row[10]) || !/^[0-9a-f]{64}$/.test(previousHash)) return undefined;
-    const accepted = (candidate: RawEventRowWithHash): boolean => {
-      const text = framing(candidate);
-      return text !== undefined && chainHash(previousHash, text) === candidate[10];
-    };
-    const variant = (streamId: number, version: number, typeId: number): RawEventRowWithHash => {
-      const candidate: RawEventRowWithHash = [...row];
-      candidate[1] = streamId;
-      candidate[2] = version;
-      candidate[4] = typeId;
-      return candidate;
-    };
-    this.typeIds ??= this.db.prepare('SELECT type_id FROM main.event_types').pluck().all() as number[];
-    const typeIds = this.typeIds.filter((id) => id !== row[4]);
-    const tryTypes = (streamId: number, version: number): RawEventRowWithHash | undefined => {
-      for (const typeId of [row[4], ...typeIds]) {
-        const candidate = variant(streamId, version, typeId);
-        if (accepted(candidate)) return candidate;
-      }
-      return undefined;
-    };
-    // Its type or its version changed: its own stream, at the version it needs here or the one it
-    // says (a loss before it may have left a gap), with every type.
-    if (typeof row[1] === 'number' && this.knownStream(row[1])) {
-      for (const version of new Set([this.slot(row[1], position).version, row[2]])) {
-        if (!Number.isSafeInteger(version) || version < 1) continue;
-        const candidate = tryTypes(row[1], version);
-        if (candidate !== undefined) return candidate;
-      }
-    }
-    // Its stream changed: the stream and version the stream index gives its position (with every
-    // type), or for a position after the index's, each stream at its next version or at the
-    // version the row says (its type), within a budget per row and per repair.
-    const { chunked, tail } = this.indexed(position);
-    for (const [streamId, version] of chunked) {
-      const candidate = tryTypes(streamId, version);
-      if (candidate !== undefined) return candidate;
-    }
-    let budget = Math.min(this.correctionBudget, 100_000);
-    for (const [streamId, version] of tail) {
-      for (const tried of new Set([version, row[2]])) {
-        if (streamId === row[1] || budget <= 0 || !Number.isSafeInteger(tried) || tried < 1) continue;
-        budget -= 1;
-        this.correctionBudget -= 1;
-        const candidate = variant(streamId, tried, row[4]);
-        if (accepted(candidate)) return candidate;
-      }
-    }
-    return undefined;
+    return restoreByHash(row, previousHash, this.rowAt.get(position + 1) as RawEventRowWithHash | undefined, framing, this.guesses(position, row), this.budget);
   }
 
-  /** Checks left for the streams past the index: a bound on the work a badly damaged file can ask for. */
-  private correctionBudget = 400_000;
+  private *guesses(position: number, row: RawEventRowWithHash): Generator<Guess> {
+    this.typeIds ??= this.db.prepare('SELECT type_id FROM main.event_types').pluck().all() as number[];
+    const typeIds = [row[4], ...this.typeIds.filter((id) => id !== row[4])];
+    if (typeof row[1] === 'number' && this.knownStream(row[1])) {
+      for (const version of new Set([this.slot(row[1], position).version, row[2]])) yield { streamId: row[1], version, typeIds };
+    }
+    const { chunked, tail } = this.indexed(position);
+    for (const [streamId, version] of chunked) yield { streamId, version, typeIds };
+    for (const [streamId, version] of tail) {
+      if (streamId === row[1]) continue;
+      for (const tried of new Set([version, row[2]])) yield { streamId, version: tried, typeIds: [row[4]], budgeted: true };
+    }
+  }
+
+  /** Guesses of streams past the index left for correct() in this repair. */
+  private readonly budget = { left: guessBudget };
   /** Reads a row of the damaged rows' schema (prepared at the first correction). */
   private rowAt: Database.Statement | undefined;
 
