@@ -564,6 +564,8 @@ function patchInPlace(building: string, damaged: string, diagnosis: VerifyReport
     const idIndex = (db.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'events_by_id'").get() as { sql: string } | undefined)?.sql;
     if (idIndex === undefined) return undefined;
     backup = base === undefined ? undefined : new Database(base.file, { readonly: true, fileMustExist: true });
+    // The backup's rows go in as they are: only when its ids name what the damaged file's do.
+    if (backup !== undefined && !sameIds(db, 'main', backup, 'main')) return undefined;
     const backupReader = backup === undefined ? undefined : new EventReader(backup);
     const backupRow = backup?.prepare('SELECT position, stream_id, version, lower(hex(id)), type_id, schema_version, payload, virtual_time_us, lower(hex(causation_id)), correlation_id, lower(hex(hash)) FROM events WHERE position = ?').raw(true);
     const hashAt = db.prepare<[number], { hash: string }>('SELECT lower(hex(hash)) AS hash FROM events WHERE position = ?');
@@ -964,6 +966,8 @@ function bulkSalvage(building: string, damaged: string, diagnosis: VerifyReport,
     if (to <= baseHead) return undefined;
     const bad = fastPathBadPositions(diagnosis, baseHead) ?? [];
     db.prepare('ATTACH DATABASE ? AS d').run(damaged);
+    // Rows are copied with their stream and type ids: the base and the damaged file must agree on them.
+    if (!sameIds(db, 'main', db, 'd')) return undefined;
     const lost: number[] = [];
     db.transaction(() => {
       db.exec('INSERT OR IGNORE INTO main.event_types SELECT * FROM d.event_types; INSERT OR IGNORE INTO main.streams SELECT * FROM d.streams');
@@ -1022,6 +1026,29 @@ function bulkSalvage(building: string, damaged: string, diagnosis: VerifyReport,
   } finally {
     db.close();
   }
+}
+
+/**
+ * Whether two logs give the stream and type ids they share the same names, and the names they
+ * share the same ids, so rows can move from one to the other as they are. A base and a damaged
+ * file of the same log agree, unless a repair in between (one that imported events event by
+ * event) numbered streams anew: then only the slow path, which imports by name, may join them.
+ */
+function sameIds(a: Database.Database, aSchema: 'main' | 'd', b: Database.Database, bSchema: 'main' | 'd'): boolean {
+  for (const [table, key] of [['streams', 'stream_id'], ['event_types', 'type_id']] as const) {
+    const names = new Map<number, string>();
+    const ids = new Map<string, number>();
+    for (const [id, name] of a.prepare(`SELECT ${key}, name FROM ${aSchema}.${table}`).raw(true).iterate() as Iterable<[number, string]>) {
+      names.set(id, name);
+      ids.set(name, id);
+    }
+    for (const [id, name] of b.prepare(`SELECT ${key}, name FROM ${bSchema}.${table}`).raw(true).iterate() as Iterable<[number, string]>) {
+      const named = names.get(id);
+      const numbered = ids.get(name);
+      if ((named !== undefined && named !== name) || (numbered !== undefined && numbered !== id)) return false;
+    }
+  }
+  return true;
 }
 
 /**

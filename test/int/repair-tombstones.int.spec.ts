@@ -431,6 +431,33 @@ describe('tombstones across repairs', () => {
     expect(findings(path)).toEqual(['lost@1000', 'lost@2000']);
   });
 
+  it.each(['patch', 'copy'] as const)('joins a backup and a log that number their streams differently by name, on the slow path (the %s path would move rows with their ids)', async (fast) => {
+    const path = join(work.path, `renumbered-${fast}.sqlite`);
+    const backups = join(work.path, `renumbered-${fast}-backups`);
+    const store = new SqliteEventStore(path);
+    appendSeeded(store, 41, 3, 500);
+    await createBackup(store, backups, 1);
+    appendSeeded(store, 41, 3, 500, 3);
+    store.closeFinished();
+    const pristine = dump(path);
+    // As a repair that imported events one by one can leave a log: its streams numbered anew
+    // (here every id moved by 1,000, consistently: no hash covers an id, only its name).
+    const db = new Database(path);
+    db.exec('UPDATE streams SET stream_id = stream_id + 1000; UPDATE events SET stream_id = stream_id + 1000; UPDATE stream_chunks SET stream_id = stream_id + 1000');
+    db.close();
+    expect(findings(path)).toEqual([]);
+    // patch: a row the backup (1,500 events) holds; copy: one after it, with a WAL file beside the log.
+    const victim = fast === 'patch' ? 700 : 2_200;
+    damage(path, victim);
+    if (fast === 'copy') writeFileSync(`${path}-wal`, Buffer.alloc(100));
+    const report = await repairEventLog(path, { backupsDir: backups, nowMs: 5 });
+    expect(report.backupUsed?.headPosition).toBe(1_500);
+    expect(findings(path)).toEqual(fast === 'patch' ? [] : [`lost@${victim}`]);
+    expect(report.lostPositions).toEqual(fast === 'patch' ? [] : [victim]);
+    expectSurvivors(pristine, path, report.lostPositions);
+    expect(report.method).toBe('import');
+  });
+
   it.each(['patch', 'import'] as const)('puts a log whose $lost an older build numbered out of order back in order (%s)', async (method) => {
     const { path, pristine } = buildLog(`out-of-order-${method}`, 7);
     const early = middleOfStream(pristine, 600);
