@@ -36,7 +36,8 @@ Usage:
       Check a scenario file and list every problem (file:line:column: field: message).
   aura-lab verify <run> [--json]
       Check a run's event log: the database, every event's hash chain link, positions and
-      stream versions. Exit 0 intact, 1 damaged (names the first bad position), 2 unusable.
+      stream versions. Exit 0 intact, 1 damaged (names the first bad position) or not whole
+      (events an earlier repair declared lost, and nothing else wrong: "lost:"), 2 unusable.
   aura-lab backup <run> [--json]
       Online backup of a run's event log into <run>/backups (the newest 3 are kept).
   aura-lab repair <run> [--json] [--force]

@@ -26,6 +26,7 @@ import { AuraError } from '../core/kernel/errors.ts';
 import type { Clock } from '../core/ports/clock.ts';
 import { EventLogQueries, filterKey, isUnfiltered, type EventQueryFilter } from '../node/event-queries.ts';
 import { verifyEventLogParallel } from '../node/verify-parallel.ts';
+import { onlyDeclaredLosses } from '../node/verify.ts';
 import { runHistoryEntrySchema, runStatuses, type BrowsedEvent, type MethodName, type methods, type PushEnvelope, type ResultOf, type RunHistoryEntry, type Verification } from '../shared/api.ts';
 import type { RunController } from './run-controller.ts';
 
@@ -137,7 +138,7 @@ export class EventBrowser {
     } catch {
       // A log too damaged to open still gets verified (and reported as damaged).
     }
-    const status: Verification = { runId: run.runId, state: 'running', checked: 0, total, firstBadPosition: null, problems: [], wallMs: 0 };
+    const status: Verification = { runId: run.runId, state: 'running', checked: 0, total, firstBadPosition: null, declaredLost: 0, problems: [], wallMs: 0 };
     this.publish(status);
     void this.runVerification(run, status);
     return status;
@@ -170,10 +171,11 @@ export class EventBrowser {
       });
       final = {
         runId: run.runId,
-        state: report.ok ? 'intact' : 'damaged',
+        state: report.ok ? 'intact' : onlyDeclaredLosses(report.problems) ? 'lost' : 'damaged',
         checked: report.events,
         total: Math.max(report.headPosition, report.events),
         firstBadPosition: report.firstBadPosition,
+        declaredLost: report.declaredLost.length,
         problems: report.problems.slice(0, verifyProblemsShown).map((problem) => ({ position: problem.position, kind: problem.kind, detail: problem.detail })),
         wallMs: wallMs(),
       };

@@ -33,6 +33,15 @@ export interface VerifyReport {
   readonly wallMs: number;
 }
 
+/**
+ * Whether the only findings are losses earlier repairs declared (tombstones): the chain, the
+ * database and the streams verify, and nothing is left for a repair to put right; the log is
+ * still not whole. False when the problems were cut at their cap (more may follow).
+ */
+export function onlyDeclaredLosses(problems: readonly VerifyProblem[]): boolean {
+  return problems.length > 0 && problems.length < problemsMax && problems.every((problem) => problem.kind === 'lost');
+}
+
 export interface OpenedLog {
   readonly db: Database.Database;
   readonly head: number;

@@ -110,7 +110,8 @@ export type BrowsedEvent = z.infer<typeof browsedEventSchema>;
 /** Events one events.read returns at most. */
 export const eventPageMax = 500;
 
-export const verificationStates = ['running', 'intact', 'damaged', 'failed'] as const;
+/** lost: the log verifies but for events earlier repairs declared lost (tombstones; `problems` names them): not whole, nothing left to repair. */
+export const verificationStates = ['running', 'intact', 'lost', 'damaged', 'failed'] as const;
 export type VerificationState = (typeof verificationStates)[number];
 
 export const verificationSchema = z.object({
@@ -120,6 +121,8 @@ export const verificationSchema = z.object({
   checked: z.number().int(),
   total: z.number().int(),
   firstBadPosition: z.number().int().nullable(),
+  /** Positions earlier repairs declared lost (tombstones), however many. */
+  declaredLost: z.number().int(),
   /** The first problems found (at most 10), in log order. */
   problems: z.array(z.object({ position: z.number().int().nullable(), kind: z.string(), detail: z.string() })).max(10),
   wallMs: z.number(),

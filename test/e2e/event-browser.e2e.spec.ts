@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repairEventLog } from '../../src/node/repair.ts';
 import { openBrowserSession, screenshotsDir as screenshots, type BrowserSession } from '../support/browser.ts';
 
 /** Rows the DOM may hold at most: the list is virtualized. */
@@ -152,5 +153,12 @@ describe('event log browser', () => {
     expect(await page.getByTestId('integrity-badge').getAttribute('data-first-bad')).toBe(String(bad));
     expect(await page.getByTestId('integrity-badge').textContent()).toBe(`damaged at position ${bad.toLocaleString('en')}`);
     expect(await page.getByTestId('integrity-problems').textContent()).toContain(`position ${bad.toLocaleString('en')}: chain`);
+
+    // Repaired with no backup, the event is lost: the log verifies but for it.
+    expect((await repairEventLog(join(copyDir, 'events.sqlite'), { backupsDir: join(copyDir, 'backups'), nowMs: 1 })).lostPositions).toEqual([bad]);
+    await page.getByTestId('verify-log').click();
+    await expect.poll(() => page.getByTestId('integrity-badge').getAttribute('data-state'), { timeout: 30_000 }).toBe('lost');
+    expect(await page.getByTestId('integrity-badge').textContent()).toBe('1 lost in a repair · 3,302 events');
+    expect(await page.getByTestId('integrity-problems').textContent()).toContain(`position ${bad.toLocaleString('en')}: lost`);
   });
 });

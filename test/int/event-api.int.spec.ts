@@ -6,6 +6,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repairEventLog } from '../../src/node/repair.ts';
 import type { EventFilter, RunSummary, Verification } from '../../src/shared/api.ts';
 import { rejection, startEngine, type EngineHarness } from '../support/engine.ts';
 import { temporaryDirectory, tinyScenarioText } from '../support/fixtures.ts';
@@ -251,6 +252,15 @@ describe('event log browser API', () => {
     expect(result.firstBadPosition).toBe(777);
     expect(result.problems.map((problem) => problem.position)).toEqual(expect.arrayContaining([777, 900]));
     expect(result.problems[0]).toMatchObject({ position: 777, kind: 'chain' });
+    expect(result.declaredLost).toBe(0);
+    // Repaired (no backup: both events lost), the log verifies but for them: "lost", not "damaged".
+    const repaired = await repairEventLog(join(copyDir, 'events.sqlite'), { backupsDir: join(copyDir, 'backups'), nowMs: 1 });
+    expect(repaired.lostPositions).toEqual([777, 900]);
+    const sinceRepair = engine.received.length;
+    await engine.client.request('events.verify', { runId: copyId });
+    const afterRepair = await verification(copyId, 'lost', sinceRepair);
+    expect(afterRepair).toMatchObject({ checked: 1142, firstBadPosition: 777, declaredLost: 2 });
+    expect(afterRepair.problems.map((problem) => [problem.position, problem.kind])).toEqual([[777, 'lost'], [900, 'lost']]);
     // The original is untouched.
     const since = engine.received.length;
     await engine.client.request('events.verify', { runId: run.runId });

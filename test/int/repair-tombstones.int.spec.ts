@@ -422,6 +422,9 @@ describe('tombstones across repairs', () => {
     expect(existsSync(`${path}.damaged-${fileStamp(2)}`)).toBe(false);
     const cli = await runCli(['repair', path]);
     expect([cli.code, cli.stdout]).toEqual([0, 'nothing to repair: 3,000 events verify; 1 position(s) an earlier repair declared lost stay lost (1000)\n']);
+    // Verification: not whole (exit 1), but nothing damaged.
+    const verified = await runCli(['verify', path]);
+    expect([verified.code, verified.stdout]).toEqual([1, 'lost: 1 position(s) earlier repairs declared lost (1000); the other 2,999 events, the hash chain and the database verify\n']);
     const forced = await repairEventLog(path, { backupsDir: join(work.path, 'no-backups'), nowMs: 3, force: true });
     expect([forced.repaired, forced.lostPositions]).toEqual([true, []]);
     expectSurvivors(pristine, path, [1_000]);

@@ -12,6 +12,8 @@ function describe(verification: Verification | undefined): { state: string; labe
     }
     case 'intact':
       return { state: 'intact', label: `intact · ${verification.checked.toLocaleString('en')} events`, tone: 'ok' };
+    case 'lost':
+      return { state: 'lost', label: `${verification.declaredLost.toLocaleString('en')} lost in a repair · ${verification.checked.toLocaleString('en')} events`, tone: 'warn' };
     case 'damaged':
       return {
         state: 'damaged',
@@ -48,7 +50,7 @@ export function IntegrityBadge({ runId, live, commands }: { runId: string; live:
       >
         Verify
       </button>
-      {verification?.state === 'damaged' && verification.problems.length > 0 ? (
+      {(verification?.state === 'damaged' || verification?.state === 'lost') && verification.problems.length > 0 ? (
         <ul className="integrity-problems small" data-testid="integrity-problems">
           {verification.problems.map((problem, index) => (
             <li key={index}>
