@@ -199,10 +199,13 @@ class Salvage {
       } catch {
         covered = 0;
       }
-      const streamIds = new Float64Array(covered + 1).fill(Number.NaN);
-      const versions = new Float64Array(covered + 1).fill(Number.NaN);
-      const seen = new Uint8Array(covered + 1);
+      let streamIds = new Float64Array(0);
+      let versions = new Float64Array(0);
+      let seen = new Uint8Array(0);
       try {
+        streamIds = new Float64Array(covered + 1).fill(Number.NaN);
+        versions = new Float64Array(covered + 1).fill(Number.NaN);
+        seen = new Uint8Array(covered + 1);
         for (const chunk of (this.db?.prepare('SELECT stream_id, first_version, positions FROM stream_chunks').iterate() ?? []) as Iterable<{ stream_id: unknown; first_version: unknown; positions: unknown }>) {
           if (typeof chunk.stream_id !== 'number' || typeof chunk.first_version !== 'number' || !Buffer.isBuffer(chunk.positions)) continue;
           for (let offset = 0; offset + 8 <= chunk.positions.length; offset += 8) {
@@ -214,10 +217,12 @@ class Salvage {
           }
         }
       } catch {
-        // An unreadable index gives nothing: the tombstone goes to $lost.
-        seen.fill(0);
+        // An unreadable index (or one too large to hold here) gives nothing: the tombstone goes to $lost.
+        streamIds = new Float64Array(0);
+        versions = new Float64Array(0);
+        seen = new Uint8Array(0);
       }
-      for (let at = 1; at <= covered; at++) if (seen[at] !== 1) streamIds[at] = Number.NaN;
+      for (let at = 1; at < seen.length; at++) if (seen[at] !== 1) streamIds[at] = Number.NaN;
       this.index = { streamIds, versions };
     }
     const streamId = this.index.streamIds[position];
@@ -235,12 +240,14 @@ class Salvage {
    */
   correct(row: RawEventRowWithHash, previousHash: string, nextVersion: (stream: string) => number): RawEventRowWithHash | undefined {
     if (this.db === undefined) return undefined;
+    let ids: { streams: number[]; types: number[] };
     try {
-      this.ids ??= { streams: this.db.prepare('SELECT stream_id FROM streams').pluck().all() as number[], types: this.db.prepare('SELECT type_id FROM event_types').pluck().all() as number[] };
+      ids = this.ids ??= { streams: this.db.prepare('SELECT stream_id FROM streams').pluck().all() as number[], types: this.db.prepare('SELECT type_id FROM event_types').pluck().all() as number[] };
     } catch {
-      return undefined;
+      // No guesses without the ids; the hash check needs none.
+      ids = { streams: [], types: [] };
     }
-    return restoreByHash(row, previousHash, this.rows(row[0] + 1, row[0] + 1)[0], (candidate) => this.framing(candidate), this.guesses(row, nextVersion, this.ids), this.budget);
+    return restoreByHash(row, previousHash, this.rows(row[0] + 1, row[0] + 1)[0], (candidate) => this.framing(candidate), this.guesses(row, nextVersion, ids), this.budget);
   }
 
   private *guesses(row: RawEventRowWithHash, nextVersion: (stream: string) => number, ids: { streams: number[]; types: number[] }): Generator<Guess> {
@@ -404,7 +411,9 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
             // An unreadable row's stream and version: what the stream index says of its position.
             const indexed = row === undefined ? salvage.indexedAt(position) : undefined;
             const knownStream = row === undefined ? indexed?.stream : salvage.name('stream', row[1]);
-            batch.push(tombstone(position, knownStream, row === undefined ? indexed?.version : row[2], hashHex, batch, store, salvage));
+            const lostEvent = tombstone(position, knownStream, row === undefined ? indexed?.version : row[2], hashHex, batch, store, salvage);
+            // The index's word is kept only where it fits: a claim that does not is no better than none.
+            batch.push(indexed !== undefined && lostEvent.stream === lostStream ? tombstone(position, undefined, undefined, hashHex, batch, store, salvage) : lostEvent);
             previous = row === undefined ? undefined : hashHex;
           }
           // A stream whose event was lost without a readable stream name keeps a version gap there.
@@ -564,7 +573,12 @@ function patchInPlace(building: string, damaged: string, diagnosis: VerifyReport
     if (idIndex === undefined) return undefined;
     backup = base === undefined ? undefined : new Database(base.file, { readonly: true, fileMustExist: true });
     // The backup's rows go in as they are: only when its ids name what the damaged file's do.
-    if (backup !== undefined && !sameIds(db, 'main', backup, 'main')) return undefined;
+    // Damage all past its head needs none of them: the patch goes on without it.
+    if (backup !== undefined && base !== undefined && !sameIds(db, 'main', backup, 'main')) {
+      if (bad.some((position) => position <= base.headPosition)) return undefined;
+      backup.close();
+      backup = undefined;
+    }
     const backupReader = backup === undefined ? undefined : new EventReader(backup);
     const backupRow = backup?.prepare('SELECT position, stream_id, version, lower(hex(id)), type_id, schema_version, payload, virtual_time_us, lower(hex(causation_id)), correlation_id, lower(hex(hash)) FROM events WHERE position = ?').raw(true);
     const hashAt = db.prepare<[number], { hash: string }>('SELECT lower(hex(hash)) AS hash FROM events WHERE position = ?');

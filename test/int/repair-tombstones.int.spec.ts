@@ -410,6 +410,23 @@ describe('tombstones across repairs', () => {
     }
   });
 
+  it("keeps no claim of a stream index that does not fit in a tombstone: a row that cannot be read goes to $lost naming nothing", async () => {
+    const { path, pristine } = buildLog('hole-misindexed', 27);
+    const victim = middleOfStream(pristine, 1_200);
+    const db = new Database(path);
+    db.prepare('DELETE FROM events WHERE position = ?').run(victim.position);
+    // The chunk holding it says each of its positions is one version later: a later row of the stream has the version it gives the hole.
+    const chunks = db.prepare('SELECT chunk_id, positions FROM stream_chunks').all() as { chunk_id: number; positions: Buffer }[];
+    const holding = chunks.find((chunk) => Array.from({ length: chunk.positions.length / 8 }, (_, index) => chunk.positions.readDoubleLE(index * 8)).includes(victim.position))!;
+    db.prepare('UPDATE stream_chunks SET first_version = first_version + 1 WHERE chunk_id = ?').run(holding.chunk_id);
+    db.close();
+    const report = await repair(path, 13);
+    expect(report.lostPositions).toEqual([victim.position, victim.position + 1]);
+    expectSurvivors(pristine, path, report.lostPositions);
+    const tombstone = dump(path).get(victim.position)!;
+    expect([tombstone.stream, JSON.parse(tombstone.payload)]).toEqual(['$lost', { position: victim.position, stream: null, version: null }]);
+  });
+
   it('leaves alone a log whose only findings are losses an earlier repair declared (API and CLI); --force still rebuilds it', async () => {
     const { path, pristine } = buildLog('declared-only', 33);
     damage(path, 1_000);
@@ -434,9 +451,13 @@ describe('tombstones across repairs', () => {
     expect(findings(path)).toEqual(['lost@1000', 'lost@2000']);
   });
 
-  it.each(['patch', 'copy'] as const)('joins a backup and a log that number their streams differently by name, on the slow path (the %s path would move rows with their ids)', async (fast) => {
-    const path = join(work.path, `renumbered-${fast}.sqlite`);
-    const backups = join(work.path, `renumbered-${fast}-backups`);
+  it.each([
+    ['a row the backup holds', 700, false, 'import'],
+    ['a row after the backup, with a WAL file beside the log', 2_200, true, 'import'],
+    ['a row after the backup', 2_200, false, 'patch'],
+  ] as const)('joins a backup and a log that number their streams differently by name (%s: %s)', async (_, victim, wal, method) => {
+    const path = join(work.path, `renumbered-${victim}-${wal}.sqlite`);
+    const backups = join(work.path, `renumbered-${victim}-${wal}-backups`);
     const store = new SqliteEventStore(path);
     appendSeeded(store, 41, 3, 500);
     await createBackup(store, backups, 1);
@@ -449,16 +470,17 @@ describe('tombstones across repairs', () => {
     db.exec('UPDATE streams SET stream_id = stream_id + 1000; UPDATE events SET stream_id = stream_id + 1000; UPDATE stream_chunks SET stream_id = stream_id + 1000');
     db.close();
     expect(findings(path)).toEqual([]);
-    // patch: a row the backup (1,500 events) holds; copy: one after it, with a WAL file beside the log.
-    const victim = fast === 'patch' ? 700 : 2_200;
     damage(path, victim);
-    if (fast === 'copy') writeFileSync(`${path}-wal`, Buffer.alloc(100));
+    if (wal) writeFileSync(`${path}-wal`, Buffer.alloc(100));
     const report = await repairEventLog(path, { backupsDir: backups, nowMs: 5 });
     expect(report.backupUsed?.headPosition).toBe(1_500);
-    expect(findings(path)).toEqual(fast === 'patch' ? [] : [`lost@${victim}`]);
-    expect(report.lostPositions).toEqual(fast === 'patch' ? [] : [victim]);
-    expectSurvivors(pristine, path, report.lostPositions);
-    expect(report.method).toBe('import');
+    // The backup (1,500 events) brings back what it holds; the rows it would move must keep their streams.
+    const lost = victim <= 1_500 ? [] : [victim];
+    expect(findings(path)).toEqual(lost.map((position) => `lost@${position}`));
+    expect(report.lostPositions).toEqual(lost);
+    expectSurvivors(pristine, path, lost);
+    // Rows move with their ids (patch from the backup, copy after it) only when the ids agree; else event by event, by name.
+    expect(report.method).toBe(method);
   });
 
   it.each(['patch', 'import'] as const)('puts a log whose $lost an older build numbered out of order back in order (%s)', async (method) => {
