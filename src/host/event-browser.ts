@@ -26,7 +26,6 @@ import { AuraError } from '../core/kernel/errors.ts';
 import type { Clock } from '../core/ports/clock.ts';
 import { EventLogQueries, filterKey, isUnfiltered, type EventQueryFilter } from '../node/event-queries.ts';
 import { verifyEventLogParallel } from '../node/verify-parallel.ts';
-import { onlyDeclaredLosses } from '../node/verify.ts';
 import { runHistoryEntrySchema, runStatuses, type BrowsedEvent, type MethodName, type methods, type PushEnvelope, type ResultOf, type RunHistoryEntry, type Verification } from '../shared/api.ts';
 import type { RunController } from './run-controller.ts';
 
@@ -171,7 +170,7 @@ export class EventBrowser {
       });
       final = {
         runId: run.runId,
-        state: report.ok ? 'intact' : onlyDeclaredLosses(report.problems) ? 'lost' : 'damaged',
+        state: report.ok ? 'intact' : report.onlyDeclaredLosses ? 'lost' : 'damaged',
         checked: report.events,
         total: Math.max(report.headPosition, report.events),
         firstBadPosition: report.firstBadPosition,

@@ -39,6 +39,8 @@ export interface RangeResult {
   readonly lastHash: string;
   readonly events: number;
   readonly problems: VerifyProblem[];
+  /** Problems other than declared losses, every one (`problems` holds the first problemsMax of all kinds). */
+  readonly undeclared: number;
   readonly declaredLost: number[];
   /**
    * [stream id, version] of each event a tombstone in $lost declares lost (its payload names
@@ -66,7 +68,9 @@ export function checkRange(reader: EventReader, from: number, to: number, previo
   const db = reader.db;
   const problems: VerifyProblem[] = [];
   const declaredLost: number[] = [];
+  let undeclared = 0;
   const report = (problem: VerifyProblem): void => {
+    if (problem.kind !== 'lost') undeclared += 1;
     if (problems.length < problemsMax) problems.push(problem);
   };
   const lostTypeId = (db.prepare('SELECT type_id FROM event_types WHERE name = ?').get(lostEventType) as { type_id: number } | undefined)?.type_id;
@@ -186,6 +190,7 @@ export function checkRange(reader: EventReader, from: number, to: number, previo
     lastHash,
     events,
     problems,
+    undeclared,
     declaredLost,
     declaredVersions,
     streamSpans: [...spans].map(([id, [first, last, at]]) => [id, first, last, at]),

@@ -20,7 +20,7 @@ import { readHeadRecord } from './head-record.ts';
 import { fileStamp } from './run-files.ts';
 import { chainHash, framingOfRow, SqliteEventStore, type ImportedEvent } from './sqlite-event-store.ts';
 import { eventColumnsWithHash, type RawEventRowWithHash } from './sqlite-schema.ts';
-import { onlyDeclaredLosses, verifyEventLog, type VerifyReport } from './verify.ts';
+import { verifyEventLog, type VerifyReport } from './verify.ts';
 import { verifyEventLogParallel } from './verify-parallel.ts';
 
 export interface RepairOptions {
@@ -304,7 +304,7 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
   const summary = { ok: diagnosis?.ok ?? false, firstBadPosition: diagnosis?.firstBadPosition ?? (diagnosis === undefined ? 1 : lostTail ? (diagnosis.headPosition + 1) : null), problems: diagnosis?.problems ?? [], lostTail, declaredLost: diagnosis?.declaredLost ?? [] };
   // Losses an earlier repair declared (tombstones) are all that is wrong: a repair has nothing to
   // put right (it would only copy the log and keep another full copy of it aside).
-  if (diagnosis !== undefined && (diagnosis.ok || onlyDeclaredLosses(diagnosis.problems)) && !lostTail && options.force !== true) {
+  if (diagnosis !== undefined && (diagnosis.ok || diagnosis.onlyDeclaredLosses) && !lostTail && options.force !== true) {
     return { file: path, method: 'none', repaired: false, diagnosis: summary, backupUsed: null, backupsRejected: [], damagedCopy: null, knownHead, recoveredHead: diagnosis.headPosition, lostPositions: [], lostRanges: [], tombstones: 0, wallMs: Math.round(performance.now() - started) };
   }
 

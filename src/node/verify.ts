@@ -28,18 +28,15 @@ export interface VerifyReport {
   readonly problems: readonly VerifyProblem[];
   /** Positions a repair declared lost (tombstones), all of them. */
   readonly declaredLost: readonly number[];
+  /**
+   * The only findings are losses earlier repairs declared, however many: the chain, the
+   * database and the streams verify, and nothing is left for a repair to put right (the log is
+   * still not whole: ok is false).
+   */
+  readonly onlyDeclaredLosses: boolean;
   /** How the chain links were checked: 'native' when every slice had the native chain check. */
   readonly chainCheck: 'native' | 'javascript';
   readonly wallMs: number;
-}
-
-/**
- * Whether the only findings are losses earlier repairs declared (tombstones): the chain, the
- * database and the streams verify, and nothing is left for a repair to put right; the log is
- * still not whole. False when the problems were cut at their cap (more may follow).
- */
-export function onlyDeclaredLosses(problems: readonly VerifyProblem[]): boolean {
-  return problems.length > 0 && problems.length < problemsMax && problems.every((problem) => problem.kind === 'lost');
 }
 
 export interface OpenedLog {
@@ -165,6 +162,8 @@ export function assembleReport(
       problems.push({ position: null, kind: 'head', detail: `stream ${stream.name} says version ${stream.version}, its events end at ${seen}${seenAsOf === seen ? '' : ` (${seenAsOf} at the stream index's position ${streams.asOf})`}` });
     }
   }
+  // Problems other than declared losses, past the cap too: the slices' count theirs.
+  const undeclared = problems.filter((problem) => problem.kind !== 'lost').length + slices.reduce((sum, slice) => sum + slice.undeclared - slice.problems.filter((problem) => problem.kind !== 'lost').length, 0);
   const ordered = problems.sort((a, b) => (a.position ?? Number.MAX_SAFE_INTEGER) - (b.position ?? Number.MAX_SAFE_INTEGER)).slice(0, problemsMax);
   const positioned = ordered.filter((problem) => problem.position !== null).map((problem) => problem.position as number);
   return {
@@ -177,6 +176,7 @@ export function assembleReport(
     firstBadPosition: positioned.length > 0 ? Math.min(...positioned) : null,
     problems: ordered,
     declaredLost,
+    onlyDeclaredLosses: declaredLost.length > 0 && undeclared === 0,
     chainCheck: slices.length > 0 && slices.every((slice) => slice.native) ? 'native' : 'javascript',
     wallMs: Math.round(performance.now() - started),
   };

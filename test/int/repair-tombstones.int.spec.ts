@@ -427,6 +427,25 @@ describe('tombstones across repairs', () => {
     expect([tombstone.stream, JSON.parse(tombstone.payload)]).toEqual(['$lost', { position: victim.position, stream: null, version: null }]);
   });
 
+  it('tells a log with more declared losses than verification lists from one with damage past them, on one thread and on workers', async () => {
+    const { path } = buildLog('many-declared', 35);
+    const many = Array.from({ length: 120 }, (_, index) => 1_000 + index * 10);
+    for (const position of many) damage(path, position);
+    expect((await repair(path, 1)).lostPositions).toEqual(many);
+    for (const report of [verifyEventLog(path), await verifyEventLogParallel(path)]) {
+      expect(report.problems).toHaveLength(100);
+      expect([report.declaredLost.length, report.onlyDeclaredLosses]).toEqual([120, true]);
+    }
+    expect(await repair(path, 2)).toMatchObject({ method: 'none', repaired: false });
+    // Damage after the 100 listed problems is still seen.
+    damage(path, 2_900);
+    for (const report of [verifyEventLog(path), await verifyEventLogParallel(path)]) {
+      expect(report.problems.some((problem) => problem.position === 2_900)).toBe(false);
+      expect(report.onlyDeclaredLosses).toBe(false);
+    }
+    expect((await repair(path, 3)).lostPositions).toEqual([2_900]);
+  });
+
   it('leaves alone a log whose only findings are losses an earlier repair declared (API and CLI); --force still rebuilds it', async () => {
     const { path, pristine } = buildLog('declared-only', 33);
     damage(path, 1_000);
