@@ -428,8 +428,7 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
         store.closeFinished();
       }
     }
-    nameUnnamedLosses(building);
-    markRepaired(building, stamp);
+      markRepaired(building, stamp);
     for (const suffix of ['-wal', '-shm']) rmSync(building + suffix, { force: true });
     renameSync(building, path);
   } catch (error) {
@@ -1098,87 +1097,6 @@ async function trustedByDigest(candidate: BackupInfo, firstBad: number | null, d
     }
     const headHash = hashAt.get(head)?.hash ?? candidate.headHash;
     return { ...candidate, headHash };
-  } finally {
-    db.close();
-  }
-}
-
-/** Positions read either side of an unnamed tombstone to find the stream gap it may fill. */
-const nameWindow = 20_000;
-
-/**
- * Names what the damage left unnamed, where the log leaves one answer. A tombstone in $lost
- * that names no stream (its row could not be read, and nothing placed it) stands for some
- * stream's missing event. A stream's gap of one version, between its events at positions a
- * and b, had that event at a position between them, where every other position holds another
- * stream's event or a tombstone placed in its own stream: when the only tombstone in $lost
- * between a and b is an unnamed one, and it stands in no other such gap, it is that event's. It
- * moves into the stream at the missing version and names it, so the stream has no gap.
- * Ambiguous cases (two tombstones in $lost in a gap, one in two gaps, a gap of more than one,
- * a gap wider than the window read) stay as they are.
- */
-function nameUnnamedLosses(file: string): void {
-  const db = new Database(file);
-  try {
-    const lostId = (db.prepare('SELECT stream_id FROM streams WHERE name = ?').get(lostStream) as { stream_id: number } | undefined)?.stream_id;
-    const lostTypeId = (db.prepare('SELECT type_id FROM event_types WHERE name = ?').get(lostEventType) as { type_id: number } | undefined)?.type_id;
-    if (lostId === undefined || lostTypeId === undefined) return;
-    const tombstones = db.prepare('SELECT position, payload FROM events WHERE stream_id = ? AND type_id = ? ORDER BY position').raw(true).all(lostId, lostTypeId) as [number, string][];
-    const inLost = tombstones.map(([position]) => position);
-    const unnamed = new Set(
-      tombstones
-        .filter(([position, payload]) => {
-          const claim = lostClaim(payload);
-          return claim !== undefined && claim.position === position && claim.stream === null;
-        })
-        .map(([position]) => position),
-    );
-    if (unnamed.size === 0) return;
-    // Each stream's gaps of one version (the positions of its events either side), read in a
-    // window around each unnamed tombstone rather than the whole log: a gap whose events lie
-    // outside it stays unnamed.
-    const windows: [number, number][] = [];
-    for (const position of unnamed) {
-      const from = Math.max(1, position - nameWindow);
-      const last = windows.at(-1);
-      if (last !== undefined && from <= last[1] + 1) last[1] = position + nameWindow;
-      else windows.push([from, position + nameWindow]);
-    }
-    const gaps: { streamId: number; version: number; after: number; before: number }[] = [];
-    const rows = db.prepare('SELECT position, stream_id, version FROM events WHERE position BETWEEN ? AND ? ORDER BY position').raw(true);
-    for (const [from, to] of windows) {
-      const last = new Map<number, [position: number, version: number]>();
-      for (const [position, streamId, version] of rows.iterate(from, to) as Iterable<[number, number, number]>) {
-        if (streamId === lostId) continue;
-        // A stream's first event in the window: from position 1 on, version 1 follows none.
-        const [after, previous] = last.get(streamId) ?? (from === 1 ? [0, 0] : [undefined, undefined]);
-        if (after !== undefined && previous !== undefined && version === previous + 2) gaps.push({ streamId, version: previous + 1, after, before: position });
-        last.set(streamId, [position, version]);
-      }
-    }
-    // Per gap, the tombstones in $lost between its events (named ones too: what a damaged row said
-    // may be wrong); per unnamed tombstone, how many gaps it stands in.
-    const standing = new Map<number, number>();
-    const candidates = gaps.map((gap) => {
-      const inside: number[] = [];
-      for (let index = firstAfter(inLost, gap.after); index < inLost.length && (inLost[index] as number) < gap.before; index++) inside.push(inLost[index] as number);
-      for (const position of inside) standing.set(position, (standing.get(position) ?? 0) + 1);
-      return inside;
-    });
-    const named = gaps.flatMap((gap, index) => {
-      const inside = candidates[index] as number[];
-      const only = inside[0] as number;
-      return inside.length === 1 && unnamed.has(only) && standing.get(only) === 1 ? [{ position: only, gap }] : [];
-    });
-    if (named.length === 0) return;
-    const nameOf = db.prepare('SELECT name FROM streams WHERE stream_id = ?').pluck();
-    const move = db.prepare('UPDATE events SET stream_id = ?, version = ?, payload = ? WHERE position = ?');
-    db.transaction(() => {
-      for (const { position, gap } of named) move.run(gap.streamId, gap.version, JSON.stringify({ position, stream: nameOf.get(gap.streamId), version: gap.version }), position);
-      const renumbered = renumberLost(db);
-      dropChunksFrom(db, Math.min(renumbered, ...named.map(({ position }) => position)));
-      settleStreamVersions(db);
-    })();
   } finally {
     db.close();
   }

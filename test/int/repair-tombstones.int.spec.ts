@@ -147,7 +147,7 @@ describe('tombstones across repairs', () => {
     expect(findings(path)).toEqual([`lost@${lost.position}`, `lost@${other.position}`]);
   });
 
-  it('reports the gap a tombstone that names nothing leaves; a repair keeps the event after it and names the tombstone by that gap', async () => {
+  it('reports the gap a tombstone that names nothing leaves, and a repair keeps the event after it', async () => {
     const { path, pristine } = buildLog('unnamed', 9);
     const lost = middleOfStream(pristine, 1_200);
     oldStyleTombstone(path, lost.position, 1, false);
@@ -158,10 +158,7 @@ describe('tombstones across repairs', () => {
     const report = await repair(path, 5);
     expect(report.lostPositions).toEqual([other.position]);
     expectSurvivors(pristine, path, [lost.position, other.position]);
-    // The only unnamed tombstone in the only gap of its stream: it is that event's.
-    expect(findings(path)).toEqual([`lost@${lost.position}`, `lost@${other.position}`]);
-    const named = dump(path).get(lost.position)!;
-    expect([named.stream, named.version, JSON.parse(named.payload)]).toEqual([lost.stream, lost.version, { position: lost.position, stream: lost.stream, version: lost.version }]);
+    expect(findings(path)).toEqual([`lost@${lost.position}`, `stream_version@${next.position}`, `lost@${other.position}`]);
   });
 
   it('puts the damaged file back at its path when a repair fails part-way', async () => {
@@ -387,7 +384,7 @@ describe('tombstones across repairs', () => {
     }
   });
 
-  it.each([false, true])("puts a row that cannot be read in its stream: where the stream index places it, or past the index's position where its stream's gap leaves one answer (%s)", async (stopped) => {
+  it.each([false, true])("puts a row that cannot be read in its stream where the stream index places it, not in $lost (past the index's position: %s)", async (stopped) => {
     const { path, pristine } = buildLog(`hole-${stopped}`, 27, stopped);
     // A stopped writer's index ends at 2,700.
     const victim = middleOfStream(pristine, stopped ? 2_750 : 1_200);
@@ -400,32 +397,20 @@ describe('tombstones across repairs', () => {
     expect(report.lostPositions).toEqual([victim.position, victim.position + 1]);
     expectSurvivors(pristine, path, report.lostPositions);
     const tombstone = dump(path).get(victim.position)!;
-    expect(JSON.parse(tombstone.payload)).toEqual({ position: victim.position, stream: victim.stream, version: victim.version });
-    expect([tombstone.stream, tombstone.version]).toEqual([victim.stream, victim.version]);
-    expect(findings(path)).toEqual([`lost@${victim.position}`, `lost@${victim.position + 1}`]);
-    // Nothing is left for a repair.
-    expect((await repair(path, 13)).method).toBe('none');
-  });
-
-  it("leaves unnamed the losses a stream's gap cannot tell apart: two rows that cannot be read, side by side, past the index's position", async () => {
-    const { path, pristine } = buildLog('holes-side-by-side', 27, true);
-    const victim = middleOfStream(pristine, 2_750);
-    const db = new Database(path);
-    db.prepare('DELETE FROM events WHERE position IN (?, ?)').run(victim.position, victim.position + 1);
-    db.close();
-    const report = await repair(path, 14);
-    expect(report.lostPositions).toEqual([victim.position, victim.position + 1, victim.position + 2]);
-    expectSurvivors(pristine, path, report.lostPositions);
-    const repaired = dump(path);
-    for (const position of [victim.position, victim.position + 1]) {
-      expect([repaired.get(position)!.stream, JSON.parse(repaired.get(position)!.payload)]).toEqual(['$lost', { position, stream: null, version: null }]);
+    if (stopped) {
+      // Nothing says what it was: $lost, and its stream keeps a gap that verification names.
+      expect(JSON.parse(tombstone.payload)).toEqual({ position: victim.position, stream: null, version: null });
+      expect(tombstone.stream).toBe('$lost');
+      expect(findings(path)).toContain(`lost@${victim.position}`);
+      expect(findings(path).some((finding) => finding.startsWith('stream_version@'))).toBe(true);
+    } else {
+      expect(JSON.parse(tombstone.payload)).toEqual({ position: victim.position, stream: victim.stream, version: victim.version });
+      expect([tombstone.stream, tombstone.version]).toEqual([victim.stream, victim.version]);
+      expect(findings(path)).toEqual([`lost@${victim.position}`, `lost@${victim.position + 1}`]);
     }
-    // The victim's stream keeps its gap, and verification names it.
-    const next = [...pristine.values()].find((row) => row.stream === victim.stream && row.version === victim.version + 1)!;
-    expect(findings(path)).toContain(`stream_version@${next.position}`);
   });
 
-  it("keeps no claim of a stream index that does not fit in a tombstone: a row that cannot be read is placed as if the index said nothing", async () => {
+  it("keeps no claim of a stream index that does not fit in a tombstone: a row that cannot be read goes to $lost naming nothing", async () => {
     const { path, pristine } = buildLog('hole-misindexed', 27);
     const victim = middleOfStream(pristine, 1_200);
     const db = new Database(path);
@@ -438,10 +423,8 @@ describe('tombstones across repairs', () => {
     const report = await repair(path, 13);
     expect(report.lostPositions).toEqual([victim.position, victim.position + 1]);
     expectSurvivors(pristine, path, report.lostPositions);
-    // Its stream's gap then names it: the true stream and version, not the index's.
     const tombstone = dump(path).get(victim.position)!;
-    expect([tombstone.stream, tombstone.version, JSON.parse(tombstone.payload)]).toEqual([victim.stream, victim.version, { position: victim.position, stream: victim.stream, version: victim.version }]);
-    expect(findings(path)).toEqual([`lost@${victim.position}`, `lost@${victim.position + 1}`]);
+    expect([tombstone.stream, JSON.parse(tombstone.payload)]).toEqual(['$lost', { position: victim.position, stream: null, version: null }]);
   });
 
   it('tells a log with more declared losses than verification lists from one with damage past them, on one thread and on workers', async () => {
