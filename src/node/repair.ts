@@ -16,7 +16,7 @@ import { checkRange, problemsMax } from './chain-check.ts';
 import { EventReader } from './event-reader.ts';
 import { writeFileAtomic } from './files.ts';
 import { tombstoneId } from './hashing.ts';
-import { readHeadRecord } from './head-record.ts';
+import { readHeadRecord, type HeadRecord } from './head-record.ts';
 import { fileStamp } from './run-files.ts';
 import { chainHash, framingOfRow, SqliteEventStore, type ImportedEvent } from './sqlite-event-store.ts';
 import { eventColumnsWithHash, type RawEventRowWithHash } from './sqlite-schema.ts';
@@ -100,18 +100,22 @@ class Salvage {
   private readonly reader: EventReader | undefined;
   readonly readableHead: number;
 
-  constructor(path: string | null) {
+  /** `head`: the head record, if the log has one (it names the last event's hash). */
+  constructor(
+    path: string | null,
+    private readonly head?: HeadRecord,
+  ) {
     let db: Database.Database | undefined;
     let reader: EventReader | undefined;
-    let head = 0;
+    let readable = 0;
     if (path !== null) {
       try {
         db = new Database(path, { readonly: true, fileMustExist: true });
         reader = new EventReader(db);
         try {
-          head = (db.prepare('SELECT MAX(position) AS head FROM events').get() as { head: number | null }).head ?? 0;
+          readable = (db.prepare('SELECT MAX(position) AS head FROM events').get() as { head: number | null }).head ?? 0;
         } catch {
-          head = 0;
+          readable = 0;
         }
       } catch {
         db?.close();
@@ -121,7 +125,7 @@ class Salvage {
     }
     this.db = db;
     this.reader = reader;
-    this.readableHead = head;
+    this.readableHead = readable;
   }
 
   /** Rows from `from` to `to`; undefined where a row cannot be read. */
@@ -247,7 +251,7 @@ class Salvage {
       // No guesses without the ids; the hash check needs none.
       ids = { streams: [], types: [] };
     }
-    return restoreByHash(row, previousHash, this.rows(row[0] + 1, row[0] + 1)[0], (candidate) => this.framing(candidate), this.guesses(row, nextVersion, ids), this.budget);
+    return restoreByHash(row, previousHash, this.rows(row[0] + 1, row[0] + 1)[0], (candidate) => this.framing(candidate), this.guesses(row, nextVersion, ids), this.budget, this.head);
   }
 
   private *guesses(row: RawEventRowWithHash, nextVersion: (stream: string) => number, ids: { streams: number[]; types: number[] }): Generator<Guess> {
@@ -291,7 +295,8 @@ class Salvage {
 export async function repairEventLog(path: string, options: RepairOptions): Promise<RepairReport> {
   const started = performance.now();
   const stamp = fileStamp(options.nowMs);
-  const knownHead = options.headRecordPath === undefined ? null : (readHeadRecord(options.headRecordPath)?.headPosition ?? null);
+  const headRecord = options.headRecordPath === undefined ? undefined : readHeadRecord(options.headRecordPath);
+  const knownHead = headRecord?.headPosition ?? null;
   options.onProgress?.('verifying', 0);
   let diagnosis: VerifyReport | undefined = options.diagnosis;
   const verifyProgress = (checked: number, total: number): void => options.onProgress?.('verifying', total > 0 ? checked / total : 1);
@@ -345,12 +350,12 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
     rmSync(building, { force: true });
     // Fastest first: patch a copy of the damaged file where only rows are bad; else the newest
     // good backup plus the rows after it copied in SQL; else event by event (below).
-    let bulkLost = damagedCopy !== null && diagnosis !== undefined ? patchInPlace(building, damagedCopy, diagnosis, base) : undefined;
+    let bulkLost = damagedCopy !== null && diagnosis !== undefined ? patchInPlace(building, damagedCopy, diagnosis, base, headRecord) : undefined;
     if (bulkLost !== undefined) method = 'patch';
     if (bulkLost === undefined) {
       rmSync(building, { force: true });
       if (base !== undefined) copyFileSync(base.file, building);
-      bulkLost = damagedCopy !== null && diagnosis !== undefined ? bulkSalvage(building, damagedCopy, diagnosis, (fraction) => options.onProgress?.('salvaging', fraction)) : undefined;
+      bulkLost = damagedCopy !== null && diagnosis !== undefined ? bulkSalvage(building, damagedCopy, diagnosis, headRecord, (fraction) => options.onProgress?.('salvaging', fraction)) : undefined;
       if (bulkLost !== undefined) method = 'copy';
     }
     for (const position of bulkLost ?? []) lost.push(position);
@@ -361,7 +366,7 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
       for (let position = (diagnosis?.headPosition ?? 0) + 1; knownHead !== null && position <= knownHead; position++) lost.push(position);
     } else {
       const store = new SqliteEventStore(building, { tailCheckEvents: 0 });
-      const salvage = new Salvage(damagedCopy);
+      const salvage = new Salvage(damagedCopy, headRecord);
       try {
         let previous: string | undefined = store.headHash();
         const startAt = store.headPosition() + 1;
@@ -483,16 +488,23 @@ function fastPathBadPositions(diagnosis: VerifyReport, above = 0): number[] | un
 /**
  * A row whose hash column alone was damaged: its values give a hash after `previousHash`, and
  * when the next event's stored hash links to exactly that one (a SHA-256 match), the row is the
- * event the next one was written after. Returns the row with that hash, or undefined (no next
- * event, or one whose link does not accept it; a row that cannot be framed).
+ * event the next one was written after; for the last event, when the head record names that
+ * hash. Returns the row with that hash, or undefined (no witness, or one that does not accept
+ * it; a row that cannot be framed).
  */
-function rehashed(row: RawEventRowWithHash, previousHash: string, next: RawEventRowWithHash | undefined, framing: (row: RawEventRowWithHash) => string | undefined): RawEventRowWithHash | undefined {
-  if (next === undefined || !/^[0-9a-f]{64}$/.test(previousHash)) return undefined;
+function rehashed(row: RawEventRowWithHash, previousHash: string, next: RawEventRowWithHash | undefined, framing: (row: RawEventRowWithHash) => string | undefined, head: HeadRecord | undefined): RawEventRowWithHash | undefined {
+  if (!/^[0-9a-f]{64}$/.test(previousHash)) return undefined;
   const own = framing(row);
-  const after = own === undefined ? undefined : framing(next);
-  if (own === undefined || after === undefined) return undefined;
+  if (own === undefined) return undefined;
   const hash = chainHash(previousHash, own);
-  if (hash === row[10] || chainHash(hash, after) !== next[10]) return undefined;
+  if (hash === row[10]) return undefined;
+  // The last event has no next one: the head record, written after its commit, names its hash.
+  if (next === undefined) return head !== undefined && head.headPosition === row[0] && head.headHash === hash ? withHash(row, hash) : undefined;
+  const after = framing(next);
+  return after !== undefined && chainHash(hash, after) === next[10] ? withHash(row, hash) : undefined;
+}
+
+function withHash(row: RawEventRowWithHash, hash: string): RawEventRowWithHash {
   const restored: RawEventRowWithHash = [...row];
   restored[10] = hash;
   return restored;
@@ -517,8 +529,8 @@ const guessBudget = 400_000;
  * first of `guesses` whose values its stored hash and the hash before it accept. Undefined when
  * none is accepted or the budget runs out.
  */
-function restoreByHash(row: RawEventRowWithHash, previousHash: string, next: RawEventRowWithHash | undefined, framing: (row: RawEventRowWithHash) => string | undefined, guesses: Iterable<Guess>, budget: { left: number }): RawEventRowWithHash | undefined {
-  const restored = rehashed(row, previousHash, next, framing);
+function restoreByHash(row: RawEventRowWithHash, previousHash: string, next: RawEventRowWithHash | undefined, framing: (row: RawEventRowWithHash) => string | undefined, guesses: Iterable<Guess>, budget: { left: number }, head: HeadRecord | undefined): RawEventRowWithHash | undefined {
+  const restored = rehashed(row, previousHash, next, framing, head);
   if (restored !== undefined) return restored;
   if (!/^[0-9a-f]{64}$/.test(row[10]) || !/^[0-9a-f]{64}$/.test(previousHash)) return undefined;
   let rowBudget = Math.min(budget.left, 100_000);
@@ -558,7 +570,7 @@ const curableIntegrity = [/^ok$/, /^(non-\w+|NULL) value in events\.\w+$/, /^row
  * are dropped and the index watermark moved before them, so the next writer rebuilds them from
  * the events. Returns the lost positions, or undefined (the file being built is then discarded).
  */
-function patchInPlace(building: string, damaged: string, diagnosis: VerifyReport, base: BackupInfo | undefined): number[] | undefined {
+function patchInPlace(building: string, damaged: string, diagnosis: VerifyReport, base: BackupInfo | undefined, head: HeadRecord | undefined): number[] | undefined {
   const bad = fastPathBadPositions(diagnosis);
   if (bad === undefined) return undefined;
   if (!diagnosis.integrityCheck.every((line) => curableIntegrity.some((pattern) => pattern.test(line)))) return undefined;
@@ -590,7 +602,7 @@ function patchInPlace(building: string, damaged: string, diagnosis: VerifyReport
     db.transaction(() => {
       // The index may hold entries for the damaged values: it goes, and is built again at the end.
       db.exec('DROP INDEX events_by_id');
-      const placer = new TombstonePlacer(db, 'SELECT position, stream_id, version FROM main.events WHERE stream_id IN (SELECT value FROM json_each(@streams)) AND position NOT IN (SELECT value FROM json_each(@bad)) ORDER BY position', 'main', bad);
+      const placer = new TombstonePlacer(db, 'SELECT position, stream_id, version FROM main.events WHERE stream_id IN (SELECT value FROM json_each(@streams)) AND position NOT IN (SELECT value FROM json_each(@bad)) ORDER BY position', 'main', bad, head);
       // First the rows that come back exactly (from the backup, or put right by their stored
       // hash), then tombstones for the rest: a tombstone never takes the place of an event that came back.
       const returned: number[] = [];
@@ -699,6 +711,7 @@ class TombstonePlacer {
     survivorsSql: string,
     private readonly source: 'main' | 'd',
     private readonly bad: readonly number[],
+    private readonly head: HeadRecord | undefined,
   ) {
     this.reader = new EventReader(db, undefined, undefined, { nativeReads: false });
     // The streams the bad rows say, and those that the earlier repairs' tombstones among them name.
@@ -771,7 +784,7 @@ class TombstonePlacer {
         return undefined;
       }
     };
-    return restoreByHash(row, previousHash, this.rowAt.get(position + 1) as RawEventRowWithHash | undefined, framing, this.guesses(position, row), this.budget);
+    return restoreByHash(row, previousHash, this.rowAt.get(position + 1) as RawEventRowWithHash | undefined, framing, this.guesses(position, row), this.budget, this.head);
   }
 
   private *guesses(position: number, row: RawEventRowWithHash): Generator<Guess> {
@@ -965,7 +978,7 @@ function dropChunksFrom(db: Database.Database, from: number): void {
  * $lost that keeps its stored hash, so the next event's link still verifies. Returns the lost
  * positions, or undefined (and changes nothing) when the slow path must do the work.
  */
-function bulkSalvage(building: string, damaged: string, diagnosis: VerifyReport, onProgress: (fraction: number) => void): number[] | undefined {
+function bulkSalvage(building: string, damaged: string, diagnosis: VerifyReport, head: HeadRecord | undefined, onProgress: (fraction: number) => void): number[] | undefined {
   if (fastPathBadPositions(diagnosis) === undefined) return undefined;
   if (!existsSync(building)) new SqliteEventStore(building).close();
   const db = new Database(building);
@@ -997,6 +1010,7 @@ function bulkSalvage(building: string, damaged: string, diagnosis: VerifyReport,
          ORDER BY position`,
         'd',
         bad,
+        head,
       );
       // First which bad rows their stored hash puts right (the hash before each is the damaged
       // file's: what the copy will hold), then the copy, those rows, and tombstones for the rest.

@@ -5,7 +5,7 @@
  * $lost numbered out of position order) verify without false findings and are put in order by
  * the next repair, never by dropping an event whose chain link verifies.
  */
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -500,6 +500,26 @@ describe('tombstones across repairs', () => {
     expectSurvivors(pristine, path, lost);
     // Rows move with their ids (patch from the backup, copy after it) only when the ids agree; else event by event, by name.
     expect(report.method).toBe(method);
+  });
+
+  it.each(['patch', 'copy', 'import'] as const)('puts back the last event whose hash column alone changed when the head record names its hash (%s)', async (method) => {
+    const { path, pristine } = buildLog(`head-hash-${method}`, 19);
+    const headRecord = join(work.path, `head-hash-${method}.head.json`);
+    writeFileSync(headRecord, JSON.stringify({ headPosition: 3_000, headHash: pristine.get(3_000)!.hash.toLowerCase() }));
+    const db = new Database(path);
+    db.prepare('UPDATE events SET hash = zeroblob(32) WHERE position = 3000').run();
+    if (method === 'import') db.prepare('DELETE FROM events WHERE position = 300').run();
+    db.close();
+    if (method === 'copy') writeFileSync(`${path}-wal`, Buffer.alloc(100));
+    const withoutRecord = join(work.path, `head-hash-${method}-no-record.sqlite`);
+    copyFileSync(path, withoutRecord);
+    const report = await repairEventLog(path, { backupsDir: join(work.path, 'no-backups'), nowMs: 6, headRecordPath: headRecord });
+    expect(report.method).toBe(method);
+    const holeLost = method === 'import' ? [300, 301] : [];
+    expect(report.lostPositions).toEqual(holeLost);
+    expectSurvivors(pristine, path, holeLost);
+    // No head record: the last event's hash has no witness, and the event is lost.
+    expect((await repair(withoutRecord, 6)).lostPositions).toEqual([...holeLost, 3_000]);
   });
 
   it.each(['patch', 'import'] as const)('puts a log whose $lost an older build numbered out of order back in order (%s)', async (method) => {
