@@ -210,15 +210,11 @@ class Salvage {
         streamIds = new Float64Array(covered + 1).fill(Number.NaN);
         versions = new Float64Array(covered + 1).fill(Number.NaN);
         seen = new Uint8Array(covered + 1);
-        for (const chunk of (this.db?.prepare('SELECT stream_id, first_version, positions FROM stream_chunks').iterate() ?? []) as Iterable<{ stream_id: unknown; first_version: unknown; positions: unknown }>) {
-          if (typeof chunk.stream_id !== 'number' || typeof chunk.first_version !== 'number' || !Buffer.isBuffer(chunk.positions)) continue;
-          for (let offset = 0; offset + 8 <= chunk.positions.length; offset += 8) {
-            const at = chunk.positions.readDoubleLE(offset);
-            if (!Number.isSafeInteger(at) || at < 1 || at > covered) continue;
-            seen[at] = Math.min(2, (seen[at] as number) + 1);
-            streamIds[at] = chunk.stream_id;
-            versions[at] = chunk.first_version + offset / 8;
-          }
+        for (const [at, streamId, version] of this.db === undefined ? [] : indexEntries(this.db, 'main')) {
+          if (!Number.isSafeInteger(at) || at < 1 || at > covered) continue;
+          seen[at] = Math.min(2, (seen[at] as number) + 1);
+          streamIds[at] = streamId;
+          versions[at] = version;
         }
       } catch {
         // An unreadable index (or one too large to hold here) gives nothing: the tombstone goes to $lost.
@@ -416,9 +412,8 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
             // An unreadable row's stream and version: what the stream index says of its position.
             const indexed = row === undefined ? salvage.indexedAt(position) : undefined;
             const knownStream = row === undefined ? indexed?.stream : salvage.name('stream', row[1]);
-            const lostEvent = tombstone(position, knownStream, row === undefined ? indexed?.version : row[2], hashHex, batch, store, salvage);
             // The index's word is kept only where it fits: a claim that does not is no better than none.
-            batch.push(indexed !== undefined && lostEvent.stream === lostStream ? tombstone(position, undefined, undefined, hashHex, batch, store, salvage) : lostEvent);
+            batch.push(tombstone(position, knownStream, row === undefined ? indexed?.version : row[2], hashHex, batch, store, salvage, indexed === undefined));
             previous = row === undefined ? undefined : hashHex;
           }
           // A stream whose event was lost without a readable stream name keeps a version gap there.
@@ -433,7 +428,7 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
         store.closeFinished();
       }
     }
-      markRepaired(building, stamp);
+    markRepaired(building, stamp);
     for (const suffix of ['-wal', '-shm']) rmSync(building + suffix, { force: true });
     renameSync(building, path);
   } catch (error) {
@@ -818,14 +813,11 @@ class TombstonePlacer {
       this.chunked = new Map();
       const wanted = new Set(this.bad);
       try {
-        for (const chunk of this.db.prepare(`SELECT stream_id, first_version, positions FROM ${source}.stream_chunks`).iterate() as Iterable<{ stream_id: number; first_version: number; positions: Buffer }>) {
-          for (let index = 0; index + 8 <= chunk.positions.length; index += 8) {
-            const at = chunk.positions.readDoubleLE(index);
-            if (!wanted.has(at)) continue;
-            const entries = this.chunked.get(at) ?? [];
-            entries.push([chunk.stream_id, chunk.first_version + index / 8]);
-            this.chunked.set(at, entries);
-          }
+        for (const [at, streamId, version] of indexEntries(this.db, source)) {
+          if (!wanted.has(at)) continue;
+          const entries = this.chunked.get(at) ?? [];
+          entries.push([streamId, version]);
+          this.chunked.set(at, entries);
         }
       } catch {
         // An unreadable index gives no candidates.
@@ -863,6 +855,18 @@ class TombstonePlacer {
 
   private knownStream(streamId: number): boolean {
     return this.db.prepare('SELECT 1 FROM main.streams WHERE stream_id = ?').get(streamId) !== undefined;
+  }
+}
+
+/**
+ * Every entry of a log's stream index, chunk by chunk: [position, stream id, version] (as
+ * stored: a damaged chunk's values pass through; chunks whose columns are not of their types
+ * are skipped). Throws when the index cannot be read.
+ */
+function* indexEntries(db: Database.Database, source: 'main' | 'd'): Generator<[number, number, number]> {
+  for (const chunk of db.prepare(`SELECT stream_id, first_version, positions FROM ${source}.stream_chunks`).iterate() as Iterable<{ stream_id: unknown; first_version: unknown; positions: unknown }>) {
+    if (typeof chunk.stream_id !== 'number' || typeof chunk.first_version !== 'number' || !Buffer.isBuffer(chunk.positions)) continue;
+    for (let offset = 0; offset + 8 <= chunk.positions.length; offset += 8) yield [chunk.positions.readDoubleLE(offset), chunk.stream_id, chunk.first_version + offset / 8];
   }
 }
 
@@ -1183,8 +1187,12 @@ function nextVersionIn(store: SqliteEventStore, batch: readonly ImportedEvent[],
   return last + 1;
 }
 
-/** A tombstone for a lost position: in its own stream at its version when known, else in $lost. */
-function tombstone(position: number, stream: string | undefined, version: number | undefined, hashHex: string, batch: readonly ImportedEvent[], store: SqliteEventStore, salvage: Salvage): ImportedEvent {
+/**
+ * A tombstone for a lost position: in its own stream at its version when known, else in $lost,
+ * its payload naming the stream and version (or, when `claimUnplaced` is false, only where they
+ * placed it).
+ */
+function tombstone(position: number, stream: string | undefined, version: number | undefined, hashHex: string, batch: readonly ImportedEvent[], store: SqliteEventStore, salvage: Salvage, claimUnplaced = true): ImportedEvent {
   const nextVersionOf = (name: string): number => nextVersionIn(store, batch, name);
   // Its stream's next version here, and claimed by no later row of that stream.
   const later = stream === undefined ? undefined : salvage.versionAfter(stream, position);
@@ -1197,7 +1205,7 @@ function tombstone(position: number, stream: string | undefined, version: number
     idHex: tombstoneId(position, hashHex),
     type: lostEventType,
     schemaVersion: 1,
-    payloadText: JSON.stringify({ position, stream: stream ?? null, version: version ?? null }),
+    payloadText: JSON.stringify(placeInStream || claimUnplaced ? { position, stream: stream ?? null, version: version ?? null } : { position, stream: null, version: null }),
     virtualTimeUs: 0,
     causationHex: undefined,
     correlationId: undefined,
