@@ -72,10 +72,10 @@ export async function verifyCommand(target: string, json: boolean): Promise<numb
   // A completed run's manifest says where its log ended: a shorter or different log lost events.
   const manifest = readManifest(location.runDir);
   const problems = [...report.problems];
-  if (manifest?.status === 'completed' && typeof manifest.headPosition === 'number') {
-    if (report.headPosition !== manifest.headPosition || report.headHash !== manifest.headHash) {
-      problems.push({ position: Math.min(report.headPosition, manifest.headPosition) + 1, kind: 'head', detail: `the manifest says the log ends at ${manifest.headPosition} (${manifest.headHash?.slice(0, 12) ?? '?'}…), the file ends at ${report.headPosition}` });
-    }
+  const ended = manifest?.status === 'completed' && typeof manifest.headPosition === 'number' ? manifest.headPosition : undefined;
+  const manifestAgrees = ended === undefined || (report.headPosition === ended && report.headHash === manifest?.headHash);
+  if (ended !== undefined && !manifestAgrees) {
+    problems.push({ position: Math.min(report.headPosition, ended) + 1, kind: 'head', detail: `the manifest says the log ends at ${ended} (${manifest?.headHash?.slice(0, 12) ?? '?'}…), the file ends at ${report.headPosition}` });
   }
   const ok = problems.length === 0;
   const positioned = problems.filter((problem) => problem.position !== null).map((problem) => problem.position as number);
@@ -85,7 +85,7 @@ export async function verifyCommand(target: string, json: boolean): Promise<numb
     process.stdout.write(`${JSON.stringify({ ...report, ok, problems, firstBadPosition, eventsPerSecond })}\n`);
   } else if (ok) {
     process.stdout.write(`intact: ${report.events.toLocaleString('en')} events, hash chain and database verified in ${(report.wallMs / 1000).toFixed(2)} s${report.chainCheck === 'native' ? '' : ' (chain check in JavaScript: `npm run build` with a C compiler makes it about twice as fast)'}\n  head ${report.headPosition} ${report.headHash}\n`);
-  } else if (report.onlyDeclaredLosses && problems.length === report.problems.length) {
+  } else if (report.onlyDeclaredLosses && manifestAgrees) {
     // Nothing is wrong but what earlier repairs could not recover: not whole (exit 1), nothing to repair.
     process.stdout.write(`lost: ${report.declaredLost.length.toLocaleString('en')} position(s) earlier repairs declared lost (${positionRanges(report.declaredLost).join(', ')}); the other ${(report.events - report.declaredLost.length).toLocaleString('en')} events, the hash chain and the database verify\n`);
   } else {

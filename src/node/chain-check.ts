@@ -39,8 +39,8 @@ export interface RangeResult {
   readonly lastHash: string;
   readonly events: number;
   readonly problems: VerifyProblem[];
-  /** Problems other than declared losses, every one (`problems` holds the first problemsMax of all kinds). */
-  readonly undeclared: number;
+  /** Every problem found was a declared loss (`problems` holds only the first problemsMax). */
+  readonly onlyLost: boolean;
   readonly declaredLost: number[];
   /**
    * [stream id, version] of each event a tombstone in $lost declares lost (its payload names
@@ -68,15 +68,17 @@ export function checkRange(reader: EventReader, from: number, to: number, previo
   const db = reader.db;
   const problems: VerifyProblem[] = [];
   const declaredLost: number[] = [];
-  let undeclared = 0;
+  let onlyLost = true;
   const report = (problem: VerifyProblem): void => {
-    if (problem.kind !== 'lost') undeclared += 1;
+    if (problem.kind !== 'lost') onlyLost = false;
     if (problems.length < problemsMax) problems.push(problem);
   };
   const lostTypeId = (db.prepare('SELECT type_id FROM event_types WHERE name = ?').get(lostEventType) as { type_id: number } | undefined)?.type_id;
   const lostStreamId = (db.prepare('SELECT stream_id FROM streams WHERE name = ?').get(lostStream) as { stream_id: number } | undefined)?.stream_id;
   const declaredVersions: [number, number][] = [];
   const lostStatements = { payload: db.prepare('SELECT payload FROM events WHERE position = ?'), stream: db.prepare('SELECT stream_id FROM streams WHERE name = ?') };
+  // A tombstone's row is always read (its kept hash is not its own, so no native check vouches for it); its payload is read again only if not.
+  const payloadAt = (position: number, row: RawEventRowWithHash | undefined): unknown => row?.[6] ?? (lostStatements.payload.get(position) as { payload: unknown } | undefined)?.payload;
   const declared = new Set<string>();
   const spans = new Map<number, [number, number, number]>();
   let previous = previousHash;
@@ -114,7 +116,7 @@ export function checkRange(reader: EventReader, from: number, to: number, previo
       declaredLost.push(position);
       report({ position, kind: 'lost', detail: 'a repair could not recover this event (tombstone)' });
       if (streamId === lostStreamId) {
-        const named = declaredVersion(lostStatements, position);
+        const named = declaredVersion(lostStatements.stream, payloadAt(position, row));
         if (named !== undefined) {
           declaredVersions.push(named);
           declared.add(`${named[0]}:${named[1]}`);
@@ -190,7 +192,7 @@ export function checkRange(reader: EventReader, from: number, to: number, previo
     lastHash,
     events,
     problems,
-    undeclared,
+    onlyLost,
     declaredLost,
     declaredVersions,
     streamSpans: [...spans].map(([id, [first, last, at]]) => [id, first, last, at]),
@@ -206,11 +208,11 @@ export function checkRange(reader: EventReader, from: number, to: number, previo
  * The stream and version a tombstone in $lost names (its payload: { position, stream, version }),
  * as [stream id, version]; undefined when it names none or cannot be read.
  */
-function declaredVersion(statements: { readonly payload: Database.Statement; readonly stream: Database.Statement }, position: number): [number, number] | undefined {
+function declaredVersion(streamIdOf: Database.Statement, payload: unknown): [number, number] | undefined {
   try {
-    const claim = lostClaim((statements.payload.get(position) as { payload: unknown } | undefined)?.payload);
+    const claim = lostClaim(payload);
     if (claim?.stream == null || claim.version === null) return undefined;
-    const stream = statements.stream.get(claim.stream) as { stream_id: number } | undefined;
+    const stream = streamIdOf.get(claim.stream) as { stream_id: number } | undefined;
     return stream === undefined ? undefined : [stream.stream_id, claim.version];
   } catch {
     return undefined;

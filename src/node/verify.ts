@@ -89,7 +89,7 @@ export function integrityCheck(db: Database.Database): string[] {
 }
 
 /** The stream index's chunks, or undefined when they cannot be read (reported as a problem). */
-export function readChunksOrReport(db: Database.Database): ChunkRow[] | string {
+function readChunksOrReport(db: Database.Database): ChunkRow[] | string {
   try {
     return readChunks(db);
   } catch (error) {
@@ -162,8 +162,8 @@ export function assembleReport(
       problems.push({ position: null, kind: 'head', detail: `stream ${stream.name} says version ${stream.version}, its events end at ${seen}${seenAsOf === seen ? '' : ` (${seenAsOf} at the stream index's position ${streams.asOf})`}` });
     }
   }
-  // Problems other than declared losses, past the cap too: the slices' count theirs.
-  const undeclared = problems.filter((problem) => problem.kind !== 'lost').length + slices.reduce((sum, slice) => sum + slice.undeclared - slice.problems.filter((problem) => problem.kind !== 'lost').length, 0);
+  // Only declared losses, past the cap too: the slices tell theirs.
+  const onlyDeclaredLosses = declaredLost.length > 0 && slices.every((slice) => slice.onlyLost) && problems.every((problem) => problem.kind === 'lost');
   const ordered = problems.sort((a, b) => (a.position ?? Number.MAX_SAFE_INTEGER) - (b.position ?? Number.MAX_SAFE_INTEGER)).slice(0, problemsMax);
   const positioned = ordered.filter((problem) => problem.position !== null).map((problem) => problem.position as number);
   return {
@@ -176,7 +176,7 @@ export function assembleReport(
     firstBadPosition: positioned.length > 0 ? Math.min(...positioned) : null,
     problems: ordered,
     declaredLost,
-    onlyDeclaredLosses: declaredLost.length > 0 && undeclared === 0,
+    onlyDeclaredLosses,
     chainCheck: slices.length > 0 && slices.every((slice) => slice.native) ? 'native' : 'javascript',
     wallMs: Math.round(performance.now() - started),
   };
@@ -191,7 +191,7 @@ export interface StreamVersions {
   readonly indexed?: string;
 }
 
-export function readStreams(db: Database.Database): StreamVersions {
+function readStreams(db: Database.Database): StreamVersions {
   try {
     const rows = db.prepare('SELECT stream_id, name, version FROM streams').all() as { stream_id: number; name: string; version: number }[];
     const indexed = (db.prepare("SELECT value FROM meta WHERE key = 'stream_index_position'").get() as { value: unknown } | undefined)?.value;
