@@ -20,9 +20,7 @@ export class EventReader {
   private readonly typeNames = new Map<number, string>();
   private readonly statements;
   private readonly filtered = new Map<string, Database.Statement>();
-  /** The native library was loaded for packed reads (asked for, and built). */
-  private readonly packing: boolean;
-  /** The packing statements once prepared; null: there is no native library (rows instead). */
+  /** The packing statements: undefined until the first read that wants them; null when there is no native library (rows instead). */
   private packedStatements: { readonly all: Database.Statement; readonly range: Database.Statement } | null | undefined;
   private readonly makeEvent = this.eventOf.bind(this);
 
@@ -35,7 +33,7 @@ export class EventReader {
   ) {
     // The library is loaded here (SQLite refuses to load one while the connection is running a
     // query, as it may be at a first read); the statements are prepared at the first read.
-    this.packing = options.nativeReads !== false && loadNativeLibrary(db);
+    this.packedStatements = options.nativeReads !== false && loadNativeLibrary(db) ? undefined : null;
     this.statements = {
       all: db.prepare(`SELECT ${eventColumnsUpperHex} FROM events WHERE position >= ? ORDER BY position LIMIT ?`).raw(true),
       range: db.prepare(`SELECT ${eventColumnsUpperHex} FROM events WHERE position >= ? AND position <= ? ORDER BY position`).raw(true),
@@ -286,7 +284,7 @@ export class EventReader {
    */
   private packed(): { readonly all: Database.Statement; readonly range: Database.Statement } | null {
     if (this.packedStatements === undefined) {
-      const all = this.packing ? prepareEventRows(this.db, 'SELECT * FROM events WHERE position >= ? ORDER BY position LIMIT ?') : undefined;
+      const all = prepareEventRows(this.db, 'SELECT * FROM events WHERE position >= ? ORDER BY position LIMIT ?');
       const range = all === undefined ? undefined : prepareEventRows(this.db, 'SELECT * FROM events WHERE position >= ? AND position <= ? ORDER BY position');
       this.packedStatements = all !== undefined && range !== undefined ? { all, range } : null;
     }
