@@ -119,7 +119,7 @@ export function checkRange(reader: EventReader, from: number, to: number, previo
         const named = declaredVersion(lostStatements.stream, payloadAt(position, row));
         if (named !== undefined) {
           declaredVersions.push(named);
-          declared.add(`${named[0]}:${named[1]}`);
+          declared.add(declaredKey(named[0], named[1]));
         }
       } else if (row !== undefined && !standsWhereItSays(reader, row)) {
         // In its lost event's stream, a tombstone's stream and version are its payload's (no hash covers them).
@@ -230,10 +230,15 @@ function standsWhereItSays(reader: EventReader, row: RawEventRowWithHash): boole
   }
 }
 
-/** True when versions from..to - 1 of the stream are all declared lost (`declared` holds "stream id:version"). */
+/** The key of a stream's version in a set of declared losses. */
+export function declaredKey(streamId: number, version: number): string {
+  return `${streamId}:${version}`;
+}
+
+/** True when versions from..to - 1 of the stream are all declared lost (`declared` holds declaredKey()s). */
 export function gapDeclared(declared: ReadonlySet<string>, streamId: number, from: number, to: number): boolean {
   if (to <= from) return false;
-  for (let version = from; version < to; version++) if (!declared.has(`${streamId}:${version}`)) return false;
+  for (let version = from; version < to; version++) if (!declared.has(declaredKey(streamId, version))) return false;
   return true;
 }
 

@@ -8,7 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { genesisHashHex } from '../core/events/encoding.ts';
 import { AuraError } from '../core/kernel/errors.ts';
-import { badStreamChunks, checkRange, gapDeclared, problemsMax, readChunks, uncoveredByIndex, type ChunkRow, type RangeResult, type VerifyProblem } from './chain-check.ts';
+import { badStreamChunks, checkRange, declaredKey, gapDeclared, problemsMax, readChunks, uncoveredByIndex, type ChunkRow, type RangeResult, type VerifyProblem } from './chain-check.ts';
 import { EventReader } from './event-reader.ts';
 import { useNativeChain } from './native-chain.ts';
 import { checkSchema } from './sqlite-schema.ts';
@@ -114,7 +114,7 @@ export function assembleReport(
   let events = 0;
   const declaredLost: number[] = [];
   // Versions that tombstones in $lost declare lost, from every slice: a gap across slices may be declared in either.
-  const declared = new Set(slices.flatMap((slice) => slice.declaredVersions.map(([streamId, version]) => `${streamId}:${version}`)));
+  const declared = new Set(slices.flatMap((slice) => slice.declaredVersions.map(([streamId, version]) => declaredKey(streamId, version))));
   for (const slice of slices) {
     if (slice.from !== expected && slice.events > 0) problems.push({ position: expected, kind: 'missing_position', detail: `positions ${expected}..${slice.from - 1} are missing` });
     problems.push(...slice.problems);
