@@ -76,9 +76,7 @@ export function checkRange(reader: EventReader, from: number, to: number, previo
   const lostTypeId = (db.prepare('SELECT type_id FROM event_types WHERE name = ?').get(lostEventType) as { type_id: number } | undefined)?.type_id;
   const lostStreamId = (db.prepare('SELECT stream_id FROM streams WHERE name = ?').get(lostStream) as { stream_id: number } | undefined)?.stream_id;
   const declaredVersions: [number, number][] = [];
-  const lostStatements = { payload: db.prepare('SELECT payload FROM events WHERE position = ?'), stream: db.prepare('SELECT stream_id FROM streams WHERE name = ?') };
-  // A tombstone's row is always read (its kept hash is not its own, so no native check vouches for it); its payload is read again only if not.
-  const payloadAt = (position: number, row: RawEventRowWithHash | undefined): unknown => row?.[6] ?? (lostStatements.payload.get(position) as { payload: unknown } | undefined)?.payload;
+  const streamIdOf = db.prepare('SELECT stream_id FROM streams WHERE name = ?');
   const declared = new Set<string>();
   const spans = new Map<number, [number, number, number]>();
   let previous = previousHash;
@@ -104,7 +102,10 @@ export function checkRange(reader: EventReader, from: number, to: number, previo
     versionOf[index] = version;
   };
   /** One row: `row` to check its chain link here, undefined when the native check vouched for it. */
-  const visit = (position: number, streamId: number, version: number, typeId: number, row: RawEventRowWithHash | undefined): void => {
+  const visit = (position: number, streamId: number, version: number, typeId: number, vouched: RawEventRowWithHash | undefined): void => {
+    // A tombstone's row is read even where the native check vouched for its hash: only its id
+    // tells one a repair wrote from a row whose type was changed (and every hash after rewritten).
+    const row = vouched === undefined && typeId === lostTypeId ? reader.rawRangeWithHash(position, position)[0] : vouched;
     if (position !== expected) {
       report({ position: expected, kind: 'missing_position', detail: `positions ${expected}..${position - 1} are missing` });
       previous = ''; // the chain cannot be followed across a hole
@@ -116,7 +117,7 @@ export function checkRange(reader: EventReader, from: number, to: number, previo
       declaredLost.push(position);
       report({ position, kind: 'lost', detail: 'a repair could not recover this event (tombstone)' });
       if (streamId === lostStreamId) {
-        const named = declaredVersion(lostStatements.stream, payloadAt(position, row));
+        const named = declaredVersion(streamIdOf, row?.[6]);
         if (named !== undefined) {
           declaredVersions.push(named);
           declared.add(declaredKey(named[0], named[1]));
