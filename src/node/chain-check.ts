@@ -23,6 +23,15 @@ export interface VerifyProblem {
 export const problemsMax = 100;
 
 /**
+ * A stream's versions from..to - 1 missing, no tombstone naming them: [position of the event
+ * after the gap, stream id, from, to, position of the stream's event before the gap (0: none)].
+ */
+export type StreamGap = readonly [position: number, streamId: number, from: number, to: number, after: number];
+
+/** Gaps a range keeps for matching; past these, a gap is a problem at once. */
+const gapsMax = 100_000;
+
+/**
  * A verification worker's task (workers/chain-worker.ts): a slice of the chain, or SQLite's
  * integrity_check. `native: false` checks the chain in JavaScript even where the native chain
  * check is built.
@@ -47,8 +56,15 @@ export interface RangeResult {
    * them): a stream's version gap there is explained, not damage.
    */
   readonly declaredVersions: [number, number][];
-  /** Per stream id: [stream id, first version seen, last version seen, position of the first] in this range. */
-  readonly streamSpans: [number, number, number, number][];
+  /**
+   * Positions of the tombstones in $lost that name no stream version (a repair could not tell
+   * the stream of a row it could not read): each may explain one version gap (unexplainedGaps).
+   */
+  readonly unnamedLost: number[];
+  /** Version gaps no tombstone names, for assembleReport to match with unnamed tombstones (at most gapsMax; the rest are problems). */
+  readonly streamGaps: StreamGap[];
+  /** Per stream id: [stream id, first version seen, last version seen, position of the first, position of the last] in this range. */
+  readonly streamSpans: [number, number, number, number, number][];
   /** True when reading stopped early because the database could not be read. */
   readonly unreadable: boolean;
   /** Stream id and version of each position read, at index position - from (-1: not read). */
@@ -76,9 +92,11 @@ export function checkRange(reader: EventReader, from: number, to: number, previo
   const lostTypeId = (db.prepare('SELECT type_id FROM event_types WHERE name = ?').get(lostEventType) as { type_id: number } | undefined)?.type_id;
   const lostStreamId = (db.prepare('SELECT stream_id FROM streams WHERE name = ?').get(lostStream) as { stream_id: number } | undefined)?.stream_id;
   const declaredVersions: [number, number][] = [];
+  const unnamedLost: number[] = [];
+  const streamGaps: StreamGap[] = [];
   const streamIdOf = db.prepare('SELECT stream_id FROM streams WHERE name = ?');
   const declared = new Set<string>();
-  const spans = new Map<number, [number, number, number]>();
+  const spans = new Map<number, [number, number, number, number]>();
   let previous = previousHash;
   let expected = from;
   let events = 0;
@@ -121,7 +139,7 @@ export function checkRange(reader: EventReader, from: number, to: number, previo
         if (named !== undefined) {
           declaredVersions.push(named);
           declared.add(declaredKey(named[0], named[1]));
-        }
+        } else unnamedLost.push(position);
       } else if (row !== undefined && !standsWhereItSays(reader, row)) {
         // In its lost event's stream, a tombstone's stream and version are its payload's (no hash covers them).
         report({ position, kind: 'chain', detail: 'the tombstone does not stand where it says (its stream or version changed)' });
@@ -139,10 +157,15 @@ export function checkRange(reader: EventReader, from: number, to: number, previo
     }
     remember(position, streamId, version);
     const span = spans.get(streamId);
-    if (span === undefined) spans.set(streamId, [version, version, position]);
+    if (span === undefined) spans.set(streamId, [version, version, position, position]);
     else {
-      if (version !== span[1] + 1 && !gapDeclared(declared, streamId, span[1] + 1, version)) report({ position, kind: 'stream_version', detail: `stream version ${version}, expected ${span[1] + 1}` });
+      if (version !== span[1] + 1 && !gapDeclared(declared, streamId, span[1] + 1, version)) {
+        const gap: StreamGap = [position, streamId, span[1] + 1, version, span[3]];
+        if (version > span[1] + 1 && streamGaps.length < gapsMax) streamGaps.push(gap);
+        else report(gapProblem(gap));
+      }
       span[1] = version;
+      span[3] = position;
     }
     expected = position + 1;
     events += 1;
@@ -196,7 +219,9 @@ export function checkRange(reader: EventReader, from: number, to: number, previo
     onlyLost,
     declaredLost,
     declaredVersions,
-    streamSpans: [...spans].map(([id, [first, last, at]]) => [id, first, last, at]),
+    unnamedLost,
+    streamGaps,
+    streamSpans: [...spans].map(([id, [first, last, firstAt, lastAt]]) => [id, first, last, firstAt, lastAt]),
     unreadable,
     streamOf: streamOf.subarray(0, Math.max(0, expected - from)),
     versionOf: versionOf.subarray(0, Math.max(0, expected - from)),
@@ -234,6 +259,66 @@ function standsWhereItSays(reader: EventReader, row: RawEventRowWithHash): boole
 /** The key of a stream's version in a set of declared losses. */
 export function declaredKey(streamId: number, version: number): string {
   return `${streamId}:${version}`;
+}
+
+/** A version gap as verification reports it. */
+export function gapProblem([position, , from, to]: StreamGap): VerifyProblem {
+  return { position, kind: 'stream_version', detail: `stream version ${to}, expected ${from}` };
+}
+
+/**
+ * The gaps that tombstones naming nothing do not explain. A repair that cannot read a row puts
+ * its tombstone at its position in $lost, naming no stream: the row's stream is left with a gap
+ * of one version, between the stream's events before and after that position. Each such
+ * tombstone explains at most one missing version, of a gap around its position; a gap is
+ * explained when every version it misses gets a tombstone of its own. Gaps are matched in the
+ * order they close, each to the earliest free tombstones after its stream's previous event (the
+ * greedy order that matches the most single-version gaps); a gap that cannot have all it needs
+ * takes none and stays a problem.
+ */
+export function unexplainedGaps(gaps: readonly StreamGap[], unnamed: readonly number[]): StreamGap[] {
+  if (unnamed.length === 0 || gaps.length === 0) return [...gaps];
+  const points = Float64Array.from(unnamed).sort();
+  // free[i]: the first tombstone at or after i not taken yet (points.length: none), path-halved.
+  const free = Int32Array.from({ length: points.length + 1 }, (_, index) => index);
+  const firstFree = (index: number): number => {
+    let at = index;
+    while (free[at] !== at) {
+      free[at] = free[free[at] as number] as number;
+      at = free[at] as number;
+    }
+    return at;
+  };
+  const unexplained: StreamGap[] = [];
+  for (const gap of [...gaps].sort((a, b) => a[0] - b[0])) {
+    const [position, , from, to, after] = gap;
+    const missing = to - from;
+    const taken: number[] = [];
+    if (missing <= points.length) {
+      let index = firstAbove(points, after);
+      while (taken.length < missing) {
+        const at = firstFree(index);
+        if (at >= points.length || (points[at] as number) >= position) break;
+        taken.push(at);
+        index = at + 1;
+      }
+    }
+    if (taken.length < missing) unexplained.push(gap);
+    else for (const at of taken) free[at] = at + 1;
+  }
+  return unexplained;
+}
+
+/** The index of the first value above `value` in sorted `points` (points.length: none). */
+function firstAbove(points: Float64Array, value: number): number {
+  let low = 0;
+  let high = points.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if ((points[middle] as number) <= value) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
 
 /** True when versions from..to - 1 of the stream are all declared lost (`declared` holds declaredKey()s). */

@@ -1111,7 +1111,7 @@ async function trustedByDigest(candidate: BackupInfo, firstBad: number | null, d
       const previous = firstBad === 1 ? genesisHashHex : hashAt.get(firstBad - 1)?.hash;
       if (previous === undefined) return undefined;
       const range = checkRange(new EventReader(db), firstBad, head, previous);
-      if (range.problems.length > 0 || range.lastPosition !== head) return undefined;
+      if (range.problems.length > 0 || range.streamGaps.length > 0 || range.lastPosition !== head) return undefined;
     }
     const headHash = hashAt.get(head)?.hash ?? candidate.headHash;
     return { ...candidate, headHash };

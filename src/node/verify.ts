@@ -8,7 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { genesisHashHex } from '../core/events/encoding.ts';
 import { AuraError } from '../core/kernel/errors.ts';
-import { badStreamChunks, checkRange, declaredKey, gapDeclared, problemsMax, readChunks, uncoveredByIndex, type ChunkRow, type RangeResult, type VerifyProblem } from './chain-check.ts';
+import { badStreamChunks, checkRange, declaredKey, gapDeclared, gapProblem, problemsMax, readChunks, uncoveredByIndex, unexplainedGaps, type ChunkRow, type RangeResult, type StreamGap, type VerifyProblem } from './chain-check.ts';
 import { EventReader } from './event-reader.ts';
 import { useNativeChain } from './native-chain.ts';
 import { checkSchema } from './sqlite-schema.ts';
@@ -108,7 +108,13 @@ export function assembleReport(
 ): VerifyReport {
   const problems: VerifyProblem[] = [];
   if (!(integrity.length === 1 && integrity[0] === 'ok')) for (const line of integrity) problems.push({ position: null, kind: 'integrity', detail: line });
-  const last = new Map<number, number>();
+  /** Per stream: its last version and position in the slices so far. */
+  const last = new Map<number, [number, number]>();
+  const gaps: StreamGap[] = [];
+  const gapped = (gap: StreamGap): void => {
+    if (gap[3] > gap[2]) gaps.push(gap);
+    else problems.push(gapProblem(gap));
+  };
   let expected = 1;
   let previousHash = genesisHashHex;
   let events = 0;
@@ -118,10 +124,11 @@ export function assembleReport(
   for (const slice of slices) {
     if (slice.from !== expected && slice.events > 0) problems.push({ position: expected, kind: 'missing_position', detail: `positions ${expected}..${slice.from - 1} are missing` });
     problems.push(...slice.problems);
-    for (const [streamId, first, lastVersion, at] of slice.streamSpans) {
-      const before = last.get(streamId) ?? 0;
-      if (first !== before + 1 && !gapDeclared(declared, streamId, before + 1, first)) problems.push({ position: at, kind: 'stream_version', detail: `stream version ${first}, expected ${before + 1}` });
-      last.set(streamId, lastVersion);
+    for (const gap of slice.streamGaps) gaps.push(gap);
+    for (const [streamId, first, lastVersion, firstAt, lastAt] of slice.streamSpans) {
+      const [before, beforeAt] = last.get(streamId) ?? [0, 0];
+      if (first !== before + 1 && !gapDeclared(declared, streamId, before + 1, first)) gapped([firstAt, streamId, before + 1, first, beforeAt]);
+      last.set(streamId, [lastVersion, lastAt]);
     }
     declaredLost.push(...slice.declaredLost);
     events += slice.events;
@@ -131,6 +138,8 @@ export function assembleReport(
     }
     if (slice.unreadable) break;
   }
+  // A gap a repair's tombstone naming nothing explains is a declared loss (the tombstone is reported), not damage.
+  problems.push(...unexplainedGaps(gaps, slices.flatMap((slice) => slice.unnamedLost)).map(gapProblem));
   // What the slices read, by position (stream id -1: nothing read there).
   const head = expected - 1;
   const streamAt = new Int32Array(head + 1).fill(-1);
@@ -156,7 +165,7 @@ export function assembleReport(
     if (streamId >= 0) lastAsOf.set(streamId, versionAt[position] as number);
   }
   for (const stream of streams.rows) {
-    const seen = last.get(stream.stream_id) ?? 0;
+    const seen = last.get(stream.stream_id)?.[0] ?? 0;
     const seenAsOf = lastAsOf.get(stream.stream_id) ?? 0;
     if (seen !== stream.version && seenAsOf !== stream.version) {
       problems.push({ position: null, kind: 'head', detail: `stream ${stream.name} says version ${stream.version}, its events end at ${seen}${seenAsOf === seen ? '' : ` (${seenAsOf} at the stream index's position ${streams.asOf})`}` });

@@ -147,18 +147,38 @@ describe('tombstones across repairs', () => {
     expect(findings(path)).toEqual([`lost@${lost.position}`, `lost@${other.position}`]);
   });
 
-  it('reports the gap a tombstone that names nothing leaves, and a repair keeps the event after it', async () => {
+  it('takes the gap a tombstone that names nothing leaves in a stream around it as its loss, and a repair keeps the event after it', async () => {
     const { path, pristine } = buildLog('unnamed', 9);
     const lost = middleOfStream(pristine, 1_200);
     oldStyleTombstone(path, lost.position, 1, false);
-    const next = [...pristine.values()].find((row) => row.stream === lost.stream && row.position > lost.position)!;
-    expect(findings(path)).toEqual([`lost@${lost.position}`, `stream_version@${next.position}`]);
+    expect(findings(path)).toEqual([`lost@${lost.position}`]);
+    expect(verifyEventLog(path).onlyDeclaredLosses).toBe(true);
+    expect(await repair(path, 4)).toMatchObject({ method: 'none', repaired: false });
     const other = middleOfStream(pristine, 2_400);
     damage(path, other.position);
     const report = await repair(path, 5);
     expect(report.lostPositions).toEqual([other.position]);
     expectSurvivors(pristine, path, [lost.position, other.position]);
-    expect(findings(path)).toEqual([`lost@${lost.position}`, `stream_version@${next.position}`, `lost@${other.position}`]);
+    expect(findings(path)).toEqual([`lost@${lost.position}`, `lost@${other.position}`]);
+  });
+
+  it('still reports a gap no tombstone naming nothing stands in, on one thread and on workers', async () => {
+    const { path, pristine } = buildLog('unnamed-elsewhere', 10);
+    const lost = middleOfStream(pristine, 1_200);
+    const next = [...pristine.values()].find((row) => row.stream === lost.stream && row.position > lost.position)!;
+    // Its tombstone names another version of its stream: the stream's gap is not declared.
+    oldStyleTombstone(path, lost.position, 1);
+    const db = new Database(path);
+    db.prepare('UPDATE events SET payload = ? WHERE position = ?').run(JSON.stringify({ position: lost.position, stream: lost.stream, version: 999_999 }), lost.position);
+    db.close();
+    // A tombstone naming nothing after the gap closes explains its own stream's gap, not this one.
+    const elsewhere = [...pristine.values()].find((row) => row.position > next.position && row.stream !== lost.stream && [...pristine.values()].some((later) => later.stream === row.stream && later.position > row.position))!;
+    oldStyleTombstone(path, elsewhere.position, 2, false);
+    const expected = [`lost@${lost.position}`, `stream_version@${next.position}`, `lost@${elsewhere.position}`].sort((a, b) => Number(a.split('@')[1]) - Number(b.split('@')[1]));
+    expect(findings(path)).toEqual(expected);
+    const parallel = await verifyEventLogParallel(path, { threads: 2, sliceEvents: lost.position });
+    expect(parallel.problems.map((problem) => `${problem.kind}@${problem.position}`)).toEqual(expected);
+    expect(parallel.onlyDeclaredLosses).toBe(false);
   });
 
   it('puts the damaged file back at its path when a repair fails part-way', async () => {
@@ -398,11 +418,11 @@ describe('tombstones across repairs', () => {
     expectSurvivors(pristine, path, report.lostPositions);
     const tombstone = dump(path).get(victim.position)!;
     if (stopped) {
-      // Nothing says what it was: $lost, and its stream keeps a gap that verification names.
+      // Nothing says what it was: $lost; its stream's gap around it is its loss.
       expect(JSON.parse(tombstone.payload)).toEqual({ position: victim.position, stream: null, version: null });
       expect(tombstone.stream).toBe('$lost');
-      expect(findings(path)).toContain(`lost@${victim.position}`);
-      expect(findings(path).some((finding) => finding.startsWith('stream_version@'))).toBe(true);
+      expect(findings(path)).toEqual([`lost@${victim.position}`, `lost@${victim.position + 1}`]);
+      expect(await repair(path, 13)).toMatchObject({ method: 'none', repaired: false });
     } else {
       expect(JSON.parse(tombstone.payload)).toEqual({ position: victim.position, stream: victim.stream, version: victim.version });
       expect([tombstone.stream, tombstone.version]).toEqual([victim.stream, victim.version]);
