@@ -151,8 +151,15 @@ export async function repairCommand(target: string, options: { json: boolean; ba
         : `nothing to repair: ${report.recoveredHead.toLocaleString('en')} events verify; ${declared.length} position(s) an earlier repair declared lost stay lost (${positionRanges(declared).join(', ')})\n`,
     );
   } else {
+    const backup = report.backupUsed === null ? '' : `backup ${displayPath(report.backupUsed.file)} (${report.backupUsed.headPosition})`;
+    const source =
+      report.method === 'patch'
+        ? `its bad rows replaced in place${backup === '' ? '' : `, from ${backup} where it holds them`}`
+        : backup === ''
+          ? 'from the events that still verified (no usable backup)'
+          : `from ${backup} plus the events that still verified`;
     const lines = [
-      `repaired: ${report.recoveredHead.toLocaleString('en')} events in the log${report.backupUsed ? `, from backup ${displayPath(report.backupUsed.file)} (${report.backupUsed.headPosition}) plus the events that still verified` : ', from the events that still verified (no usable backup)'}`,
+      `repaired: ${report.recoveredHead.toLocaleString('en')} events in the log, ${source}`,
       report.lostPositions.length === 0 ? '  nothing was lost' : `  lost ${report.lostPositions.length} position(s): ${report.lostRanges.join(', ')}`,
       `  the damaged file is kept as ${report.damagedCopy === null ? '(none: it was missing)' : displayPath(report.damagedCopy)}`,
     ];

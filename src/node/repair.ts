@@ -29,7 +29,10 @@ export interface RepairOptions {
   readonly nowMs: number;
   /** Where to write the JSON report (optional). */
   readonly reportPath?: string;
-  /** Repair even if verification finds nothing wrong (restore from a backup on purpose). */
+  /**
+   * Repair even if verification finds nothing wrong: restore from a backup on purpose (the log is
+   * built from the backup and the later events that verify, never patched in place).
+   */
   readonly force?: boolean;
   /** Use this backup rather than the newest good one. */
   readonly backupFile?: string;
@@ -346,8 +349,15 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
     rmSync(building, { force: true });
     // Fastest first: patch a copy of the damaged file where only rows are bad; else the newest
     // good backup plus the rows after it copied in SQL; else event by event (below).
-    let bulkLost = damagedCopy !== null && diagnosis !== undefined ? patchInPlace(building, damagedCopy, diagnosis, base, headRecord) : undefined;
-    if (bulkLost !== undefined) method = 'patch';
+    // A restore (forced, or from a chosen backup) builds from the backup: never the log patched in place.
+    const restoring = options.force === true || options.backupFile !== undefined;
+    const patched = damagedCopy !== null && diagnosis !== undefined && !restoring ? patchInPlace(building, damagedCopy, diagnosis, base, headRecord) : undefined;
+    let bulkLost = patched?.lost;
+    if (patched !== undefined) {
+      method = 'patch';
+      // The patch starts from the damaged file: a backup is used only where a row came back from it.
+      if (!patched.backupRows) base = undefined;
+    }
     if (bulkLost === undefined) {
       rmSync(building, { force: true });
       if (base !== undefined) copyFileSync(base.file, building);
@@ -563,9 +573,10 @@ const curableIntegrity = [/^ok$/, /^(non-\w+|NULL) value in events\.\w+$/, /^row
  * into the chain there (the original event, back exactly), else by a $lost tombstone keeping the
  * stored hash. The id index is built again. Stream-index chunks that cover a tombstoned position
  * are dropped and the index watermark moved before them, so the next writer rebuilds them from
- * the events. Returns the lost positions, or undefined (the file being built is then discarded).
+ * the events. Returns the lost positions and whether any row came from the backup, or undefined
+ * (the file being built is then discarded).
  */
-function patchInPlace(building: string, damaged: string, diagnosis: VerifyReport, base: BackupInfo | undefined, head: HeadRecord | undefined): number[] | undefined {
+function patchInPlace(building: string, damaged: string, diagnosis: VerifyReport, base: BackupInfo | undefined, head: HeadRecord | undefined): { lost: number[]; backupRows: boolean } | undefined {
   const bad = fastPathBadPositions(diagnosis);
   if (bad === undefined) return undefined;
   if (!diagnosis.integrityCheck.every((line) => curableIntegrity.some((pattern) => pattern.test(line)))) return undefined;
@@ -594,6 +605,7 @@ function patchInPlace(building: string, damaged: string, diagnosis: VerifyReport
     const remove = db.prepare('DELETE FROM events WHERE position = ?');
     const insertRaw = db.prepare('INSERT INTO events VALUES (?, ?, ?, unhex(?), ?, ?, ?, ?, unhex(?), ?, unhex(?))');
     const lost: number[] = [];
+    let backupRows = false;
     db.transaction(() => {
       // The index may hold entries for the damaged values: it goes, and is built again at the end.
       db.exec('DROP INDEX events_by_id');
@@ -616,6 +628,7 @@ function patchInPlace(building: string, damaged: string, diagnosis: VerifyReport
         insertRow(insertRaw, back);
         placer.survives(position, back[1], back[2]);
         returned.push(position);
+        backupRows ||= restorable;
       }
       for (const position of rest) {
         const previous = position === 1 ? genesisHashHex : hashAt.get(position - 1)?.hash;
@@ -639,7 +652,7 @@ function patchInPlace(building: string, damaged: string, diagnosis: VerifyReport
     // those replaced: the patched file must pass SQLite's quick check, or the next path runs.
     const quick = (db.pragma('quick_check') as { quick_check: string }[]).map((row) => row.quick_check);
     if (!(quick.length === 1 && quick[0] === 'ok')) return undefined;
-    return lost;
+    return { lost, backupRows };
   } catch {
     return undefined;
   } finally {
