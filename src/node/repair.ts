@@ -12,6 +12,7 @@ import { genesisHashHex } from '../core/events/encoding.ts';
 import { lostClaim, lostEventType, lostStream } from '../core/events/event.ts';
 import { AuraError } from '../core/kernel/errors.ts';
 import { fileDigest, listBackups, type BackupInfo } from './backups.ts';
+import { unflipped } from './bit-flips.ts';
 import { checkRange, problemsMax } from './chain-check.ts';
 import { EventReader } from './event-reader.ts';
 import { writeFileAtomic } from './files.ts';
@@ -250,7 +251,7 @@ class Salvage {
       // No guesses without the ids; the hash check needs none.
       ids = { streams: [], types: [] };
     }
-    return restoreByHash(row, previousHash, this.rows(row[0] + 1, row[0] + 1)[0], (candidate) => this.framing(candidate), this.guesses(row, nextVersion, ids), this.budget, this.head);
+    return restoreByHash(row, previousHash, this.rows(row[0] + 1, row[0] + 1)[0], (candidate) => this.framing(candidate), this.guesses(row, nextVersion, ids), this.budget, this.head, () => storedPayload(this.db, 'main', row[0]));
   }
 
   private *guesses(row: RawEventRowWithHash, nextVersion: (stream: string) => number, ids: { streams: number[]; types: number[] }): Generator<Guess> {
@@ -531,10 +532,20 @@ const guessBudget = 400_000;
  * The row as it was written, found by its hashes; a SHA-256 match leaves no doubt that it is
  * the original event. Its hash column alone changed: rehashed() (the next event's link names the
  * true hash). Its stream, version or type changed (columns the chain hash covers by value): the
- * first of `guesses` whose values its stored hash and the hash before it accept. Undefined when
- * none is accepted or the budget runs out.
+ * first of `guesses` whose values its stored hash and the hash before it accept. One bit of
+ * another value flipped (bit rot): unflipped() (bit-flips.ts), given the payload's bytes as
+ * stored. Undefined when none is accepted or the budget runs out.
  */
-function restoreByHash(row: RawEventRowWithHash, previousHash: string, next: RawEventRowWithHash | undefined, framing: (row: RawEventRowWithHash) => string | undefined, guesses: Iterable<Guess>, budget: { left: number }, head: HeadRecord | undefined): RawEventRowWithHash | undefined {
+function restoreByHash(
+  row: RawEventRowWithHash,
+  previousHash: string,
+  next: RawEventRowWithHash | undefined,
+  framing: (row: RawEventRowWithHash) => string | undefined,
+  guesses: Iterable<Guess>,
+  budget: { left: number },
+  head: HeadRecord | undefined,
+  payloadBytes: () => Buffer | undefined,
+): RawEventRowWithHash | undefined {
   const restored = rehashed(row, previousHash, next, framing, head);
   if (restored !== undefined) return restored;
   if (!/^[0-9a-f]{64}$/.test(row[10]) || !/^[0-9a-f]{64}$/.test(previousHash)) return undefined;
@@ -542,7 +553,7 @@ function restoreByHash(row: RawEventRowWithHash, previousHash: string, next: Raw
   for (const guess of guesses) {
     if (!Number.isSafeInteger(guess.version) || guess.version < 1) continue;
     if (guess.budgeted === true) {
-      if (rowBudget <= 0) return undefined;
+      if (rowBudget <= 0) break;
       rowBudget -= 1;
       budget.left -= 1;
     }
@@ -555,7 +566,17 @@ function restoreByHash(row: RawEventRowWithHash, previousHash: string, next: Raw
       if (text !== undefined && chainHash(previousHash, text) === row[10]) return candidate;
     }
   }
-  return undefined;
+  return unflipped(row, previousHash, framing, payloadBytes(), budget);
+}
+
+/** A payload's bytes as stored (a flipped bit may have left bytes that are not UTF-8), or undefined. */
+function storedPayload(db: Database.Database | undefined, source: 'main' | 'd', position: number): Buffer | undefined {
+  try {
+    const bytes = db?.prepare(`SELECT CAST(payload AS BLOB) FROM ${source}.events WHERE position = ?`).pluck().get(position);
+    return Buffer.isBuffer(bytes) ? bytes : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A tombstone keeps the lost event's stored hash when it looks like one (the next link then verifies). */
@@ -792,7 +813,7 @@ class TombstonePlacer {
         return undefined;
       }
     };
-    return restoreByHash(row, previousHash, this.rowAt.get(position + 1) as RawEventRowWithHash | undefined, framing, this.guesses(position, row), this.budget, this.head);
+    return restoreByHash(row, previousHash, this.rowAt.get(position + 1) as RawEventRowWithHash | undefined, framing, this.guesses(position, row), this.budget, this.head, () => storedPayload(this.db, this.source, position));
   }
 
   private *guesses(position: number, row: RawEventRowWithHash): Generator<Guess> {
