@@ -13,6 +13,7 @@ import { lostClaim, lostEventType, lostStream } from '../core/events/event.ts';
 import { AuraError } from '../core/kernel/errors.ts';
 import { fileDigest, listBackups, type BackupInfo } from './backups.ts';
 import { unflipped } from './bit-flips.ts';
+import { PageScan } from './page-scan.ts';
 import { checkRange, problemsMax } from './chain-check.ts';
 import { EventReader } from './event-reader.ts';
 import { writeFileAtomic } from './files.ts';
@@ -106,7 +107,7 @@ class Salvage {
 
   /** `head`: the head record, if the log has one (it names the last event's hash). */
   constructor(
-    path: string | null,
+    private readonly path: string | null,
     private readonly head?: HeadRecord,
   ) {
     let db: Database.Database | undefined;
@@ -287,8 +288,49 @@ class Salvage {
     }
   }
 
+  /** The damaged file's pages read directly (page-scan.ts): built at the first use, null when the file cannot be scanned. */
+  private pageScan: PageScan | null | undefined;
+
+  private scan(): PageScan | undefined {
+    if (this.pageScan === undefined) this.pageScan = (this.path === null ? undefined : PageScan.open(this.path)) ?? null;
+    return this.pageScan ?? undefined;
+  }
+
+  /** The last position worth reading: the readable head, or a later event-shaped row the B-tree no longer reaches. */
+  get lastPosition(): number {
+    return Math.max(this.readableHead, this.scan()?.maxPosition ?? 0);
+  }
+
+  /**
+   * The event at `position` from the damaged file's pages, when SQLite cannot give it (a
+   * subtree cut off, a cell it cannot decode) or gives it damaged: a cell whose chain hash
+   * verifies after `previousHash`, as stored, with a bit of its header flipped, with one bit of a
+   * value flipped (unflipped), or at a rowid one bit away (the cell moved). Undefined when none
+   * verifies.
+   */
+  fromPages(position: number, previousHash: string): RawEventRowWithHash | undefined {
+    const framing = (row: RawEventRowWithHash): string | undefined => this.framing(row);
+    for (const { row, payloadBytes, asStored } of this.scan()?.candidates(position) ?? []) {
+      if (this.budget.left <= 0) return undefined;
+      this.budget.left -= 1;
+      const text = framing(row);
+      if (text !== undefined && chainHash(previousHash, text) === row[10]) return row;
+      const restored = asStored && /^[0-9a-f]{64}$/.test(row[10]) ? unflipped(row, previousHash, framing, payloadBytes, this.budget) : undefined;
+      if (restored !== undefined) return restored;
+    }
+    // Its cell may have moved: a bit of its rowid flipped.
+    for (const { row } of this.scan()?.movedTo(position) ?? []) {
+      if (this.budget.left <= 0) return undefined;
+      this.budget.left -= 1;
+      const text = framing(row);
+      if (text !== undefined && chainHash(previousHash, text) === row[10]) return row;
+    }
+    return undefined;
+  }
+
   close(): void {
     this.db?.close();
+    this.pageScan?.close();
   }
 }
 
@@ -377,7 +419,7 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
       try {
         let previous: string | undefined = store.headHash();
         const startAt = store.headPosition() + 1;
-        const end = salvage.readableHead;
+        const end = salvage.lastPosition;
         const chunk = 2_000;
         for (let from = startAt; from <= end; from += chunk) {
           const to = Math.min(end, from + chunk - 1);
@@ -390,8 +432,10 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
             const verified: boolean = row !== undefined && framing !== undefined && previous !== undefined && chainHash(previous, framing) === row[10];
             // Damage to its stream, version or type columns alone: the stored hash tells the true values.
             const corrected: RawEventRowWithHash | undefined = verified || row === undefined || previous === undefined ? row : salvage.correct(row, previous, (name) => nextVersionIn(store, batch, name));
-            if (corrected !== undefined && (verified || corrected !== row)) {
-              const kept: RawEventRowWithHash = corrected;
+            // What SQLite cannot read (or reads damaged) may still be whole in the file's pages.
+            const fromPages = verified || (corrected !== undefined && corrected !== row) || previous === undefined ? undefined : salvage.fromPages(position, previous);
+            if (fromPages !== undefined || (corrected !== undefined && (verified || corrected !== row))) {
+              const kept: RawEventRowWithHash = fromPages ?? (corrected as RawEventRowWithHash);
               batch.push({
                 position,
                 stream: salvage.name('stream', kept[1]) as string,
@@ -432,7 +476,7 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
           options.onProgress?.('salvaging', end > startAt ? (to - startAt + 1) / (end - startAt + 1) : 1);
         }
         // Positions known to have existed beyond what could be read.
-        for (let position = Math.max(store.headPosition(), salvage.readableHead) + 1; knownHead !== null && position <= knownHead; position++) lost.push(position);
+        for (let position = Math.max(store.headPosition(), end) + 1; knownHead !== null && position <= knownHead; position++) lost.push(position);
       } finally {
         salvage.close();
         // A self-contained file, like a finished run's; a writer reopening it switches back to WAL.

@@ -11,21 +11,18 @@
  * - drills: each of the four drills once, automatic recovery, with its scorecard figures.
  *   `--trials N` changes the trial counts; `--no-drills` skips the drills.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { createRandom } from '../../src/core/kernel/random.ts';
-import { createBackup } from '../../src/node/backups.ts';
 import { runCrashTrial } from '../../src/node/crash-trial.ts';
 import { findDrill } from '../../src/node/drill-loader.ts';
 import { repairEventLog } from '../../src/node/repair.ts';
 import { runFiles } from '../../src/node/run-files.ts';
-import { appendSeeded } from '../../src/node/seeded-load.ts';
 import { SqliteEventStore } from '../../src/node/sqlite-event-store.ts';
-import { flipBytes } from '../../src/node/storage-faults.ts';
 import { verifyEventLog } from '../../src/node/verify.ts';
 import { runDrill } from '../../src/host/drills/run-drill.ts';
+import { flipTrialRun, writeFlipBase } from '../support/flip-trials.ts';
 import { median, percentile, progress, report, round, target } from './harness.ts';
 
 const args = process.argv.slice(2);
@@ -74,12 +71,7 @@ function hashes(path: string): Map<number, string> {
 
 async function flipTrials(): Promise<Record<string, number>> {
   const base = join(dir, 'flip-base');
-  mkdirSync(base, { recursive: true });
-  const store = new SqliteEventStore(runFiles.eventLog(base), { headRecordPath: runFiles.headRecord(base) });
-  appendSeeded(store, 99, 4, 500);
-  await createBackup(store, runFiles.backups(base), 1);
-  appendSeeded(store, 99, 4, 500, 4);
-  store.closeFinished();
+  await writeFlipBase(base);
   const pristine = hashes(runFiles.eventLog(base));
   const tick = progress(`${trials} byte-flip trials`);
   const counts = { trials, damaging: 0, detected: 0, harmless: 0, undetectedDamage: 0, repairedExactly: 0, reportedExactly: 0, wrongReport: 0 };
@@ -87,12 +79,7 @@ async function flipTrials(): Promise<Record<string, number>> {
   const repairMs: number[] = [];
   for (let seed = 1; seed <= trials; seed++) {
     const run = join(dir, 'flip', String(seed));
-    mkdirSync(runFiles.backups(run), { recursive: true });
-    copyFileSync(runFiles.eventLog(base), runFiles.eventLog(run));
-    copyFileSync(runFiles.headRecord(base), runFiles.headRecord(run));
-    for (const suffix of ['', '.json']) copyFileSync(join(runFiles.backups(base), `events-2000.sqlite${suffix}`), join(runFiles.backups(run), `events-2000.sqlite${suffix}`));
-    const random = createRandom(seed).split('flip');
-    flipBytes(runFiles.eventLog(run), random, random.int(1, 6), seed % 4 === 0 ? 0 : 100);
+    flipTrialRun(base, run, seed);
     let started = performance.now();
     let diagnosis;
     try {
