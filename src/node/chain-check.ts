@@ -271,12 +271,12 @@ export function gapProblem([position, , from, to]: StreamGap): VerifyProblem {
  * its tombstone at its position in $lost, naming no stream: the row's stream is left with a gap
  * of one version, between the stream's events before and after that position. Each such
  * tombstone explains at most one missing version, of a gap around its position; a gap is
- * explained when every version it misses gets a tombstone of its own. Gaps are matched in the
+ * explained when every version it misses that no tombstone names (`declared`) gets one of its own. Gaps are matched in the
  * order they close, each to the earliest free tombstones after its stream's previous event (the
  * greedy order that matches the most single-version gaps); a gap that cannot have all it needs
  * takes none and stays a problem.
  */
-export function unexplainedGaps(gaps: readonly StreamGap[], unnamed: readonly number[]): StreamGap[] {
+export function unexplainedGaps(gaps: readonly StreamGap[], unnamed: readonly number[], declared: ReadonlySet<string> = new Set()): StreamGap[] {
   if (unnamed.length === 0 || gaps.length === 0) return [...gaps];
   const points = Float64Array.from(unnamed).sort();
   // free[i]: the first tombstone at or after i not taken yet (points.length: none), path-halved.
@@ -291,8 +291,10 @@ export function unexplainedGaps(gaps: readonly StreamGap[], unnamed: readonly nu
   };
   const unexplained: StreamGap[] = [];
   for (const gap of [...gaps].sort((a, b) => a[0] - b[0])) {
-    const [position, , from, to, after] = gap;
-    const missing = to - from;
+    const [position, streamId, from, to, after] = gap;
+    // Versions a tombstone in $lost names are accounted for: the others need unnamed ones.
+    let missing = to - from;
+    if (missing <= points.length + declared.size) for (let version = from; version < to; version++) if (declared.has(declaredKey(streamId, version))) missing -= 1;
     const taken: number[] = [];
     if (missing <= points.length) {
       let index = firstAbove(points, after);

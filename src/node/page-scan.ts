@@ -118,6 +118,12 @@ export class PageScan {
     }
   }
 
+  /** Whether a cell is indexed at a rowid from..to. */
+  hasRowBetween(from: number, to: number): boolean {
+    const at = this.firstAt(from);
+    return at < this.count && (this.rowids[at] as number) <= to;
+  }
+
   /** The index of the first indexed cell at or after `rowid`. */
   private firstAt(rowid: number): number {
     let low = 0;
@@ -173,10 +179,10 @@ export class PageScan {
         const pointer = buffer.readUInt16BE(pointerAt);
         // A pointer that leads nowhere may have had a bit flipped: each of its single-bit variants is indexed (the hash decides).
         const inside = (offset: number): boolean => offset >= start + 8 && offset < this.usable;
-        const decoded = inside(pointer) ? decodeCell(buffer, pointer, this.usable) : undefined;
+        const decoded = inside(pointer) ? eventCellRowid(buffer, pointer, this.usable) : undefined;
         if (decoded !== undefined) {
-          add(decoded.rowid, number, pointer);
-          this.highest = Math.max(this.highest, decoded.rowid);
+          add(decoded, number, pointer);
+          this.highest = Math.max(this.highest, decoded);
           continue;
         }
         // A cell that does not decode is kept for candidates() to try with its header flipped.
@@ -185,8 +191,8 @@ export class PageScan {
         // Its pointer may have had a bit flipped instead: a variant that leads to an event row is indexed (the hash decides).
         for (let bit = 0; bit < 16; bit++) {
           const offset = pointer ^ (1 << bit);
-          const variant = inside(offset) ? decodeCell(buffer, offset, this.usable) : undefined;
-          if (variant !== undefined) add(variant.rowid, number, offset);
+          const variant = inside(offset) ? eventCellRowid(buffer, offset, this.usable) : undefined;
+          if (variant !== undefined) add(variant, number, offset);
         }
       }
     }
@@ -218,6 +224,37 @@ function cellRowid(page: Buffer, offset: number): number | undefined {
   if (size === undefined) return undefined;
   const rowid = varint(page, offset + size[1], page.length);
   return rowid !== undefined && Number.isSafeInteger(rowid[0]) ? rowid[0] : undefined;
+}
+
+/** Serial types an event row's columns may have: null, integer, blob, text; each a mask of the allowed kinds. */
+const eventColumnKinds = [1, 2, 2, 4, 2, 2, 8, 2, 1 | 4, 1 | 8, 4] as const;
+
+/**
+ * The rowid of a table-leaf cell shaped like an event row, wholly on its page (its record header
+ * read, no value decoded: the scan reads every cell of the file), or undefined.
+ */
+function eventCellRowid(page: Buffer, offset: number, usable: number): number | undefined {
+  const size = varint(page, offset, usable);
+  if (size === undefined) return undefined;
+  const rowid = varint(page, offset + size[1], usable);
+  if (rowid === undefined || !Number.isSafeInteger(rowid[0]) || rowid[0] < 1) return undefined;
+  const start = offset + size[1] + rowid[1];
+  if (size[0] > usable - 35 || start + size[0] > usable) return undefined;
+  const end = start + size[0];
+  const headerSize = varint(page, start, end);
+  if (headerSize === undefined || headerSize[0] > size[0]) return undefined;
+  let at = start + headerSize[1];
+  let body = 0;
+  for (const allowed of eventColumnKinds) {
+    if (at >= start + headerSize[0]) return undefined;
+    const type = varint(page, at, start + headerSize[0]);
+    if (type === undefined) return undefined;
+    at += type[1];
+    const kind = type[0] === 0 ? 1 : type[0] <= 6 || type[0] === 8 || type[0] === 9 ? 2 : type[0] >= 12 ? (type[0] % 2 === 0 ? 4 : 8) : 0;
+    if ((kind & allowed) === 0) return undefined;
+    body += type[0] >= 12 ? Math.floor((type[0] - 12) / 2) : ([0, 1, 2, 3, 4, 6, 8, 8, 0, 0][type[0]] as number);
+  }
+  return at === start + headerSize[0] && headerSize[0] + body === size[0] ? rowid[0] : undefined;
 }
 
 /** The event row a table-leaf cell holds, when it is shaped like one and wholly on its page. */

@@ -296,9 +296,23 @@ class Salvage {
     return this.pageScan ?? undefined;
   }
 
-  /** The last position worth reading: the readable head, or a later event-shaped row the B-tree no longer reaches. */
-  get lastPosition(): number {
-    return Math.max(this.readableHead, this.scan()?.maxPosition ?? 0);
+  /** Whether any row of positions from..to is there, in SQLite or in the pages. */
+  rowsWithin(from: number, to: number): boolean {
+    return this.rows(from, to).some((row) => row !== undefined) || (this.scan()?.hasRowBetween(from, to) ?? false);
+  }
+
+  /**
+   * The last position worth reading: the readable head, a later event-shaped row the B-tree no
+   * longer reaches but not past `knownHead` (the head record's, when there is one: a flipped
+   * rowid can put a row anywhere), or `knownHead` (its last rows may have moved).
+   */
+  lastPosition(knownHead: number | null): number {
+    return Math.max(this.readableHead, Math.min(this.scan()?.maxPosition ?? 0, knownHead ?? Number.MAX_SAFE_INTEGER), knownHead ?? 0);
+  }
+
+  /** True past every row in the file (SQLite's and the pages'). */
+  pastRows(position: number): boolean {
+    return position > Math.max(this.readableHead, this.scan()?.maxPosition ?? 0);
   }
 
   /**
@@ -308,22 +322,31 @@ class Salvage {
    * value flipped (unflipped), or at a rowid one bit away (the cell moved). Undefined when none
    * verifies.
    */
-  fromPages(position: number, previousHash: string): RawEventRowWithHash | undefined {
+  fromPages(position: number, previousHash: string, read: RawEventRowWithHash | undefined): RawEventRowWithHash | undefined {
     const framing = (row: RawEventRowWithHash): string | undefined => this.framing(row);
-    for (const { row, payloadBytes, asStored } of this.scan()?.candidates(position) ?? []) {
-      if (this.budget.left <= 0) return undefined;
+    const accepts = (row: RawEventRowWithHash): boolean => {
       this.budget.left -= 1;
       const text = framing(row);
-      if (text !== undefined && chainHash(previousHash, text) === row[10]) return row;
-      const restored = asStored && /^[0-9a-f]{64}$/.test(row[10]) ? unflipped(row, previousHash, framing, payloadBytes, this.budget) : undefined;
-      if (restored !== undefined) return restored;
-    }
-    // Its cell may have moved: a bit of its rowid flipped.
-    for (const { row } of this.scan()?.movedTo(position) ?? []) {
-      if (this.budget.left <= 0) return undefined;
-      this.budget.left -= 1;
-      const text = framing(row);
-      if (text !== undefined && chainHash(previousHash, text) === row[10]) return row;
+      return text !== undefined && chainHash(previousHash, text) === row[10];
+    };
+    try {
+      for (const { row, payloadBytes, asStored } of this.scan()?.candidates(position) ?? []) {
+        if (this.budget.left <= 0) return undefined;
+        if (accepts(row)) return row;
+        // The row SQLite gave was searched already (correct()).
+        const searched = read !== undefined && row.every((value, index) => value === read[index]);
+        const restored = asStored && !searched && /^[0-9a-f]{64}$/.test(row[10]) ? unflipped(row, previousHash, framing, payloadBytes, this.budget) : undefined;
+        if (restored !== undefined) return restored;
+      }
+      // Its cell may have moved: a bit of its rowid flipped.
+      for (const { row } of this.scan()?.movedTo(position) ?? []) {
+        if (this.budget.left <= 0) return undefined;
+        if (accepts(row)) return row;
+      }
+    } catch {
+      // The file cannot be read there (an I/O error): no more page reading in this repair.
+      this.pageScan?.close();
+      this.pageScan = null;
     }
     return undefined;
   }
@@ -419,9 +442,10 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
       try {
         let previous: string | undefined = store.headHash();
         const startAt = store.headPosition() + 1;
-        const end = salvage.lastPosition;
+        const end = salvage.lastPosition(knownHead);
         const chunk = 2_000;
-        for (let from = startAt; from <= end; from += chunk) {
+        let ended = false;
+        for (let from = startAt; from <= end && !ended; from += chunk) {
           const to = Math.min(end, from + chunk - 1);
           const rows = salvage.rows(from, to);
           const batch: ImportedEvent[] = [];
@@ -433,7 +457,9 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
             // Damage to its stream, version or type columns alone: the stored hash tells the true values.
             const corrected: RawEventRowWithHash | undefined = verified || row === undefined || previous === undefined ? row : salvage.correct(row, previous, (name) => nextVersionIn(store, batch, name));
             // What SQLite cannot read (or reads damaged) may still be whole in the file's pages.
-            const fromPages = verified || (corrected !== undefined && corrected !== row) || previous === undefined ? undefined : salvage.fromPages(position, previous);
+            const candidate = verified || (corrected !== undefined && corrected !== row) || previous === undefined ? undefined : salvage.fromPages(position, previous, row);
+            // Its version must still be free in its stream (a tombstone placed by a damaged index could have taken it).
+            const fromPages = candidate !== undefined && candidate[2] >= nextVersionIn(store, batch, salvage.name('stream', candidate[1]) ?? '') ? candidate : undefined;
             if (fromPages !== undefined || (corrected !== undefined && (verified || corrected !== row))) {
               const kept: RawEventRowWithHash = fromPages ?? (corrected as RawEventRowWithHash);
               batch.push({
@@ -460,6 +486,14 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
               previous = row[10];
               continue;
             }
+            // Where the file holds no row any more, the rest is lost (named below, after the head).
+            // Past the head record's position (without one, past the last row SQLite reads), a
+            // position with no row and none in the next 64 is the end of the log, not a hole: a
+            // rowid a flipped bit made large is no event, and nothing past it is lost.
+            if (row === undefined && (salvage.pastRows(position) || (position > (knownHead ?? salvage.readableHead) && !salvage.rowsWithin(position + 1, position + 64)))) {
+              ended = true;
+              break;
+            }
             // Lost: a tombstone in its place. Its stored hash (when readable) lets the next event verify.
             lost.push(position);
             tombstones += 1;
@@ -476,7 +510,7 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
           options.onProgress?.('salvaging', end > startAt ? (to - startAt + 1) / (end - startAt + 1) : 1);
         }
         // Positions known to have existed beyond what could be read.
-        for (let position = Math.max(store.headPosition(), end) + 1; knownHead !== null && position <= knownHead; position++) lost.push(position);
+        for (let position = store.headPosition() + 1; knownHead !== null && position <= knownHead; position++) lost.push(position);
       } finally {
         salvage.close();
         // A self-contained file, like a finished run's; a writer reopening it switches back to WAL.

@@ -139,7 +139,7 @@ export function assembleReport(
     if (slice.unreadable) break;
   }
   // A gap a repair's tombstone naming nothing explains is a declared loss (the tombstone is reported), not damage.
-  problems.push(...unexplainedGaps(gaps, slices.flatMap((slice) => slice.unnamedLost)).map(gapProblem));
+  problems.push(...unexplainedGaps(gaps, slices.flatMap((slice) => slice.unnamedLost), declared).map(gapProblem));
   // What the slices read, by position (stream id -1: nothing read there).
   const head = expected - 1;
   const streamAt = new Int32Array(head + 1).fill(-1);

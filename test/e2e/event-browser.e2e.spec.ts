@@ -138,9 +138,10 @@ describe('event log browser', () => {
     const manifest = JSON.parse(readFileSync(join(helloDir, 'manifest.json'), 'utf8')) as Record<string, unknown>;
     writeFileSync(join(copyDir, 'manifest.json'), JSON.stringify({ ...manifest, runId: 'hello-damaged' }));
     const db = new Database(join(copyDir, 'events.sqlite'));
-    // The first shipment by post or pickup from position 1,234 on: its carrier's first letter changes.
+    // The first shipment by post or pickup from position 1,234 on: its carrier's first letter
+    // changes, in three bits (a repair puts back a single flipped bit by the event's hash).
     const bad = (db.prepare(`SELECT MIN(position) AS p FROM events WHERE position >= 1234 AND payload LIKE '{"carrier":"p%'`).get() as { p: number }).p;
-    expect(db.prepare(`UPDATE events SET payload = replace(payload, '"carrier":"p', '"carrier":"q') WHERE position = ?`).run(bad).changes).toBe(1);
+    expect(db.prepare(`UPDATE events SET payload = replace(payload, '"carrier":"p', '"carrier":"w') WHERE position = ?`).run(bad).changes).toBe(1);
     db.close();
 
     await page.getByTestId('tab-event-log').click();

@@ -2,7 +2,7 @@
  * Bit rot: an event one of whose bits flipped comes back exactly, found by its stored hash
  * (bit-flips.ts), on each repair path; two flipped bits are a loss, reported.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -135,5 +135,54 @@ describe('rows read from the pages', () => {
     expect([report.method, report.lostPositions]).toEqual(['import', []]);
     expect(dump(runFiles.eventLog(run))).toEqual(dump(runFiles.eventLog(base)));
     expect(verifyEventLog(runFiles.eventLog(run)).ok).toBe(true);
+  });
+});
+
+/** Flips `bit` of the first byte of the rowid of the event at `position` in the file (a table-leaf cell found by scanning the pages). */
+function flipRowidBit(path: string, position: number, bit: number): void {
+  const file = readFileSync(path);
+  const pageSize = file.readUInt16BE(16);
+  const varint = (at: number): [number, number] => {
+    let value = 0;
+    for (let index = 0; index < 9; index++) {
+      const byte = file[at + index] as number;
+      value = value * 128 + (byte & 0x7f);
+      if ((byte & 0x80) === 0) return [value, index + 1];
+    }
+    throw new Error('varint too long');
+  };
+  for (let page = 0; page * pageSize < file.length; page++) {
+    const start = page * pageSize + (page === 0 ? 100 : 0);
+    if (file[start] !== 0x0d) continue;
+    for (let cell = 0; cell < file.readUInt16BE(start + 3); cell++) {
+      const at = page * pageSize + file.readUInt16BE(start + 8 + 2 * cell);
+      const rowidAt = at + varint(at)[1];
+      if (varint(rowidAt)[0] !== position) continue;
+      file[rowidAt] = (file[rowidAt] as number) ^ (1 << bit);
+      writeFileSync(path, file);
+      return;
+    }
+  }
+  throw new Error(`no cell for position ${position}`);
+}
+
+describe('rows whose rowid a flipped bit changed', () => {
+  it.each([
+    [1_000, 6, true, 'far past the head'],
+    [1_000, 6, false, 'far past the head, with no head record'],
+    [2_000, 3, true, 'the last event, onto an earlier position'],
+  ])('puts back event %s (bit %s of its rowid; head record: %s): %s, and invents no position', async (position, bit, withHead) => {
+    const dir = join(work.path, `rowid-${position}-${bit}-${withHead}`);
+    const path = join(dir, 'events.sqlite');
+    const head = join(dir, 'head.json');
+    mkdirSync(dir, { recursive: true });
+    const store = new SqliteEventStore(path, { headRecordPath: head });
+    appendSeeded(store, 7, 4, 500);
+    store.closeFinished();
+    const pristine = dump(path);
+    flipRowidBit(path, position, bit);
+    const report = await repairEventLog(path, { backupsDir: join(dir, 'backups'), nowMs: 3, ...(withHead ? { headRecordPath: head } : {}) });
+    expect([report.lostPositions, report.recoveredHead]).toEqual([[], 2_000]);
+    expect(dump(path)).toEqual(pristine);
   });
 });
