@@ -124,7 +124,7 @@ export function integerFlips(value: number): number[] {
 }
 
 /** A text with one bit of its UTF-8 flipped, where the result is still UTF-8. */
-function* textFlips(text: string): Generator<string> {
+export function* textFlips(text: string): Generator<string> {
   const bytes = Buffer.from(text, 'utf8');
   for (let at = 0; at < bytes.length; at++) {
     for (let bit = 0; bit < 8; bit++) {

@@ -13,6 +13,7 @@ import { lostClaim, lostEventType, lostStream } from '../core/events/event.ts';
 import { AuraError } from '../core/kernel/errors.ts';
 import { fileDigest, listBackups, type BackupInfo } from './backups.ts';
 import { unflipped } from './bit-flips.ts';
+import { mendNames, type MendedName } from './name-mending.ts';
 import { PageScan } from './page-scan.ts';
 import { checkRange, problemsMax } from './chain-check.ts';
 import { EventReader } from './event-reader.ts';
@@ -65,6 +66,8 @@ export interface RepairReport {
   /** The same, compacted: "12", "40-45". */
   readonly lostRanges: readonly string[];
   readonly tombstones: number;
+  /** Stream and event type names that had a bit flipped, put right (every event of theirs failed its chain link). */
+  readonly namesMended: readonly MendedName[];
   readonly wallMs: number;
 }
 
@@ -375,7 +378,7 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
   // Losses an earlier repair declared (tombstones) are all that is wrong: a repair has nothing to
   // put right (it would only copy the log and keep another full copy of it aside).
   if (diagnosis !== undefined && (diagnosis.ok || diagnosis.onlyDeclaredLosses) && !lostTail && options.force !== true) {
-    return { file: path, method: 'none', repaired: false, diagnosis: summary, backupUsed: null, backupsRejected: [], damagedCopy: null, knownHead, recoveredHead: diagnosis.headPosition, lostPositions: [], lostRanges: [], tombstones: 0, wallMs: Math.round(performance.now() - started) };
+    return { file: path, method: 'none', repaired: false, diagnosis: summary, backupUsed: null, backupsRejected: [], damagedCopy: null, knownHead, recoveredHead: diagnosis.headPosition, lostPositions: [], lostRanges: [], tombstones: 0, namesMended: [], wallMs: Math.round(performance.now() - started) };
   }
 
   // The backups are listed before the damaged file moves: a list that fails leaves the log where it was.
@@ -408,16 +411,29 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
   }
 
   const building = `${path}.repairing-${stamp}`;
+  const mending = `${path}.mending-${stamp}`;
+  let namesMended: MendedName[] = [];
   let method: RepairReport['method'] = 'import';
   const lost: number[] = [];
   let tombstones = 0;
   try {
+    // Names a flipped bit changed are put right in a copy first, which the repair then reads as the damaged file.
+    let source = damagedCopy;
+    let sourceDiagnosis = diagnosis;
+    if (damagedCopy !== null && diagnosis !== undefined) {
+      const mended = mendNames(damagedCopy, diagnosis, mending);
+      if (mended !== undefined) {
+        source = mended.file;
+        namesMended = mended.names;
+        sourceDiagnosis = options.parallel === true ? await verifyEventLogParallel(mended.file) : verifyEventLog(mended.file);
+      }
+    }
     rmSync(building, { force: true });
     // Fastest first: patch a copy of the damaged file where only rows are bad; else the newest
     // good backup plus the rows after it copied in SQL; else event by event (below).
     // A restore (forced, or from a chosen backup) builds from the backup: never the log patched in place.
     const restoring = options.force === true || options.backupFile !== undefined;
-    const patched = damagedCopy !== null && diagnosis !== undefined && !restoring ? patchInPlace(building, damagedCopy, diagnosis, base, headRecord) : undefined;
+    const patched = source !== null && sourceDiagnosis !== undefined && !restoring ? patchInPlace(building, source, sourceDiagnosis, base, headRecord) : undefined;
     let bulkLost = patched?.lost;
     if (patched !== undefined) {
       method = 'patch';
@@ -427,7 +443,7 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
     if (bulkLost === undefined) {
       rmSync(building, { force: true });
       if (base !== undefined) copyFileSync(base.file, building);
-      bulkLost = damagedCopy !== null && diagnosis !== undefined ? bulkSalvage(building, damagedCopy, diagnosis, headRecord, (fraction) => options.onProgress?.('salvaging', fraction)) : undefined;
+      bulkLost = source !== null && sourceDiagnosis !== undefined ? bulkSalvage(building, source, sourceDiagnosis, headRecord, (fraction) => options.onProgress?.('salvaging', fraction)) : undefined;
       if (bulkLost !== undefined) method = 'copy';
     }
     for (const position of bulkLost ?? []) lost.push(position);
@@ -435,10 +451,10 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
     if (bulkLost !== undefined) {
       // The copied rows' stream index is rebuilt by the next writer that opens the log:
       // meta.stream_index_position still says where the base's chunks end.
-      for (let position = (diagnosis?.headPosition ?? 0) + 1; knownHead !== null && position <= knownHead; position++) lost.push(position);
+      for (let position = (sourceDiagnosis?.headPosition ?? 0) + 1; knownHead !== null && position <= knownHead; position++) lost.push(position);
     } else {
       const store = new SqliteEventStore(building, { tailCheckEvents: 0 });
-      const salvage = new Salvage(damagedCopy, headRecord);
+      const salvage = new Salvage(source, headRecord);
       try {
         let previous: string | undefined = store.headHash();
         const startAt = store.headPosition() + 1;
@@ -532,6 +548,8 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
       }
     }
     throw error;
+  } finally {
+    for (const suffix of ['', '-wal', '-shm']) rmSync(mending + suffix, { force: true });
   }
   const recovered = new Database(path, { readonly: true });
   const recoveredHead = (recovered.prepare('SELECT MAX(position) AS head FROM events').get() as { head: number | null }).head ?? 0;
@@ -549,6 +567,7 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
     lostPositions: lost,
     lostRanges: positionRanges(lost),
     tombstones,
+    namesMended,
     wallMs: Math.round(performance.now() - started),
   };
   if (options.reportPath !== undefined) writeFileAtomic(options.reportPath, `${JSON.stringify(report, null, 2)}\n`);

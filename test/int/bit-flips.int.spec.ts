@@ -123,16 +123,17 @@ describe('rows read from the pages', () => {
   beforeAll(() => writeFlipBase(base));
 
   it.each([
-    [17, 'a row SQLite calls malformed (a bit of its cell header)', 'unreadable'],
-    [50, 'a cell pointer with a bit flipped: SQLite reads no further, 1,210 events', 'stream_index'],
-    [163, 'a row whose rowid had a bit flipped (it moved to another position)', 'missing_position'],
-  ])('brings back every event in byte-flip trial %s: %s', async (seed, _, finding) => {
+    [17, 'a row SQLite calls malformed (a bit of its cell header)', 'unreadable', 'import'],
+    [50, 'a cell pointer with a bit flipped: SQLite reads no further, 1,210 events', 'stream_index', 'import'],
+    [163, 'a row whose rowid had a bit flipped (it moved to another position)', 'missing_position', 'import'],
+    [72, "a stream's name with a bit flipped in its row, not in its index (52 events failed their link)", 'chain', 'patch'],
+  ])('brings back every event in byte-flip trial %s: %s', async (seed, _, finding, method) => {
     const run = join(work.path, `trial-${seed}`);
     flipTrialRun(base, run, seed);
     const diagnosis = verifyEventLog(runFiles.eventLog(run));
     expect(diagnosis.problems.map((problem) => problem.kind)).toContain(finding);
     const report = await repairEventLog(runFiles.eventLog(run), { backupsDir: runFiles.backups(run), headRecordPath: runFiles.headRecord(run), nowMs: seed, diagnosis });
-    expect([report.method, report.lostPositions]).toEqual(['import', []]);
+    expect([report.method, report.lostPositions]).toEqual([method, []]);
     expect(dump(runFiles.eventLog(run))).toEqual(dump(runFiles.eventLog(base)));
     expect(verifyEventLog(runFiles.eventLog(run)).ok).toBe(true);
   });
@@ -184,5 +185,27 @@ describe('rows whose rowid a flipped bit changed', () => {
     const report = await repairEventLog(path, { backupsDir: join(dir, 'backups'), nowMs: 3, ...(withHead ? { headRecordPath: head } : {}) });
     expect([report.lostPositions, report.recoveredHead]).toEqual([[], 2_000]);
     expect(dump(path)).toEqual(pristine);
+  });
+});
+
+describe('names with a flipped bit', () => {
+  it.each([
+    ['event_types', 'OrderPlaced', 'OrderPlacad'],
+    ['streams', 'order-3', 'order-;'],
+  ] as const)("puts a name in %s right by its events' hashes: %s, every event of it back, the damaged file unchanged", async (table, name, damagedName) => {
+    const { path } = buildLog(`name-${table}`);
+    const pristine = dump(path);
+    const db = new Database(path);
+    const key = table === 'streams' ? 'stream_id' : 'type_id';
+    const id = (db.prepare(`SELECT ${key} AS id FROM ${table} WHERE name = ?`).get(name) as { id: number }).id;
+    db.prepare(`UPDATE ${table} SET name = ? WHERE ${key} = ?`).run(damagedName, id);
+    db.close();
+    const damaged = verifyEventLog(path);
+    expect(damaged.problems.filter((problem) => problem.kind === 'chain').length).toBeGreaterThan(table === 'streams' ? 20 : 99);
+    const report = await repairEventLog(path, { backupsDir: join(work.path, 'no-backups'), nowMs: 4 });
+    expect([report.lostPositions, report.namesMended]).toEqual([[], [{ table, id, damaged: damagedName, name }]]);
+    expect(dump(path)).toEqual(pristine);
+    expect(verifyEventLog(path).ok).toBe(true);
+    expect(verifyEventLog(report.damagedCopy as string).problems).toEqual(damaged.problems);
   });
 });
