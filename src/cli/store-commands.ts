@@ -161,6 +161,7 @@ export async function repairCommand(target: string, options: { json: boolean; ba
     const lines = [
       `repaired: ${report.recoveredHead.toLocaleString('en')} events in the log, ${source}`,
       report.lostPositions.length === 0 ? '  nothing was lost' : `  lost ${report.lostPositions.length} position(s): ${report.lostRanges.join(', ')}`,
+      ...report.schemaMended.map((name) => `  schema put right: the SQL of ${name} had a flipped bit`),
       ...report.namesMended.map((mended) => `  ${mended.table === 'streams' ? 'stream' : 'event type'} name put right: ${JSON.stringify(mended.damaged)} is ${JSON.stringify(mended.name)} again`),
       `  the damaged file is kept as ${report.damagedCopy === null ? '(none: it was missing)' : displayPath(report.damagedCopy)}`,
     ];

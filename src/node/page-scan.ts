@@ -206,7 +206,7 @@ export class PageScan {
 }
 
 /** An SQLite varint at `at`: [value, bytes], or undefined past `end`. */
-function varint(bytes: Buffer, at: number, end: number): [number, number] | undefined {
+export function varint(bytes: Buffer, at: number, end: number): [number, number] | undefined {
   let value = 0;
   for (let index = 0; index < 9; index++) {
     if (at + index >= end) return undefined;
@@ -272,8 +272,8 @@ function decodeCell(page: Buffer, offset: number, usable: number): { rowid: numb
   const [alias, streamId, version, id, typeId, schemaVersion, payload, virtualTime, causation, correlation, hash] = values;
   const isInteger = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value);
   if (alias !== null || !isInteger(streamId) || !isInteger(version) || !isInteger(typeId) || !isInteger(schemaVersion) || !isInteger(virtualTime)) return undefined;
-  if (!(id instanceof Uint8Array) || !(payload instanceof Text) || !(hash instanceof Uint8Array)) return undefined;
-  if (!(causation === null || causation instanceof Uint8Array) || !(correlation === null || correlation instanceof Text)) return undefined;
+  if (!(id instanceof Uint8Array) || !(payload instanceof RecordText) || !(hash instanceof Uint8Array)) return undefined;
+  if (!(causation === null || causation instanceof Uint8Array) || !(correlation === null || correlation instanceof RecordText)) return undefined;
   const row: RawEventRowWithHash = [
     rowid[0],
     streamId,
@@ -290,13 +290,13 @@ function decodeCell(page: Buffer, offset: number, usable: number): { rowid: numb
   return { rowid: rowid[0], scanned: { row, payloadBytes: Buffer.from(payload.bytes) } };
 }
 
-/** A text value's bytes, as stored. */
-class Text {
+/** A text value's bytes, as stored (a view of the page). */
+export class RecordText {
   constructor(readonly bytes: Buffer) {}
 }
 
 /** A record's values: numbers, null, Text or blob bytes; undefined when the record does not decode. */
-function decodeRecord(record: Buffer): (number | null | Text | Uint8Array)[] | undefined {
+export function decodeRecord(record: Buffer): (number | null | RecordText | Uint8Array)[] | undefined {
   const headerSize = varint(record, 0, record.length);
   if (headerSize === undefined || headerSize[0] > record.length || headerSize[0] < headerSize[1]) return undefined;
   const types: number[] = [];
@@ -306,7 +306,7 @@ function decodeRecord(record: Buffer): (number | null | Text | Uint8Array)[] | u
     types.push(type[0]);
     at += type[1];
   }
-  const values: (number | null | Text | Uint8Array)[] = [];
+  const values: (number | null | RecordText | Uint8Array)[] = [];
   let at = headerSize[0];
   for (const type of types) {
     const length = type >= 12 ? Math.floor((type - 12) / 2) : ([0, 1, 2, 3, 4, 6, 8, 8, 0, 0][type] ?? -1);
@@ -317,7 +317,7 @@ function decodeRecord(record: Buffer): (number | null | Text | Uint8Array)[] | u
     else if (type <= 6) values.push(Number(bytes.length === 8 ? bytes.readBigInt64BE(0) : BigInt.asIntN(length * 8, BigInt(`0x${bytes.toString('hex')}`))));
     else if (type === 7) values.push(bytes.readDoubleBE(0));
     else if (type % 2 === 0) values.push(bytes);
-    else values.push(new Text(bytes));
+    else values.push(new RecordText(bytes));
     at += length;
   }
   return at === record.length ? values : undefined;

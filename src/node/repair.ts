@@ -15,6 +15,7 @@ import { fileDigest, listBackups, type BackupInfo } from './backups.ts';
 import { unflipped } from './bit-flips.ts';
 import { mendNames, type MendedName } from './name-mending.ts';
 import { PageScan } from './page-scan.ts';
+import { mendSchema } from './schema-mending.ts';
 import { checkRange, problemsMax } from './chain-check.ts';
 import { EventReader } from './event-reader.ts';
 import { writeFileAtomic } from './files.ts';
@@ -68,6 +69,8 @@ export interface RepairReport {
   readonly tombstones: number;
   /** Stream and event type names that had a bit flipped, put right (every event of theirs failed its chain link). */
   readonly namesMended: readonly MendedName[];
+  /** Schema objects whose SQL text had a bit flipped, put right (the file could not be read at all). */
+  readonly schemaMended: readonly string[];
   readonly wallMs: number;
 }
 
@@ -378,7 +381,7 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
   // Losses an earlier repair declared (tombstones) are all that is wrong: a repair has nothing to
   // put right (it would only copy the log and keep another full copy of it aside).
   if (diagnosis !== undefined && (diagnosis.ok || diagnosis.onlyDeclaredLosses) && !lostTail && options.force !== true) {
-    return { file: path, method: 'none', repaired: false, diagnosis: summary, backupUsed: null, backupsRejected: [], damagedCopy: null, knownHead, recoveredHead: diagnosis.headPosition, lostPositions: [], lostRanges: [], tombstones: 0, namesMended: [], wallMs: Math.round(performance.now() - started) };
+    return { file: path, method: 'none', repaired: false, diagnosis: summary, backupUsed: null, backupsRejected: [], damagedCopy: null, knownHead, recoveredHead: diagnosis.headPosition, lostPositions: [], lostRanges: [], tombstones: 0, namesMended: [], schemaMended: [], wallMs: Math.round(performance.now() - started) };
   }
 
   // The backups are listed before the damaged file moves: a list that fails leaves the log where it was.
@@ -413,6 +416,7 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
   const building = `${path}.repairing-${stamp}`;
   const mending = `${path}.mending-${stamp}`;
   let namesMended: MendedName[] = [];
+  let schemaMended: string[] = [];
   let method: RepairReport['method'] = 'import';
   const lost: number[] = [];
   let tombstones = 0;
@@ -420,12 +424,21 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
     // Names a flipped bit changed are put right in a copy first, which the repair then reads as the damaged file.
     let source = damagedCopy;
     let sourceDiagnosis = diagnosis;
-    if (damagedCopy !== null && diagnosis !== undefined) {
-      const mended = mendNames(damagedCopy, diagnosis, mending);
+    const verifyCopy = (file: string): Promise<VerifyReport> | VerifyReport => (options.parallel === true ? verifyEventLogParallel(file) : verifyEventLog(file));
+    // A schema whose SQL text a flipped bit broke (SQLite reads nothing of the file) first.
+    const unopenable = diagnosis === undefined || diagnosis.problems.some((problem) => problem.kind === 'unreadable' || (problem.kind === 'integrity' && /^cannot (open|read):/.test(problem.detail)));
+    const schema = damagedCopy === null || !unopenable ? undefined : mendSchema(damagedCopy, `${mending}-schema`);
+    if (schema !== undefined) {
+      source = schema.file;
+      schemaMended = schema.objects;
+      sourceDiagnosis = await verifyCopy(schema.file);
+    }
+    if (source !== null && sourceDiagnosis !== undefined) {
+      const mended = mendNames(source, sourceDiagnosis, mending);
       if (mended !== undefined) {
         source = mended.file;
         namesMended = mended.names;
-        sourceDiagnosis = options.parallel === true ? await verifyEventLogParallel(mended.file) : verifyEventLog(mended.file);
+        sourceDiagnosis = await verifyCopy(mended.file);
       }
     }
     rmSync(building, { force: true });
@@ -549,7 +562,7 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
     }
     throw error;
   } finally {
-    for (const suffix of ['', '-wal', '-shm']) rmSync(mending + suffix, { force: true });
+    for (const file of [mending, `${mending}-schema`]) for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
   }
   const recovered = new Database(path, { readonly: true });
   const recoveredHead = (recovered.prepare('SELECT MAX(position) AS head FROM events').get() as { head: number | null }).head ?? 0;
@@ -568,6 +581,7 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
     lostRanges: positionRanges(lost),
     tombstones,
     namesMended,
+    schemaMended,
     wallMs: Math.round(performance.now() - started),
   };
   if (options.reportPath !== undefined) writeFileAtomic(options.reportPath, `${JSON.stringify(report, null, 2)}\n`);

@@ -127,6 +127,7 @@ describe('rows read from the pages', () => {
     [50, 'a cell pointer with a bit flipped: SQLite reads no further, 1,210 events', 'stream_index', 'import'],
     [163, 'a row whose rowid had a bit flipped (it moved to another position)', 'missing_position', 'import'],
     [72, "a stream's name with a bit flipped in its row, not in its index (52 events failed their link)", 'chain', 'patch'],
+    [164, "a bit of the schema's SQL text: the file could not be opened at all (2,000 events after the backup)", 'integrity', 'patch'],
   ])('brings back every event in byte-flip trial %s: %s', async (seed, _, finding, method) => {
     const run = join(work.path, `trial-${seed}`);
     flipTrialRun(base, run, seed);
@@ -207,5 +208,24 @@ describe('names with a flipped bit', () => {
     expect(dump(path)).toEqual(pristine);
     expect(verifyEventLog(path).ok).toBe(true);
     expect(verifyEventLog(report.damagedCopy as string).problems).toEqual(damaged.problems);
+  });
+});
+
+describe("the schema's SQL with a flipped bit", () => {
+  it('puts the SQL right in a copy when the file cannot be read at all, and every event comes back', async () => {
+    const { path } = buildLog('schema-flip');
+    const pristine = dump(path);
+    const file = readFileSync(path);
+    // "payload TEXT NOT NULL" in the events table's SQL: "TEXT" becomes "TEXD" (bit 4 of its last byte), no type a STRICT table knows.
+    const at = file.indexOf('payload TEXT NOT NULL') + 'payload TEX'.length;
+    file[at] = (file[at] as number) ^ 0x10;
+    writeFileSync(path, file);
+    expect(() => new Database(path, { readonly: true }).prepare('SELECT 1 FROM events').get()).toThrow(/malformed database schema/);
+    const report = await repairEventLog(path, { backupsDir: join(work.path, 'no-backups'), nowMs: 5 });
+    expect([report.lostPositions, report.schemaMended]).toEqual([[], ['events']]);
+    expect(dump(path)).toEqual(pristine);
+    expect(verifyEventLog(path).ok).toBe(true);
+    // The damaged file is kept as it was: still unreadable.
+    expect(readFileSync(report.damagedCopy as string).equals(file)).toBe(true);
   });
 });
