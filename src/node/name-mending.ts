@@ -5,11 +5,11 @@
  * damaged file with the name put right is what the repair then works from: the events of that
  * stream or type verify again, on every path. The damaged file itself is never changed.
  */
-import { copyFileSync, existsSync, rmSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { genesisHashHex, hashFraming } from '../core/events/encoding.ts';
 import { textFlips } from './bit-flips.ts';
 import { EventReader } from './event-reader.ts';
+import { copyDatabaseFile, removeDatabaseFile } from './files.ts';
 import { chainHash } from './sqlite-event-store.ts';
 import { eventColumnsWithHash, type RawEventRowWithHash } from './sqlite-schema.ts';
 import type { VerifyReport } from './verify.ts';
@@ -27,11 +27,10 @@ const askedMax = 20;
 
 /**
  * The names the damaged file's failing events show to have had one bit flipped, put right in a
- * copy written at `target`; undefined when there are none (or the file has a WAL with content,
- * which a copy of the file alone would leave behind).
+ * copy written at `target` (with the WAL, when it has content); undefined when there are none,
+ * or none could be put right. Never throws: a repair goes on without it.
  */
 export function mendNames(damaged: string, diagnosis: VerifyReport, target: string): { file: string; names: MendedName[] } | undefined {
-  if (existsSync(`${damaged}-wal`) && statSync(`${damaged}-wal`).size > 0) return undefined;
   const positions = [...new Set(diagnosis.problems.filter((problem) => problem.kind === 'chain' && problem.position !== null).map((problem) => problem.position as number))].slice(0, askedMax);
   if (positions.length === 0) return undefined;
   const names: MendedName[] = [];
@@ -41,23 +40,33 @@ export function mendNames(damaged: string, diagnosis: VerifyReport, target: stri
     const reader = new EventReader(db);
     const rowAt = db.prepare(`SELECT ${eventColumnsWithHash} FROM events WHERE position = ?`).raw(true);
     const hashAt = db.prepare('SELECT lower(hex(hash)) FROM events WHERE position = ?').pluck();
+    // Another row of the table with that name (read from the rows, not the index): then the
+    // event's id is what changed (it points at the wrong stream or type), not a name.
+    const taken = {
+      streams: db.prepare('SELECT 1 FROM streams NOT INDEXED WHERE name = ? AND stream_id <> ?').pluck(),
+      event_types: db.prepare('SELECT 1 FROM event_types NOT INDEXED WHERE name = ? AND type_id <> ?').pluck(),
+    };
     for (const position of positions) {
-      const row = rowAt.get(position) as RawEventRowWithHash | undefined;
-      const previous = position === 1 ? genesisHashHex : (hashAt.get(position - 1) as string | undefined);
-      if (row === undefined || previous === undefined) continue;
-      if (names.some((mended) => (mended.table === 'streams' && mended.id === row[1]) || (mended.table === 'event_types' && mended.id === row[4]))) continue;
-      const stream = reader.streamName(row[1]);
-      const type = reader.typeName(row[4]);
-      const verifies = (streamName: string, typeName: string): boolean =>
-        chainHash(previous, hashFraming(row[0], streamName, row[2], row[3], typeName, row[5], row[7], row[8] === '' ? undefined : row[8], row[9] ?? undefined, row[6])) === row[10];
-      if (verifies(stream, type)) continue;
-      const streamName = first(textFlips(stream), (name) => verifies(name, type));
-      if (streamName !== undefined) {
-        names.push({ table: 'streams', id: row[1], damaged: stream, name: streamName });
-        continue;
+      try {
+        const row = rowAt.get(position) as RawEventRowWithHash | undefined;
+        const previous = position === 1 ? genesisHashHex : (hashAt.get(position - 1) as string | undefined);
+        if (row === undefined || previous === undefined) continue;
+        if (names.some((mended) => (mended.table === 'streams' && mended.id === row[1]) || (mended.table === 'event_types' && mended.id === row[4]))) continue;
+        const stream = reader.streamName(row[1]);
+        const type = reader.typeName(row[4]);
+        const verifies = (streamName: string, typeName: string): boolean =>
+          chainHash(previous, hashFraming(row[0], streamName, row[2], row[3], typeName, row[5], row[7], row[8] === '' ? undefined : row[8], row[9] ?? undefined, row[6])) === row[10];
+        if (verifies(stream, type)) continue;
+        const streamName = first(textFlips(stream), (name) => verifies(name, type));
+        if (streamName !== undefined) {
+          if (taken.streams.get(streamName, row[1]) === undefined) names.push({ table: 'streams', id: row[1], damaged: stream, name: streamName });
+          continue;
+        }
+        const typeName = first(textFlips(type), (name) => verifies(stream, name));
+        if (typeName !== undefined && taken.event_types.get(typeName, row[4]) === undefined) names.push({ table: 'event_types', id: row[4], damaged: type, name: typeName });
+      } catch {
+        // This event cannot be asked (a row or name that cannot be read): the next one may.
       }
-      const typeName = first(textFlips(type), (name) => verifies(stream, name));
-      if (typeName !== undefined) names.push({ table: 'event_types', id: row[4], damaged: type, name: typeName });
     }
   } catch {
     return undefined;
@@ -65,25 +74,36 @@ export function mendNames(damaged: string, diagnosis: VerifyReport, target: stri
     db?.close();
   }
   if (names.length === 0) return undefined;
-  copyFileSync(damaged, target);
-  const copy = new Database(target);
+  const applied: MendedName[] = [];
   try {
-    copy.transaction(() => {
+    copyDatabaseFile(damaged, target);
+    const copy = new Database(target);
+    try {
+      // Each name in a transaction of its own: one that cannot be put right leaves the others.
       for (const mended of names) {
         const key = mended.table === 'streams' ? 'stream_id' : 'type_id';
-        // The flip may have hit the row and not its name's index entry: the index follows the row first.
-        copy.exec(`REINDEX ${mended.table}`);
-        copy.prepare(`UPDATE ${mended.table} SET name = ? WHERE ${key} = ?`).run(mended.name, mended.id);
+        try {
+          copy.transaction(() => {
+            // The flip may have hit the row and not its name's index entry: the index follows the row first.
+            copy.exec(`REINDEX ${mended.table}`);
+            copy.prepare(`UPDATE ${mended.table} SET name = ? WHERE ${key} = ?`).run(mended.name, mended.id);
+          })();
+          applied.push(mended);
+        } catch {
+          // Not this one (its table is worse than one flipped bit).
+        }
       }
-    })();
+    } finally {
+      copy.close();
+    }
   } catch {
-    // The true name is taken by another row (the file is worse than one flipped bit): no copy.
-    copy.close();
-    for (const suffix of ['', '-wal', '-shm']) rmSync(target + suffix, { force: true });
+    applied.length = 0;
+  }
+  if (applied.length === 0) {
+    removeDatabaseFile(target);
     return undefined;
   }
-  copy.close();
-  return { file: target, names };
+  return { file: target, names: applied };
 }
 
 function first<T>(items: Iterable<T>, accepts: (item: T) => boolean): T | undefined {

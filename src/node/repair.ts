@@ -18,7 +18,7 @@ import { PageScan } from './page-scan.ts';
 import { mendSchema } from './schema-mending.ts';
 import { checkRange, problemsMax } from './chain-check.ts';
 import { EventReader } from './event-reader.ts';
-import { writeFileAtomic } from './files.ts';
+import { removeDatabaseFile, writeFileAtomic } from './files.ts';
 import { tombstoneId } from './hashing.ts';
 import { readHeadRecord, type HeadRecord } from './head-record.ts';
 import { fileStamp } from './run-files.ts';
@@ -424,22 +424,29 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
     // Names a flipped bit changed are put right in a copy first, which the repair then reads as the damaged file.
     let source = damagedCopy;
     let sourceDiagnosis = diagnosis;
-    const verifyCopy = (file: string): Promise<VerifyReport> | VerifyReport => (options.parallel === true ? verifyEventLogParallel(file) : verifyEventLog(file));
+    /** The copy's verification, or undefined when it fails (the repair then reads the file it came from). */
+    const verifyCopy = async (file: string): Promise<VerifyReport | undefined> => {
+      try {
+        return options.parallel === true ? await verifyEventLogParallel(file) : verifyEventLog(file);
+      } catch {
+        return undefined;
+      }
+    };
     // A schema whose SQL text a flipped bit broke (SQLite reads nothing of the file) first.
     const unopenable = diagnosis === undefined || diagnosis.problems.some((problem) => problem.kind === 'unreadable' || (problem.kind === 'integrity' && /^cannot (open|read):/.test(problem.detail)));
     const schema = damagedCopy === null || !unopenable ? undefined : mendSchema(damagedCopy, `${mending}-schema`);
-    if (schema !== undefined) {
+    const schemaCheck = schema === undefined ? undefined : await verifyCopy(schema.file);
+    if (schema !== undefined && schemaCheck !== undefined) {
       source = schema.file;
       schemaMended = schema.objects;
-      sourceDiagnosis = await verifyCopy(schema.file);
+      sourceDiagnosis = schemaCheck;
     }
-    if (source !== null && sourceDiagnosis !== undefined) {
-      const mended = mendNames(source, sourceDiagnosis, mending);
-      if (mended !== undefined) {
-        source = mended.file;
-        namesMended = mended.names;
-        sourceDiagnosis = await verifyCopy(mended.file);
-      }
+    const names = source !== null && sourceDiagnosis !== undefined ? mendNames(source, sourceDiagnosis, mending) : undefined;
+    const namesCheck = names === undefined ? undefined : await verifyCopy(names.file);
+    if (names !== undefined && namesCheck !== undefined) {
+      source = names.file;
+      namesMended = names.names;
+      sourceDiagnosis = namesCheck;
     }
     rmSync(building, { force: true });
     // Fastest first: patch a copy of the damaged file where only rows are bad; else the newest
@@ -562,7 +569,7 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
     }
     throw error;
   } finally {
-    for (const file of [mending, `${mending}-schema`]) for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
+    for (const file of [mending, `${mending}-schema`]) removeDatabaseFile(file);
   }
   const recovered = new Database(path, { readonly: true });
   const recoveredHead = (recovered.prepare('SELECT MAX(position) AS head FROM events').get() as { head: number | null }).head ?? 0;

@@ -7,8 +7,9 @@
  * repair then reads. The damaged file itself is never changed; any other difference is left
  * alone (an older schema, more damage), and the copy is used only if SQLite can then read it.
  */
-import { closeSync, copyFileSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import { copyDatabaseFile, removeDatabaseFile } from './files.ts';
 import { decodeRecord, RecordText, varint } from './page-scan.ts';
 import { createSchema } from './sqlite-schema.ts';
 import { createTelemetryTables } from './telemetry-store.ts';
@@ -43,10 +44,20 @@ function readable(path: string): boolean {
 
 /**
  * The damaged file with its schema's SQL put back where one bit of it flipped, written at
- * `target`: the names of the objects mended, or undefined (the file opens as it is, page 1 is not
- * a leaf of schema rows, no single-bit difference, or the copy still cannot be read).
+ * `target` (with the WAL, when it has content): the names of the objects mended, or undefined
+ * (the file opens as it is, page 1 is not a leaf of schema rows, no single-bit difference, or the
+ * copy still cannot be read). Never throws: a repair goes on without it.
  */
 export function mendSchema(damaged: string, target: string): { file: string; objects: string[] } | undefined {
+  try {
+    return mended(damaged, target);
+  } catch {
+    removeDatabaseFile(target);
+    return undefined;
+  }
+}
+
+function mended(damaged: string, target: string): { file: string; objects: string[] } | undefined {
   if (readable(damaged)) return undefined;
   let page: Buffer;
   try {
@@ -67,9 +78,11 @@ export function mendSchema(damaged: string, target: string): { file: string; obj
   if (page.length < 512 || page[100] !== 0x0d) return undefined;
   const expected = labSchema();
   const objects: string[] = [];
-  const cells = page.readUInt16BE(103);
+  // A cell count a flipped bit made too large reads no further than the page.
+  const cells = Math.min(page.readUInt16BE(103), (page.length - 108) >> 1);
   for (let cell = 0; cell < cells; cell++) {
     const pointer = page.readUInt16BE(108 + cell * 2);
+    if (pointer < 108) continue;
     const size = pointer < page.length ? varint(page, pointer, page.length) : undefined;
     const rowid = size === undefined ? undefined : varint(page, pointer + size[1], page.length);
     if (size === undefined || rowid === undefined) continue;
@@ -88,7 +101,7 @@ export function mendSchema(damaged: string, target: string): { file: string; obj
     objects.push(name.bytes.toString('utf8'));
   }
   if (objects.length === 0) return undefined;
-  copyFileSync(damaged, target);
+  copyDatabaseFile(damaged, target);
   const fd = openSync(target, 'r+');
   try {
     writeSync(fd, page, 0, page.length, 0);
@@ -96,7 +109,7 @@ export function mendSchema(damaged: string, target: string): { file: string; obj
     closeSync(fd);
   }
   if (readable(target)) return { file: target, objects };
-  rmSync(target, { force: true });
+  removeDatabaseFile(target);
   return undefined;
 }
 

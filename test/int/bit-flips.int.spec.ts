@@ -2,7 +2,7 @@
  * Bit rot: an event one of whose bits flipped comes back exactly, found by its stored hash
  * (bit-flips.ts), on each repair path; two flipped bits are a loss, reported.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -190,6 +190,22 @@ describe('rows whose rowid a flipped bit changed', () => {
 });
 
 describe('names with a flipped bit', () => {
+  it("puts a type's name right even when another event's stream id points one bit away from its name", async () => {
+    const { path } = buildLog('name-and-id');
+    const pristine = dump(path);
+    const db = new Database(path);
+    const streamId = (name: string): number => db.prepare('SELECT stream_id FROM streams WHERE name = ?').pluck().get(name) as number;
+    // order-1's first event now says order-3 (whose name is one bit from order-1's): its hash names order-1, which another row has.
+    const moved = db.prepare('SELECT position FROM events WHERE stream_id = ? ORDER BY position LIMIT 1').pluck().get(streamId('order-1')) as number;
+    db.prepare('UPDATE events SET stream_id = ? WHERE position = ?').run(streamId('order-3'), moved);
+    db.prepare("UPDATE event_types SET name = 'OrderShippad' WHERE name = 'OrderShipped'").run();
+    db.close();
+    const report = await repairEventLog(path, { backupsDir: join(work.path, 'no-backups'), nowMs: 8 });
+    expect(report.namesMended).toEqual([expect.objectContaining({ table: 'event_types', damaged: 'OrderShippad', name: 'OrderShipped' })]);
+    expect(report.lostPositions).toEqual([]);
+    expect(dump(path)).toEqual(pristine);
+  });
+
   it.each([
     ['event_types', 'OrderPlaced', 'OrderPlacad'],
     ['streams', 'order-3', 'order-;'],
@@ -212,6 +228,39 @@ describe('names with a flipped bit', () => {
 });
 
 describe("the schema's SQL with a flipped bit", () => {
+  it("keeps a crashed writer's WAL: the events committed there come back with the mended schema", async () => {
+    const live = join(work.path, 'schema-live.sqlite');
+    const store = new SqliteEventStore(live);
+    appendSeeded(store, 5, 2, 200);
+    const checkpoint = new Database(live);
+    checkpoint.pragma('wal_checkpoint(TRUNCATE)');
+    checkpoint.close();
+    appendSeeded(store, 5, 1, 3, 7);
+    // The files as a writer killed now leaves them: the last 3 events only in the WAL.
+    const path = join(work.path, 'schema-crashed.sqlite');
+    copyFileSync(live, path);
+    copyFileSync(`${live}-wal`, `${path}-wal`);
+    store.close();
+    expect(statSync(`${path}-wal`).size).toBeGreaterThan(0);
+    const file = readFileSync(path);
+    const at = file.indexOf('payload TEXT NOT NULL') + 'payload TEX'.length;
+    file[at] = (file[at] as number) ^ 0x10;
+    writeFileSync(path, file);
+    const report = await repairEventLog(path, { backupsDir: join(work.path, 'no-backups'), nowMs: 6 });
+    expect([report.recoveredHead, report.lostPositions, report.schemaMended]).toEqual([403, [], ['events']]);
+    expect(readdirSync(work.path).filter((name) => name.includes('.mending-'))).toEqual([]);
+  });
+
+  it('goes on when page 1 cannot be read as schema rows (a flipped bit in its cell count): the repair names what it lost', async () => {
+    const { path } = buildLog('schema-cells');
+    const file = readFileSync(path);
+    file[103] = (file[103] as number) ^ 0x20;
+    writeFileSync(path, file);
+    const report = await repairEventLog(path, { backupsDir: join(work.path, 'no-backups'), nowMs: 7 });
+    expect(report).toMatchObject({ repaired: true, schemaMended: [] });
+    expect(report.lostPositions.length).toBeGreaterThan(0);
+  });
+
   it('puts the SQL right in a copy when the file cannot be read at all, and every event comes back', async () => {
     const { path } = buildLog('schema-flip');
     const pristine = dump(path);
