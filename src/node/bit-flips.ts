@@ -49,22 +49,33 @@ export function unflipped(
   // The payload ends the framing: the hash input is a fixed prefix and the payload's bytes.
   const prefix = Buffer.from(`${previousHash}\n${own.slice(0, own.length - payload.length)}`, 'utf8');
   const input = Buffer.concat([prefix, bytes]);
-  for (let at = prefix.length; at < input.length; at++) {
-    for (let bit = 0; bit < 8; bit++) {
-      if (budget.left <= 0) return undefined;
-      budget.left -= 1;
-      input[at] = (input[at] as number) ^ (1 << bit);
-      const match = sha256Hex(input) === stored;
-      if (match) {
-        const text = decodeStrict(input.subarray(prefix.length));
-        const candidate: RawEventRowWithHash = [...row];
-        if (text !== undefined) candidate[6] = text;
-        if (text !== undefined && accepts(candidate)) return candidate;
-      }
-      input[at] = (input[at] as number) ^ (1 << bit);
-    }
+  for (const _ of eachBitFlipped(input, prefix.length)) {
+    if (budget.left <= 0) return undefined;
+    budget.left -= 1;
+    if (sha256Hex(input) !== stored) continue;
+    const text = decodeStrict(input.subarray(prefix.length));
+    const candidate: RawEventRowWithHash = [...row];
+    if (text !== undefined) candidate[6] = text;
+    if (text !== undefined && accepts(candidate)) return candidate;
   }
   return undefined;
+}
+
+/**
+ * Flips each bit of `bytes[from..to)` in place in turn, yielding while it is flipped (the caller
+ * reads `bytes` then), and flips it back before the next.
+ */
+export function* eachBitFlipped(bytes: Uint8Array, from = 0, to = bytes.length): Generator<void> {
+  for (let at = from; at < to; at++) {
+    for (let bit = 0; bit < 8; bit++) {
+      bytes[at] = (bytes[at] as number) ^ (1 << bit);
+      try {
+        yield;
+      } finally {
+        bytes[at] = (bytes[at] as number) ^ (1 << bit);
+      }
+    }
+  }
 }
 
 /** Candidates with one bit of one short value flipped: ids, integers, the correlation id. */
@@ -89,13 +100,7 @@ function* valueFlips(row: RawEventRowWithHash): Generator<RawEventRowWithHash> {
 /** An id (hex) with one of its bits flipped, each way. */
 export function* hexFlips(id: string): Generator<string> {
   const bytes = Buffer.from(id, 'hex');
-  for (let at = 0; at < bytes.length; at++) {
-    for (let bit = 0; bit < 8; bit++) {
-      bytes[at] = (bytes[at] as number) ^ (1 << bit);
-      yield bytes.toString('hex');
-      bytes[at] = (bytes[at] as number) ^ (1 << bit);
-    }
-  }
+  for (const _ of eachBitFlipped(bytes)) yield bytes.toString('hex');
 }
 
 /**
@@ -126,13 +131,9 @@ export function integerFlips(value: number): number[] {
 /** A text with one bit of its UTF-8 flipped, where the result is still UTF-8. */
 export function* textFlips(text: string): Generator<string> {
   const bytes = Buffer.from(text, 'utf8');
-  for (let at = 0; at < bytes.length; at++) {
-    for (let bit = 0; bit < 8; bit++) {
-      bytes[at] = (bytes[at] as number) ^ (1 << bit);
-      const flipped = decodeStrict(bytes);
-      bytes[at] = (bytes[at] as number) ^ (1 << bit);
-      if (flipped !== undefined) yield flipped;
-    }
+  for (const _ of eachBitFlipped(bytes)) {
+    const flipped = decodeStrict(bytes);
+    if (flipped !== undefined) yield flipped;
   }
 }
 

@@ -9,6 +9,7 @@
  * stale copy of a page or a wrong guess can never come back as an event.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { eachBitFlipped } from './bit-flips.ts';
 import type { RawEventRowWithHash } from './sqlite-schema.ts';
 
 /** A decoded candidate row and its payload's bytes as stored. */
@@ -47,18 +48,12 @@ export class PageScan {
       return undefined;
     }
     try {
-      const header = Buffer.alloc(100);
-      if (readSync(fd, header, 0, 100, 0) < 100 || header.toString('latin1', 0, 15) !== 'SQLite format 3') {
+      const geometry = pageGeometry(fd);
+      if (geometry === undefined) {
         closeSync(fd);
         return undefined;
       }
-      const raw = header.readUInt16BE(16);
-      const pageSize = raw === 1 ? 65_536 : raw;
-      if (pageSize < 512 || pageSize > 65_536 || (pageSize & (pageSize - 1)) !== 0) {
-        closeSync(fd);
-        return undefined;
-      }
-      const usable = pageSize - (header[20] as number);
+      const { pageSize, usable } = geometry;
       const scan = new PageScan(fd, pageSize, usable, Math.floor(fstatSync(fd).size / pageSize));
       scan.index();
       return scan;
@@ -88,14 +83,9 @@ export class PageScan {
       const cell = decodeCell(page, offset, this.usable);
       if (cell !== undefined && cell.rowid === position) yield { ...cell.scanned, asStored: true };
       // The header may have decoded wrongly (a flipped length): try it flipped bit by bit too.
-      const end = Math.min(page.length, offset + flippedHeaderBytesMax);
-      for (let byte = offset; byte < end; byte++) {
-        for (let bit = 0; bit < 8; bit++) {
-          page[byte] = (page[byte] as number) ^ (1 << bit);
-          const flipped = decodeCell(page, offset, this.usable);
-          page[byte] = (page[byte] as number) ^ (1 << bit);
-          if (flipped !== undefined && flipped.rowid === position) yield { ...flipped.scanned, asStored: false };
-        }
+      for (const _ of eachBitFlipped(page, offset, Math.min(page.length, offset + flippedHeaderBytesMax))) {
+        const flipped = decodeCell(page, offset, this.usable);
+        if (flipped !== undefined && flipped.rowid === position) yield { ...flipped.scanned, asStored: false };
       }
     }
   }
@@ -205,6 +195,39 @@ export class PageScan {
   }
 }
 
+/**
+ * An SQLite file's page size and usable bytes per page, from its header (the first 100 bytes),
+ * or undefined when it is not an SQLite file or the page size is not one.
+ */
+export function pageGeometry(fd: number): { pageSize: number; usable: number } | undefined {
+  const header = Buffer.alloc(100);
+  if (readSync(fd, header, 0, 100, 0) < 100 || header.toString('latin1', 0, 15) !== 'SQLite format 3') return undefined;
+  const raw = header.readUInt16BE(16);
+  const pageSize = raw === 1 ? 65_536 : raw;
+  if (pageSize < 512 || pageSize > 65_536 || (pageSize & (pageSize - 1)) !== 0) return undefined;
+  return { pageSize, usable: pageSize - (header[20] as number) };
+}
+
+/**
+ * The table-leaf cell at `offset`: its rowid and its record, when both varints read and the
+ * record lies wholly on the page (rows too large for their page, with an overflow chain, are
+ * not read here).
+ */
+export function leafCell(page: Buffer, offset: number, usable: number): { rowid: number; record: Buffer } | undefined {
+  const size = varint(page, offset, usable);
+  if (size === undefined) return undefined;
+  const rowid = varint(page, offset + size[1], usable);
+  if (rowid === undefined || !Number.isSafeInteger(rowid[0])) return undefined;
+  const start = offset + size[1] + rowid[1];
+  if (size[0] > usable - 35 || start + size[0] > usable) return undefined;
+  return { rowid: rowid[0], record: page.subarray(start, start + size[0]) };
+}
+
+/** The bytes a value of an SQLite serial type takes in a record's body (-1: not a serial type). */
+function serialLength(type: number): number {
+  return type >= 12 ? Math.floor((type - 12) / 2) : ([0, 1, 2, 3, 4, 6, 8, 8, 0, 0][type] ?? -1);
+}
+
 /** An SQLite varint at `at`: [value, bytes], or undefined past `end`. */
 export function varint(bytes: Buffer, at: number, end: number): [number, number] | undefined {
   let value = 0;
@@ -234,48 +257,38 @@ const eventColumnKinds = [1, 2, 2, 4, 2, 2, 8, 2, 1 | 4, 1 | 8, 4] as const;
  * read, no value decoded: the scan reads every cell of the file), or undefined.
  */
 function eventCellRowid(page: Buffer, offset: number, usable: number): number | undefined {
-  const size = varint(page, offset, usable);
-  if (size === undefined) return undefined;
-  const rowid = varint(page, offset + size[1], usable);
-  if (rowid === undefined || !Number.isSafeInteger(rowid[0]) || rowid[0] < 1) return undefined;
-  const start = offset + size[1] + rowid[1];
-  if (size[0] > usable - 35 || start + size[0] > usable) return undefined;
-  const end = start + size[0];
-  const headerSize = varint(page, start, end);
-  if (headerSize === undefined || headerSize[0] > size[0]) return undefined;
-  let at = start + headerSize[1];
+  const cell = leafCell(page, offset, usable);
+  if (cell === undefined || cell.rowid < 1) return undefined;
+  const { record } = cell;
+  const headerSize = varint(record, 0, record.length);
+  if (headerSize === undefined || headerSize[0] > record.length) return undefined;
+  let at = headerSize[1];
   let body = 0;
   for (const allowed of eventColumnKinds) {
-    if (at >= start + headerSize[0]) return undefined;
-    const type = varint(page, at, start + headerSize[0]);
+    if (at >= headerSize[0]) return undefined;
+    const type = varint(record, at, headerSize[0]);
     if (type === undefined) return undefined;
     at += type[1];
     const kind = type[0] === 0 ? 1 : type[0] <= 6 || type[0] === 8 || type[0] === 9 ? 2 : type[0] >= 12 ? (type[0] % 2 === 0 ? 4 : 8) : 0;
     if ((kind & allowed) === 0) return undefined;
-    body += type[0] >= 12 ? Math.floor((type[0] - 12) / 2) : ([0, 1, 2, 3, 4, 6, 8, 8, 0, 0][type[0]] as number);
+    body += serialLength(type[0]);
   }
-  return at === start + headerSize[0] && headerSize[0] + body === size[0] ? rowid[0] : undefined;
+  return at === headerSize[0] && headerSize[0] + body === record.length ? cell.rowid : undefined;
 }
 
 /** The event row a table-leaf cell holds, when it is shaped like one and wholly on its page. */
 function decodeCell(page: Buffer, offset: number, usable: number): { rowid: number; scanned: Omit<ScannedRow, 'asStored'> } | undefined {
-  const size = varint(page, offset, usable);
-  if (size === undefined) return undefined;
-  const rowid = varint(page, offset + size[1], usable);
-  if (rowid === undefined || !Number.isSafeInteger(rowid[0])) return undefined;
-  const start = offset + size[1] + rowid[1];
-  // Rows too large for their page (an overflow chain) are not read here.
-  if (size[0] > usable - 35 || start + size[0] > usable) return undefined;
-  const record = page.subarray(start, start + size[0]);
-  const values = decodeRecord(record);
+  const cell = leafCell(page, offset, usable);
+  const values = cell === undefined ? undefined : decodeRecord(cell.record);
   if (values === undefined || values.length !== 11) return undefined;
   const [alias, streamId, version, id, typeId, schemaVersion, payload, virtualTime, causation, correlation, hash] = values;
   const isInteger = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value);
   if (alias !== null || !isInteger(streamId) || !isInteger(version) || !isInteger(typeId) || !isInteger(schemaVersion) || !isInteger(virtualTime)) return undefined;
   if (!(id instanceof Uint8Array) || !(payload instanceof RecordText) || !(hash instanceof Uint8Array)) return undefined;
   if (!(causation === null || causation instanceof Uint8Array) || !(correlation === null || correlation instanceof RecordText)) return undefined;
+  const rowid = (cell as { rowid: number }).rowid;
   const row: RawEventRowWithHash = [
-    rowid[0],
+    rowid,
     streamId,
     version,
     Buffer.from(id).toString('hex'),
@@ -287,7 +300,7 @@ function decodeCell(page: Buffer, offset: number, usable: number): { rowid: numb
     correlation === null ? null : correlation.bytes.toString('utf8'),
     Buffer.from(hash).toString('hex'),
   ];
-  return { rowid: rowid[0], scanned: { row, payloadBytes: Buffer.from(payload.bytes) } };
+  return { rowid, scanned: { row, payloadBytes: Buffer.from(payload.bytes) } };
 }
 
 /** A text value's bytes, as stored (a view of the page). */
@@ -309,7 +322,7 @@ export function decodeRecord(record: Buffer): (number | null | RecordText | Uint
   const values: (number | null | RecordText | Uint8Array)[] = [];
   let at = headerSize[0];
   for (const type of types) {
-    const length = type >= 12 ? Math.floor((type - 12) / 2) : ([0, 1, 2, 3, 4, 6, 8, 8, 0, 0][type] ?? -1);
+    const length = serialLength(type);
     if (length < 0 || at + length > record.length) return undefined;
     const bytes = record.subarray(at, at + length);
     if (type === 0) values.push(null);

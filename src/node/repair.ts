@@ -421,33 +421,9 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
   const lost: number[] = [];
   let tombstones = 0;
   try {
-    // Names a flipped bit changed are put right in a copy first, which the repair then reads as the damaged file.
-    let source = damagedCopy;
-    let sourceDiagnosis = diagnosis;
-    /** The copy's verification, or undefined when it fails (the repair then reads the file it came from). */
-    const verifyCopy = async (file: string): Promise<VerifyReport | undefined> => {
-      try {
-        return options.parallel === true ? await verifyEventLogParallel(file) : verifyEventLog(file);
-      } catch {
-        return undefined;
-      }
-    };
-    // A schema whose SQL text a flipped bit broke (SQLite reads nothing of the file) first.
-    const unopenable = diagnosis === undefined || diagnosis.problems.some((problem) => problem.kind === 'unreadable' || (problem.kind === 'integrity' && /^cannot (open|read):/.test(problem.detail)));
-    const schema = damagedCopy === null || !unopenable ? undefined : mendSchema(damagedCopy, `${mending}-schema`);
-    const schemaCheck = schema === undefined ? undefined : await verifyCopy(schema.file);
-    if (schema !== undefined && schemaCheck !== undefined) {
-      source = schema.file;
-      schemaMended = schema.objects;
-      sourceDiagnosis = schemaCheck;
-    }
-    const names = source !== null && sourceDiagnosis !== undefined ? mendNames(source, sourceDiagnosis, mending) : undefined;
-    const namesCheck = names === undefined ? undefined : await verifyCopy(names.file);
-    if (names !== undefined && namesCheck !== undefined) {
-      source = names.file;
-      namesMended = names.names;
-      sourceDiagnosis = namesCheck;
-    }
+    const { source, sourceDiagnosis, ...mended } = await mendedSource(damagedCopy, diagnosis, mending, options.parallel === true);
+    namesMended = mended.namesMended;
+    schemaMended = mended.schemaMended;
     rmSync(building, { force: true });
     // Fastest first: patch a copy of the damaged file where only rows are bad; else the newest
     // good backup plus the rows after it copied in SQL; else event by event (below).
@@ -593,6 +569,36 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
   };
   if (options.reportPath !== undefined) writeFileAtomic(options.reportPath, `${JSON.stringify(report, null, 2)}\n`);
   return report;
+}
+
+/**
+ * What the repair reads as the damaged file: the damaged file itself, or a copy of it (at
+ * `mending`, `${mending}-schema`) with its schema's SQL (schema-mending.ts: when SQLite could not
+ * open it) and then stream and type names (name-mending.ts) put right where one bit of them
+ * flipped, with the copy's verification. A copy whose verification fails is not used.
+ */
+async function mendedSource(
+  damaged: string | null,
+  diagnosis: VerifyReport | undefined,
+  mending: string,
+  parallel: boolean,
+): Promise<{ source: string | null; sourceDiagnosis: VerifyReport | undefined; namesMended: MendedName[]; schemaMended: string[] }> {
+  const out = { source: damaged, sourceDiagnosis: diagnosis, namesMended: [] as MendedName[], schemaMended: [] as string[] };
+  const verified = async (file: string): Promise<VerifyReport | undefined> => {
+    try {
+      return parallel ? await verifyEventLogParallel(file) : verifyEventLog(file);
+    } catch {
+      return undefined;
+    }
+  };
+  const unopenable = diagnosis === undefined || diagnosis.problems.some((problem) => problem.kind === 'unreadable' || (problem.kind === 'integrity' && /^cannot (open|read):/.test(problem.detail)));
+  const schema = damaged === null || !unopenable ? undefined : mendSchema(damaged, `${mending}-schema`);
+  const schemaCheck = schema === undefined ? undefined : await verified(schema.file);
+  if (schema !== undefined && schemaCheck !== undefined) Object.assign(out, { source: schema.file, sourceDiagnosis: schemaCheck, schemaMended: schema.objects });
+  const names = out.source !== null && out.sourceDiagnosis !== undefined ? mendNames(out.source, out.sourceDiagnosis, mending) : undefined;
+  const namesCheck = names === undefined ? undefined : await verified(names.file);
+  if (names !== undefined && namesCheck !== undefined) Object.assign(out, { source: names.file, sourceDiagnosis: namesCheck, namesMended: names.names });
+  return out;
 }
 
 /**

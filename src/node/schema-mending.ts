@@ -10,7 +10,7 @@
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { copyDatabaseFile, removeDatabaseFile } from './files.ts';
-import { decodeRecord, RecordText, varint } from './page-scan.ts';
+import { decodeRecord, leafCell, pageGeometry, RecordText } from './page-scan.ts';
 import { createSchema } from './sqlite-schema.ts';
 import { createTelemetryTables } from './telemetry-store.ts';
 
@@ -60,35 +60,27 @@ export function mendSchema(damaged: string, target: string): { file: string; obj
 function mended(damaged: string, target: string): { file: string; objects: string[] } | undefined {
   if (readable(damaged)) return undefined;
   let page: Buffer;
+  let usable: number;
+  const input = openSync(damaged, 'r');
   try {
-    const fd = openSync(damaged, 'r');
-    try {
-      const header = Buffer.alloc(100);
-      if (readSync(fd, header, 0, 100, 0) < 100 || header.toString('latin1', 0, 15) !== 'SQLite format 3') return undefined;
-      const raw = header.readUInt16BE(16);
-      page = Buffer.alloc(raw === 1 ? 65_536 : raw);
-      readSync(fd, page, 0, page.length, 0);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    return undefined;
+    const geometry = pageGeometry(input);
+    if (geometry === undefined) return undefined;
+    page = Buffer.alloc(geometry.pageSize);
+    usable = geometry.usable;
+    readSync(input, page, 0, page.length, 0);
+  } finally {
+    closeSync(input);
   }
   // Page 1: the file header, then the schema table's b-tree page (a leaf when the schema fits).
-  if (page.length < 512 || page[100] !== 0x0d) return undefined;
+  if (page[100] !== 0x0d) return undefined;
   const expected = labSchema();
   const objects: string[] = [];
   // A cell count a flipped bit made too large reads no further than the page.
   const cells = Math.min(page.readUInt16BE(103), (page.length - 108) >> 1);
-  for (let cell = 0; cell < cells; cell++) {
-    const pointer = page.readUInt16BE(108 + cell * 2);
-    if (pointer < 108) continue;
-    const size = pointer < page.length ? varint(page, pointer, page.length) : undefined;
-    const rowid = size === undefined ? undefined : varint(page, pointer + size[1], page.length);
-    if (size === undefined || rowid === undefined) continue;
-    const start = pointer + size[1] + rowid[1];
-    if (start + size[0] > page.length) continue;
-    const values = decodeRecord(page.subarray(start, start + size[0]));
+  for (let index = 0; index < cells; index++) {
+    const pointer = page.readUInt16BE(108 + index * 2);
+    const cell = pointer < 108 ? undefined : leafCell(page, pointer, usable);
+    const values = cell === undefined ? undefined : decodeRecord(cell.record);
     const name = values?.[1];
     const sql = values?.[4];
     if (values === undefined || values.length !== 5 || !(name instanceof RecordText) || !(sql instanceof RecordText)) continue;
