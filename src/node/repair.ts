@@ -18,6 +18,7 @@ import { PageScan } from './page-scan.ts';
 import { mendSchema } from './schema-mending.ts';
 import { checkRange, problemsMax } from './chain-check.ts';
 import { EventReader } from './event-reader.ts';
+import { useNativeChain } from './native-chain.ts';
 import { removeDatabaseFile, writeFileAtomic } from './files.ts';
 import { tombstoneId } from './hashing.ts';
 import { readHeadRecord, type HeadRecord } from './head-record.ts';
@@ -732,6 +733,8 @@ function patchInPlace(building: string, damaged: string, diagnosis: VerifyReport
   try {
     db.pragma('journal_mode = MEMORY');
     db.pragma('synchronous = OFF');
+    // As the store's own connections: rebuilding the id index sorts a million keys (0.7 s with the default 2 MiB, 0.45 s with this).
+    db.pragma('cache_size = -65536');
     const idIndex = (db.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'events_by_id'").get() as { sql: string } | undefined)?.sql;
     if (idIndex === undefined) return undefined;
     backup = base === undefined ? undefined : new Database(base.file, { readonly: true, fileMustExist: true });
@@ -1068,10 +1071,43 @@ function renumberLost(db: Database.Database): number {
 }
 
 /**
- * Every stream's version set to its last event's (0 when it has none left), in one scan of the
- * events: a repaired file's streams.version is exact, whatever the damaged one said.
+ * The stream index's position as a log stores it (meta.stream_index_position, written as
+ * String(position)); undefined when it is missing or not a non-negative integer (damage).
  */
-function settleStreamVersions(db: Database.Database): void {
+function indexedPosition(db: Database.Database, source: 'main' | 'd' = 'main'): number | undefined {
+  const value = (db.prepare(`SELECT value FROM ${source}.meta WHERE key = 'stream_index_position'`).get() as { value: unknown } | undefined)?.value;
+  const position = Number(value);
+  return typeof value === 'string' && Number.isSafeInteger(position) && position >= 0 ? position : undefined;
+}
+
+/**
+ * Every stream's version as of the stream index's position (what streams.version holds:
+ * stream-index.ts), from the chunks left by dropChunksFrom, none of which holds a later
+ * position: a repaired file's streams.version is exact, whatever the damaged one said, without
+ * reading the events (a scan of a million events was a fifth of a repair's time). Where a chunk
+ * still holds a later position, or the position cannot be read, each stream's version is set to
+ * its last event's (0 when it has none left), in one scan of the events.
+ */
+export function settleStreamVersions(db: Database.Database): void {
+  const watermark = indexedPosition(db);
+  const asOf = new Map<number, number>();
+  let fromChunks = watermark !== undefined;
+  for (const chunk of fromChunks ? (db.prepare('SELECT stream_id, first_version, positions FROM main.stream_chunks').iterate() as Iterable<{ stream_id: unknown; first_version: unknown; positions: unknown }>) : []) {
+    const { stream_id: streamId, first_version: firstVersion, positions } = chunk;
+    if (typeof streamId !== 'number' || typeof firstVersion !== 'number' || !Buffer.isBuffer(positions) || positions.length < 8 || positions.length % 8 !== 0 || positions.readDoubleLE(positions.length - 8) > (watermark as number)) {
+      fromChunks = false;
+      break;
+    }
+    asOf.set(streamId, Math.max(asOf.get(streamId) ?? 0, firstVersion + positions.length / 8 - 1));
+  }
+  if (fromChunks) {
+    const update = db.prepare('UPDATE main.streams SET version = ? WHERE stream_id = ? AND version IS NOT ?');
+    for (const streamId of db.prepare('SELECT stream_id FROM main.streams').pluck().all() as number[]) {
+      const version = asOf.get(streamId) ?? 0;
+      update.run(version, streamId, version);
+    }
+    return;
+  }
   db.exec(`
     CREATE TEMP TABLE last_versions (stream_id INTEGER PRIMARY KEY, version INTEGER NOT NULL);
     INSERT INTO temp.last_versions SELECT stream_id, max(version) FROM main.events GROUP BY stream_id;
@@ -1126,8 +1162,7 @@ function dropChunksFrom(db: Database.Database, from: number): void {
   const remove = db.prepare('DELETE FROM stream_chunks WHERE chunk_id = ?');
   for (const id of dropped) remove.run(id);
   // A stored position that is not one (damaged) counts as none: the watermark found here stands.
-  const stored = Number((db.prepare("SELECT value FROM meta WHERE key = 'stream_index_position'").get() as { value: unknown } | undefined)?.value ?? 0);
-  const current = Number.isSafeInteger(stored) && stored >= 0 ? stored : Number.POSITIVE_INFINITY;
+  const current = indexedPosition(db) ?? Number.POSITIVE_INFINITY;
   db.prepare("UPDATE meta SET value = ? WHERE key = 'stream_index_position'").run(String(Math.max(0, Math.min(current, watermark))));
 }
 
@@ -1268,6 +1303,8 @@ async function trustedByDigest(candidate: BackupInfo, firstBad: number | null, d
     if (firstBad !== null && firstBad <= head) {
       const previous = firstBad === 1 ? genesisHashHex : hashAt.get(firstBad - 1)?.hash;
       if (previous === undefined) return undefined;
+      // The native chain check where it is built (7x the JavaScript one: a second of a million-event repair).
+      useNativeChain(db);
       const range = checkRange(new EventReader(db), firstBad, head, previous);
       if (range.problems.length > 0 || range.streamGaps.length > 0 || range.lastPosition !== head) return undefined;
     }

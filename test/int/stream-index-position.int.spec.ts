@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { AuraError } from '../../src/core/kernel/errors.ts';
 import { asStreamName } from '../../src/core/kernel/ids.ts';
 import { uncoveredByIndex, type ChunkRow } from '../../src/node/chain-check.ts';
-import { repairEventLog } from '../../src/node/repair.ts';
+import { repairEventLog, settleStreamVersions } from '../../src/node/repair.ts';
 import { SqliteEventStore } from '../../src/node/sqlite-event-store.ts';
 import { verifyEventLog } from '../../src/node/verify.ts';
 import { temporaryDirectory } from '../support/fixtures.ts';
@@ -118,6 +118,27 @@ describe("the stream index's position", () => {
     expect(Number(meta(path))).toBeLessThan(first);
     expect(readEveryStream(path, streams)).toEqual(streams);
     expect(verifyEventLog(path).problems).toEqual([]);
+  });
+
+  it("settles every stream's version as of the index's position from its chunks, or from its last event where a chunk holds a later position", () => {
+    const { path, indexed } = buildLog('settled');
+    const db = new Database(path);
+    try {
+      const versions = (upTo: number): Map<number, number> =>
+        new Map(db.prepare('SELECT s.stream_id, coalesce((SELECT max(version) FROM events e WHERE e.stream_id = s.stream_id AND e.position <= ?), 0) FROM streams s').raw().all(upTo) as [number, number][]);
+      const settled = (): Map<number, number> => {
+        db.prepare('UPDATE streams SET version = 999').run();
+        settleStreamVersions(db);
+        return new Map(db.prepare('SELECT stream_id, version FROM streams').raw().all() as [number, number][]);
+      };
+      expect(versions(indexed)).not.toEqual(versions(3_150));
+      expect(settled()).toEqual(versions(indexed));
+      // Chunks up to 2,700 and a position of 1,400: the chunks cannot say what each stream's version was there.
+      db.prepare("UPDATE meta SET value = '1400' WHERE key = 'stream_index_position'").run();
+      expect(settled()).toEqual(versions(3_150));
+    } finally {
+      db.close();
+    }
   });
 
   it('holds for chunks as written: duplicates, versions with no event, unaligned positions', () => {
