@@ -210,8 +210,7 @@ class Salvage {
     if (this.index === undefined) {
       let covered = 0;
       try {
-        const stored = Number((this.db?.prepare("SELECT value FROM meta WHERE key = 'stream_index_position'").get() as { value: unknown } | undefined)?.value ?? 0);
-        covered = Number.isSafeInteger(stored) && stored > 0 ? Math.min(stored, this.readableHead) : 0;
+        covered = Math.min(this.db === undefined ? 0 : (indexedPosition(this.db) ?? 0), this.readableHead);
       } catch {
         covered = 0;
       }
@@ -986,10 +985,10 @@ class TombstonePlacer {
     }
     const fromIndex = this.chunked.get(position) ?? [];
     if (this.tail === undefined) {
-      const from = Number((this.db.prepare(`SELECT value FROM ${source}.meta WHERE key = 'stream_index_position'`).get() as { value: unknown } | undefined)?.value ?? 0);
+      const from = indexedPosition(this.db, source);
       const streams = new Map<number, { positions: number[]; versions: number[] }>();
       const versions = new Map<number, number>();
-      if (Number.isSafeInteger(from) && from >= 0) {
+      if (from !== undefined) {
         for (const [at, streamId, version] of this.db.prepare(`SELECT position, stream_id, version FROM ${source}.events WHERE position > ? AND position NOT IN (SELECT value FROM json_each(?)) ORDER BY position`).raw(true).iterate(from, JSON.stringify(this.bad)) as Iterable<[number, number, number]>) {
           let events = streams.get(streamId);
           if (events === undefined) streams.set(streamId, (events = { positions: [], versions: [] }));
@@ -998,7 +997,7 @@ class TombstonePlacer {
         }
         for (const [streamId, version] of this.db.prepare(`SELECT stream_id, version FROM ${source}.streams`).raw(true).iterate() as Iterable<[number, number]>) versions.set(streamId, version);
       }
-      this.tail = { from: Number.isSafeInteger(from) ? from : Number.POSITIVE_INFINITY, streams, versions };
+      this.tail = { from: from ?? Number.POSITIVE_INFINITY, streams, versions };
     }
     if (position <= this.tail.from) return { chunked: fromIndex, tail: [] };
     // Past the index: a stream's version there follows its last event before it (or its version as of the index's position).
@@ -1072,12 +1071,12 @@ function renumberLost(db: Database.Database): number {
 
 /**
  * The stream index's position as a log stores it (meta.stream_index_position, written as
- * String(position)); undefined when it is missing or not a non-negative integer (damage).
+ * String(position)); undefined when it is missing or written otherwise (damage: the store refuses to open it).
  */
 function indexedPosition(db: Database.Database, source: 'main' | 'd' = 'main'): number | undefined {
   const value = (db.prepare(`SELECT value FROM ${source}.meta WHERE key = 'stream_index_position'`).get() as { value: unknown } | undefined)?.value;
   const position = Number(value);
-  return typeof value === 'string' && Number.isSafeInteger(position) && position >= 0 ? position : undefined;
+  return typeof value === 'string' && Number.isSafeInteger(position) && position >= 0 && String(position) === value ? position : undefined;
 }
 
 /**
