@@ -22,6 +22,8 @@ export interface ScannedRow {
 
 /** Header bytes of a cell tried flipped when it does not decode (payload size, rowid, record header). */
 const flippedHeaderBytesMax = 24;
+/** A cell's length and rowid varints: at most 9 bytes each, 2-3 and 1-4 in an event log. */
+const cellPrefixBytesMax = 8;
 
 export class PageScan {
   /** Per indexed cell: its rowid, page number and offset in the page; sorted by rowid after the scan. */
@@ -178,6 +180,16 @@ export class PageScan {
         // A cell that does not decode is kept for candidates() to try with its header flipped.
         const rowid = inside(pointer) ? cellRowid(buffer, pointer) : undefined;
         if (rowid !== undefined && rowid >= 1) add(rowid, number, pointer);
+        // There too at the rowid a single flipped bit of its length or rowid hides: a flipped top
+        // bit shortens a varint, and the rowid read after it is another number.
+        if (inside(pointer)) {
+          const hidden = new Set<number>();
+          for (const _ of eachBitFlipped(buffer, pointer, Math.min(this.usable, pointer + cellPrefixBytesMax))) {
+            const variant = eventCellRowid(buffer, pointer, this.usable);
+            if (variant !== undefined && variant !== rowid) hidden.add(variant);
+          }
+          for (const variant of hidden) add(variant, number, pointer);
+        }
         // Its pointer may have had a bit flipped instead: a variant that leads to an event row is indexed (the hash decides).
         for (let bit = 0; bit < 16; bit++) {
           const offset = pointer ^ (1 << bit);
