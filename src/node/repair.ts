@@ -329,32 +329,16 @@ class Salvage {
    * verifies.
    */
   fromPages(position: number, previousHash: string, read: RawEventRowWithHash | undefined): RawEventRowWithHash | undefined {
-    const framing = (row: RawEventRowWithHash): string | undefined => this.framing(row);
-    const accepts = (row: RawEventRowWithHash): boolean => {
-      this.budget.left -= 1;
-      const text = framing(row);
-      return text !== undefined && chainHash(previousHash, text) === row[10];
-    };
+    const scan = this.scan();
+    if (scan === undefined) return undefined;
     try {
-      for (const { row, payloadBytes, asStored } of this.scan()?.candidates(position) ?? []) {
-        if (this.budget.left <= 0) return undefined;
-        if (accepts(row)) return row;
-        // The row SQLite gave was searched already (correct()).
-        const searched = read !== undefined && row.every((value, index) => value === read[index]);
-        const restored = asStored && !searched && /^[0-9a-f]{64}$/.test(row[10]) ? unflipped(row, previousHash, framing, payloadBytes, this.budget) : undefined;
-        if (restored !== undefined) return restored;
-      }
-      // Its cell may have moved: a bit of its rowid flipped.
-      for (const { row } of this.scan()?.movedTo(position) ?? []) {
-        if (this.budget.left <= 0) return undefined;
-        if (accepts(row)) return row;
-      }
+      return rowFromPages(scan, position, previousHash, read, (row) => this.framing(row), this.budget);
     } catch {
       // The file cannot be read there (an I/O error): no more page reading in this repair.
       this.pageScan?.close();
       this.pageScan = null;
+      return undefined;
     }
-    return undefined;
   }
 
   close(): void {
@@ -694,6 +678,41 @@ function restoreByHash(
 }
 
 /** A payload's bytes as stored (a flipped bit may have left bytes that are not UTF-8), or undefined. */
+/**
+ * The event at `position` from a file's pages (page-scan.ts): a cell whose chain hash verifies
+ * after `previousHash`, as stored, with a bit of its header flipped, with one bit of a value
+ * flipped (unflipped; not for the row SQLite gave, `read`: correct() searched it), or at a rowid
+ * one bit away (the cell moved). Undefined when none verifies or the budget runs out; throws
+ * when the file cannot be read.
+ */
+function rowFromPages(
+  scan: PageScan,
+  position: number,
+  previousHash: string,
+  read: RawEventRowWithHash | undefined,
+  framing: (row: RawEventRowWithHash) => string | undefined,
+  budget: { left: number },
+): RawEventRowWithHash | undefined {
+  const accepts = (row: RawEventRowWithHash): boolean => {
+    budget.left -= 1;
+    const text = framing(row);
+    return text !== undefined && chainHash(previousHash, text) === row[10];
+  };
+  for (const { row, payloadBytes, asStored } of scan.candidates(position)) {
+    if (budget.left <= 0) return undefined;
+    if (accepts(row)) return row;
+    const searched = read !== undefined && row.every((value, index) => value === read[index]);
+    const restored = asStored && !searched && /^[0-9a-f]{64}$/.test(row[10]) ? unflipped(row, previousHash, framing, payloadBytes, budget) : undefined;
+    if (restored !== undefined) return restored;
+  }
+  // Its cell may have moved: a bit of its rowid flipped.
+  for (const { row } of scan.movedTo(position)) {
+    if (budget.left <= 0) return undefined;
+    if (accepts(row)) return row;
+  }
+  return undefined;
+}
+
 function storedPayload(db: Database.Database | undefined, source: 'main' | 'd', position: number): Buffer | undefined {
   try {
     const bytes = db?.prepare(`SELECT CAST(payload AS BLOB) FROM ${source}.events WHERE position = ?`).pluck().get(position);
@@ -729,6 +748,7 @@ function patchInPlace(building: string, damaged: string, diagnosis: VerifyReport
   copyFileSync(damaged, building);
   const db = new Database(building);
   let backup: Database.Database | undefined;
+  const opened: { placer?: TombstonePlacer } = {};
   try {
     db.pragma('journal_mode = MEMORY');
     db.pragma('synchronous = OFF');
@@ -756,7 +776,7 @@ function patchInPlace(building: string, damaged: string, diagnosis: VerifyReport
     db.transaction(() => {
       // The index may hold entries for the damaged values: it goes, and is built again at the end.
       db.exec('DROP INDEX events_by_id');
-      const placer = new TombstonePlacer(db, 'SELECT position, stream_id, version FROM main.events WHERE stream_id IN (SELECT value FROM json_each(@streams)) AND position NOT IN (SELECT value FROM json_each(@bad)) ORDER BY position', 'main', bad, head);
+      const placer = (opened.placer = new TombstonePlacer(db, 'SELECT position, stream_id, version FROM main.events WHERE stream_id IN (SELECT value FROM json_each(@streams)) AND position NOT IN (SELECT value FROM json_each(@bad)) ORDER BY position', 'main', bad, head));
       // First the rows that come back exactly (from the backup, or put right by their stored
       // hash), then tombstones for the rest: a tombstone never takes the place of an event that came back.
       const returned: number[] = [];
@@ -766,7 +786,8 @@ function patchInPlace(building: string, damaged: string, diagnosis: VerifyReport
         const original = position <= (base?.headPosition ?? 0) ? (backupRow?.get(position) as RawEventRowWithHash | undefined) : undefined;
         const restorable = original !== undefined && backupReader !== undefined && previous !== undefined && chainHash(previous, framingOfRow(backupReader, original)) === original[10];
         const raw = rawAt.get(position) as RawEventRowWithHash | undefined;
-        const back = restorable ? original : raw !== undefined && previous !== undefined ? placer.correct(position, raw, previous) : undefined;
+        const corrected = raw !== undefined && previous !== undefined ? placer.correct(position, raw, previous) : undefined;
+        const back = restorable ? original : (corrected ?? (previous === undefined ? undefined : placer.fromPages(damaged, position, raw, previous)));
         if (back === undefined) {
           rest.push(position);
           continue;
@@ -803,6 +824,7 @@ function patchInPlace(building: string, damaged: string, diagnosis: VerifyReport
   } catch {
     return undefined;
   } finally {
+    opened.placer?.close();
     backup?.close();
     db.close();
   }
@@ -932,14 +954,41 @@ class TombstonePlacer {
   correct(position: number, row: RawEventRowWithHash, previousHash: string): RawEventRowWithHash | undefined {
     if (row[0] !== position) return undefined;
     this.rowAt ??= this.db.prepare(`SELECT ${eventColumnsWithHash} FROM ${this.source}.events WHERE position = ?`).raw(true);
-    const framing = (candidate: RawEventRowWithHash): string | undefined => {
-      try {
-        return framingOfRow(this.reader, candidate);
-      } catch {
-        return undefined;
-      }
-    };
-    return restoreByHash(row, previousHash, this.rowAt.get(position + 1) as RawEventRowWithHash | undefined, framing, this.guesses(position, row), this.budget, this.head, () => storedPayload(this.db, this.source, position));
+    return restoreByHash(row, previousHash, this.rowAt.get(position + 1) as RawEventRowWithHash | undefined, (candidate) => this.framing(candidate), this.guesses(position, row), this.budget, this.head, () => storedPayload(this.db, this.source, position));
+  }
+
+  /**
+   * The event at `position` read from the damaged file's pages (rowFromPages), within this
+   * repair's budget, for a row correct() could not put right: SQLite reads a cell whose record
+   * header had a bit flipped as other values (a payload cut to 5 bytes, a hash read as NULL),
+   * and only its cell tried with that bit flipped back gives the event. The scan is made at the
+   * first call (a pass over the file's pages); undefined when it cannot be read.
+   */
+  fromPages(file: string, position: number, row: RawEventRowWithHash | undefined, previousHash: string): RawEventRowWithHash | undefined {
+    if (this.pages === undefined) this.pages = PageScan.open(file) ?? null;
+    if (this.pages === null) return undefined;
+    try {
+      return rowFromPages(this.pages, position, previousHash, row, (candidate) => this.framing(candidate), this.budget);
+    } catch {
+      this.close();
+      this.pages = null;
+      return undefined;
+    }
+  }
+
+  /** Closes the page scan, if fromPages made one. */
+  close(): void {
+    this.pages?.close();
+  }
+
+  private pages: PageScan | null | undefined;
+
+  private framing(candidate: RawEventRowWithHash): string | undefined {
+    try {
+      return framingOfRow(this.reader, candidate);
+    } catch {
+      return undefined;
+    }
   }
 
   private *guesses(position: number, row: RawEventRowWithHash): Generator<Guess> {
@@ -1178,6 +1227,7 @@ function bulkSalvage(building: string, damaged: string, diagnosis: VerifyReport,
   if (fastPathBadPositions(diagnosis) === undefined) return undefined;
   if (!existsSync(building)) new SqliteEventStore(building).close();
   const db = new Database(building);
+  const opened: { placer?: TombstonePlacer } = {};
   try {
     // A file being built aside: a crash mid-repair discards it, so it needs no WAL and no syncs
     // (the rows would otherwise be written twice, to the WAL and again at the checkpoint).
@@ -1208,6 +1258,7 @@ function bulkSalvage(building: string, damaged: string, diagnosis: VerifyReport,
         bad,
         head,
       );
+      opened.placer = placer;
       // First which bad rows their stored hash puts right (the hash before each is the damaged
       // file's: what the copy will hold), then the copy, those rows, and tombstones for the rest.
       const storedHashAt = db.prepare<[number], { hash: string }>('SELECT lower(hex(hash)) AS hash FROM d.events WHERE position = ?');
@@ -1216,7 +1267,7 @@ function bulkSalvage(building: string, damaged: string, diagnosis: VerifyReport,
         const raw = rawAt.get(position) as RawEventRowWithHash | undefined;
         // A row before it put right by its recomputed hash links it to that hash.
         const previous = position === 1 ? genesisHashHex : (corrections.get(position - 1)?.[10] ?? storedHashAt.get(position - 1)?.hash ?? genesisHashHex);
-        const corrected = raw === undefined ? undefined : placer.correct(position, raw, previous);
+        const corrected = (raw === undefined ? undefined : placer.correct(position, raw, previous)) ?? placer.fromPages(damaged, position, raw, previous);
         if (corrected === undefined) continue;
         corrections.set(position, corrected);
         placer.survives(position, corrected[1], corrected[2]);
@@ -1247,6 +1298,7 @@ function bulkSalvage(building: string, damaged: string, diagnosis: VerifyReport,
   } catch {
     return undefined;
   } finally {
+    opened.placer?.close();
     db.close();
   }
 }

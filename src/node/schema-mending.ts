@@ -1,37 +1,104 @@
 /**
- * A flipped bit in the SQL text of the log's schema (a table's column type, say) leaves the
- * whole file unopenable: SQLite refuses every statement ("malformed database schema"), and a
- * repair could take nothing from it. The lab wrote that schema (sqlite-schema.ts, the telemetry
- * tables), so it knows each object's SQL: a schema row on page 1 whose SQL differs from the
- * lab's for the same name in exactly one bit is put back, in a copy of the damaged file that the
- * repair then reads. The damaged file itself is never changed; any other difference is left
- * alone (an older schema, more damage), and the copy is used only if SQLite can then read it.
+ * A flipped bit in the log's schema leaves the whole file unopenable: SQLite refuses every
+ * statement ("malformed database schema", or "database disk image is malformed" when the bit is
+ * in a schema cell's length), and a repair could take nothing from it. The lab wrote that schema
+ * (sqlite-schema.ts, the telemetry tables), so it knows each object's row: a schema row on page 1
+ * whose SQL differs from the lab's for the same name in exactly one bit, or whose cell reads as
+ * exactly the lab's row only with one bit of its length, rowid or record header flipped back, is
+ * put right, in a copy of the damaged file that the repair then reads. The damaged file itself is
+ * never changed; any other difference is left alone (an older schema, more damage), and the copy
+ * is used only if SQLite can then read it.
  */
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { copyDatabaseFile, removeDatabaseFile } from './files.ts';
 import { decodeRecord, leafCell, pageGeometry, RecordText } from './page-scan.ts';
-import { createSchema } from './sqlite-schema.ts';
+import { checkSchema, createSchema } from './sqlite-schema.ts';
 import { createTelemetryTables } from './telemetry-store.ts';
 
-/** The SQL of each schema object the lab creates in an event log, by name. */
-function labSchema(): Map<string, string> {
+/** A schema row as the lab writes it (sqlite_schema's columns but the root page, which no two files share). */
+interface SchemaRow {
+  readonly type: string;
+  readonly name: string;
+  readonly tbl_name: string;
+  /** Null for an index SQLite makes for a UNIQUE or PRIMARY KEY constraint. */
+  readonly sql: string | null;
+}
+
+/** Each schema object the lab creates in an event log, by name. */
+function labSchema(): Map<string, SchemaRow> {
   const db = new Database(':memory:');
   try {
     createSchema(db);
     createTelemetryTables(db);
-    const rows = db.prepare('SELECT name, sql FROM sqlite_schema WHERE sql IS NOT NULL').all() as { name: string; sql: string }[];
-    return new Map(rows.map((row) => [row.name, row.sql]));
+    const rows = db.prepare('SELECT type, name, tbl_name, sql FROM sqlite_schema').all() as SchemaRow[];
+    return new Map(rows.map((row) => [row.name, row]));
   } finally {
     db.close();
   }
 }
 
-/** True when SQLite can read the log's events (its schema parses). */
+/** Bytes at a schema cell's start tried flipped: its length and rowid varints and its record header (5 serial types). */
+const cellHeaderBytesMax = 16;
+
+type RecordValue = number | null | RecordText | Uint8Array;
+
+const text = (value: RecordValue | undefined): string | undefined => (value instanceof RecordText ? value.bytes.toString('utf8') : undefined);
+
+/** The schema cell at `pointer` of page 1, decoded (undefined when it does not decode as five values). */
+function schemaCell(page: Buffer, pointer: number, usable: number): RecordValue[] | undefined {
+  const cell = leafCell(page, pointer, usable);
+  const values = cell === undefined ? undefined : decodeRecord(cell.record);
+  return values?.length === 5 ? values : undefined;
+}
+
+/** The lab's row that `values` are exactly (its root page any integer), or undefined. */
+function labRow(values: RecordValue[] | undefined, expected: ReadonlyMap<string, SchemaRow>): SchemaRow | undefined {
+  const name = text(values?.[1]);
+  const wanted = name === undefined ? undefined : expected.get(name);
+  if (values === undefined || wanted === undefined) return undefined;
+  const exact = text(values[0]) === wanted.type && text(values[2]) === wanted.tbl_name && typeof values[3] === 'number' && (wanted.sql === null ? values[4] === null : text(values[4]) === wanted.sql);
+  return exact ? wanted : undefined;
+}
+
+/**
+ * Puts the schema cell at `pointer` right in `page` where one flipped bit explains it: in its SQL
+ * text (the row reads, its SQL one bit from the lab's for its name), or in its length, rowid or
+ * record header (the cell reads as exactly one of the lab's rows only with that bit flipped back:
+ * a flipped length makes SQLite call the whole file malformed). Returns the object's name, or
+ * undefined: nothing to put right (an intact row, one of another schema) or no single bit explains it.
+ */
+function mendCell(page: Buffer, pointer: number, usable: number, expected: ReadonlyMap<string, SchemaRow>): string | undefined {
+  const values = schemaCell(page, pointer, usable);
+  if (labRow(values, expected) !== undefined) return undefined;
+  const name = text(values?.[1]);
+  const wanted = name === undefined ? undefined : expected.get(name);
+  const sql = values?.[4];
+  if (wanted?.sql != null && sql instanceof RecordText) {
+    const bytes = Buffer.from(wanted.sql, 'utf8');
+    if (bytes.length === sql.bytes.length && bitsApart(bytes, sql.bytes) === 1) {
+      // sql.bytes is a view of `page`: writing the lab's text there mends the page.
+      bytes.copy(sql.bytes);
+      return wanted.name;
+    }
+  }
+  for (let at = pointer; at < Math.min(usable, pointer + cellHeaderBytesMax); at++) {
+    for (let bit = 0; bit < 8; bit++) {
+      page[at] = (page[at] as number) ^ (1 << bit);
+      const row = labRow(schemaCell(page, pointer, usable), expected);
+      if (row !== undefined) return row.name;
+      page[at] = (page[at] as number) ^ (1 << bit);
+    }
+  }
+  return undefined;
+}
+
+/** True when SQLite can read the log's events (its schema parses, and has every column the lab reads). */
 function readable(path: string): boolean {
   try {
     const db = new Database(path, { readonly: true, fileMustExist: true });
     try {
+      checkSchema(db, path);
       db.prepare('SELECT position FROM events LIMIT 1').get();
       return true;
     } finally {
@@ -79,18 +146,8 @@ function mended(damaged: string, target: string): { file: string; objects: strin
   const cells = Math.min(page.readUInt16BE(103), (page.length - 108) >> 1);
   for (let index = 0; index < cells; index++) {
     const pointer = page.readUInt16BE(108 + index * 2);
-    const cell = pointer < 108 ? undefined : leafCell(page, pointer, usable);
-    const values = cell === undefined ? undefined : decodeRecord(cell.record);
-    const name = values?.[1];
-    const sql = values?.[4];
-    if (values === undefined || values.length !== 5 || !(name instanceof RecordText) || !(sql instanceof RecordText)) continue;
-    const wanted = expected.get(name.bytes.toString('utf8'));
-    if (wanted === undefined) continue;
-    const bytes = Buffer.from(wanted, 'utf8');
-    if (bytes.length !== sql.bytes.length || bitsApart(bytes, sql.bytes) !== 1) continue;
-    // sql.bytes is a view of `page`: writing the lab's text there mends the page.
-    bytes.copy(sql.bytes);
-    objects.push(name.bytes.toString('utf8'));
+    const name = pointer < 108 || pointer >= usable ? undefined : mendCell(page, pointer, usable, expected);
+    if (name !== undefined) objects.push(name);
   }
   if (objects.length === 0) return undefined;
   copyDatabaseFile(damaged, target);

@@ -33,7 +33,14 @@ export interface OpenOptions {
  */
 export const eventColumns =
   "position, stream_id, version, lower(hex(id)), type_id, schema_version, payload, virtual_time_us, lower(hex(causation_id)), correlation_id";
-export const eventColumnsWithHash = `${eventColumns}, lower(hex(hash))`;
+/**
+ * eventColumns with the hash, for rows read to be checked or put back (verification in
+ * JavaScript, repairs). Text columns are cast: a value whose stored type a flipped bit changed
+ * (a payload stored as a BLOB, which STRICT refuses to write back) comes back as the text its
+ * bytes are, and the chain hash decides.
+ */
+export const eventColumnsWithHash =
+  'position, stream_id, version, lower(hex(id)), type_id, schema_version, CAST(payload AS TEXT), virtual_time_us, lower(hex(causation_id)), CAST(correlation_id AS TEXT), lower(hex(hash))';
 /**
  * eventColumns with ids in upper-case hex, for rows that only become events through
  * EventReader.toEvent, which lower-cases them: SQLite's lower() cost reading the whole log a
@@ -169,4 +176,20 @@ export function checkSchema(db: Database.Database, path: string): void {
   if (!readableSchemaVersions.includes(Number(version))) {
     throw new AuraError('validation', `${path} has event log schema ${version}; this AURA Lab reads schemas ${readableSchemaVersions.join(' and ')}`);
   }
+  // Every column the lab reads is there (a flipped bit in the schema's SQL can rename one: the
+  // file opens, and the first read fails).
+  try {
+    for (const columns of labColumns) db.prepare(`SELECT ${columns} LIMIT 0`);
+  } catch (error) {
+    throw new AuraError('damaged', `${path} is not a readable AURA Lab event log: ${(error as Error).message}`);
+  }
 }
+
+/** The columns of each table the lab reads, as `columns FROM table`. */
+const labColumns = [
+  `${eventColumnsWithHash} FROM events`,
+  'stream_id, name, category, version FROM streams',
+  'type_id, name FROM event_types',
+  'chunk_id, stream_id, first_version, positions FROM stream_chunks',
+  'key, value FROM meta',
+];

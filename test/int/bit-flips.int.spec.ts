@@ -129,6 +129,12 @@ describe('rows read from the pages', () => {
     [43, "the top bit of a cell's length: its varint shortened, the cell read at rowid 6 (3,041 and 3,042 were lost)", 'unreadable', 'import'],
     [72, "a stream's name with a bit flipped in its row, not in its index (52 events failed their link)", 'chain', 'patch'],
     [164, "a bit of the schema's SQL text: the file could not be opened at all (2,000 events after the backup)", 'integrity', 'patch'],
+    [566, "a bit of an index's schema cell length (an index SQLite makes, with no SQL): the file could not be opened at all", 'integrity', 'patch'],
+    [576, "a bit of the events table's schema cell length: the file could not be opened at all", 'integrity', 'patch'],
+    [1335, "a bit of the events table's SQL that renames a column: the file opens, and every read of an event fails", 'integrity', 'patch'],
+    [493, "bits of a row's record header: SQLite reads other values (a payload of 5 bytes), the cell with the bit flipped back is the event", 'chain', 'patch'],
+    [530, "a bit of a row's record header: its correlation id read as a BLOB, its hash as NULL", 'chain', 'patch'],
+    [1762, "a payload's serial type: stored as a BLOB, which the table refuses to take back as it is", 'integrity', 'import'],
   ])('brings back every event in byte-flip trial %s: %s', async (seed, _, finding, method) => {
     const run = join(work.path, `trial-${seed}`);
     flipTrialRun(base, run, seed);
