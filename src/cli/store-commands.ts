@@ -2,7 +2,7 @@
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { AuraError } from '../core/kernel/errors.ts';
-import { createBackup } from '../node/backups.ts';
+import { createBackup, listBackups } from '../node/backups.ts';
 import { positionRanges, repairEventLog, type RepairReport } from '../node/repair.ts';
 import { fileStamp, runFiles } from '../node/run-files.ts';
 import { displayPath } from '../node/scenario-loader.ts';
@@ -100,12 +100,14 @@ export async function verifyCommand(target: string, json: boolean): Promise<numb
 
 export async function backupCommand(target: string, json: boolean): Promise<number> {
   const location = locate(target);
+  // A backup is of a log that is there: opening a missing one would make an empty log to back up.
+  if (!existsSync(location.eventLog)) throw new CliError(`${displayPath(location.eventLog)}: the run has no event log to back up`, 2);
   let store: SqliteEventStore;
   try {
     store = new SqliteEventStore(location.eventLog);
   } catch (error) {
-    if (error instanceof AuraError) throw new CliError(`${displayPath(location.eventLog)}: ${error.message}; run aura-lab repair first`, error.code === 'damaged' ? 1 : 2);
-    throw error;
+    if (error instanceof AuraError && error.code !== 'damaged') throw new CliError(error.message, 2);
+    throw new CliError(`${displayPath(location.eventLog)}: ${(error as Error).message}; run aura-lab repair first`, 1);
   }
   const bar = new ProgressBar('backup');
   try {
@@ -121,6 +123,11 @@ export async function backupCommand(target: string, json: boolean): Promise<numb
 
 export async function repairCommand(target: string, options: { json: boolean; backupFile?: string; force: boolean }): Promise<number> {
   const location = locate(target, true);
+  // Nothing there to repair from: no log, no backup, no head record (a repair would only make an empty log).
+  const sources = [location.eventLog, runFiles.headRecord(location.runDir), ...(options.backupFile === undefined ? [] : [resolve(options.backupFile)])];
+  if (!sources.some((file) => existsSync(file)) && listBackups(runFiles.backups(location.runDir)).length === 0) {
+    throw new CliError(`${target}: nothing to repair from (no event log, backup or head record there)`, 2);
+  }
   const now = Date.now();
   const bar = new ProgressBar('repair');
   let report: RepairReport;
@@ -141,6 +148,8 @@ export async function repairCommand(target: string, options: { json: boolean; ba
     throw error;
   }
   bar.done();
+  // A file with nothing readable and nothing that says what it held: its losses cannot be named (not whole: exit 1).
+  const unknownContent = report.repaired && report.recoveredHead === 0 && report.knownHead === null && report.backupUsed === null && report.damagedCopy !== null && report.diagnosis.problems.length > 0;
   if (options.json) {
     process.stdout.write(`${JSON.stringify(report)}\n`);
   } else if (!report.repaired) {
@@ -151,6 +160,7 @@ export async function repairCommand(target: string, options: { json: boolean; ba
         : `nothing to repair: ${report.recoveredHead.toLocaleString('en')} events verify; ${declared.length} position(s) an earlier repair declared lost stay lost (${positionRanges(declared).join(', ')})\n`,
     );
   } else {
+    const declaredBefore = report.diagnosis.declaredLost.filter((position) => !report.lostPositions.includes(position));
     const backup = report.backupUsed === null ? '' : `backup ${displayPath(report.backupUsed.file)} (${report.backupUsed.headPosition})`;
     const source =
       report.method === 'patch'
@@ -160,12 +170,17 @@ export async function repairCommand(target: string, options: { json: boolean; ba
           : `from ${backup} plus the events that still verified`;
     const lines = [
       `repaired: ${report.recoveredHead.toLocaleString('en')} events in the log, ${source}`,
-      report.lostPositions.length === 0 ? '  nothing was lost' : `  lost ${report.lostPositions.length} position(s): ${report.lostRanges.join(', ')}`,
+      report.lostPositions.length === 0
+        ? unknownContent
+          ? '  nothing could be read from the damaged file, and no head record or backup says how many events it held: what it lost cannot be named'
+          : '  nothing was lost'
+        : `  lost ${report.lostPositions.length} position(s): ${report.lostRanges.join(', ')}`,
+      ...(declaredBefore.length > 0 ? [`  ${declaredBefore.length} position(s) an earlier repair declared lost stay lost (${positionRanges(declaredBefore).join(', ')})`] : []),
       ...report.schemaMended.map((name) => `  schema put right: the SQL of ${name} had a flipped bit`),
       ...report.namesMended.map((mended) => `  ${mended.table === 'streams' ? 'stream' : 'event type'} name put right: ${JSON.stringify(mended.damaged)} is ${JSON.stringify(mended.name)} again`),
       `  the damaged file is kept as ${report.damagedCopy === null ? '(none: it was missing)' : displayPath(report.damagedCopy)}`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   }
-  return report.lostPositions.length === 0 ? 0 : 1;
+  return report.lostPositions.length === 0 && !unknownContent ? 0 : 1;
 }

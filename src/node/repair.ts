@@ -368,6 +368,8 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
     return { file: path, method: 'none', repaired: false, diagnosis: summary, backupUsed: null, backupsRejected: [], damagedCopy: null, knownHead, recoveredHead: diagnosis.headPosition, lostPositions: [], lostRanges: [], tombstones: 0, namesMended: [], schemaMended: [], wallMs: Math.round(performance.now() - started) };
   }
 
+  // A backup named by the caller must be a good backup of this log: anything else is refused before anything moves.
+  if (options.backupFile !== undefined) checkChosenBackup(options.backupFile, path, headRecord);
   // The backups are listed before the damaged file moves: a list that fails leaves the log where it was.
   const candidates = options.backupFile === undefined ? listBackups(options.backupsDir) : [{ file: options.backupFile, headPosition: 0, headHash: '', createdAtMs: 0, bytes: 0 }];
   const damagedCopy = existsSync(path) ? moveAside(path, stamp) : null;
@@ -1348,7 +1350,7 @@ async function trustedByDigest(candidate: BackupInfo, firstBad: number | null, d
     const lastGood = Math.min(head, (firstBad ?? head + 1) - 1);
     if (lastGood >= 1 && damagedCopy !== null) {
       const mine = hashAt.get(lastGood)?.hash;
-      const theirs = hashOfDamaged(damagedCopy, lastGood);
+      const theirs = storedHashOf(damagedCopy, lastGood);
       if (theirs !== undefined && mine !== theirs) return undefined;
     }
     if (firstBad !== null && firstBad <= head) {
@@ -1363,6 +1365,27 @@ async function trustedByDigest(candidate: BackupInfo, firstBad: number | null, d
     return { ...candidate, headHash };
   } finally {
     db.close();
+  }
+}
+
+/**
+ * Refuses (a validation error, nothing changed) a backup the caller chose that is not a good
+ * backup of the log at `path`: no such file, not an event log, one that fails verification, or
+ * one of another log (its first event is not the log's, or its event at the head record's
+ * position is not the one recorded there). Where neither can be read, it cannot tell, and takes it.
+ */
+function checkChosenBackup(file: string, path: string, head: HeadRecord | undefined): void {
+  let check: VerifyReport;
+  try {
+    check = verifyEventLog(file);
+  } catch (error) {
+    throw new AuraError('validation', `backup ${file}: ${(error as Error).message}`);
+  }
+  if (!check.ok) throw new AuraError('validation', `backup ${file} is not a good backup: ${check.problems[0]?.detail ?? 'it fails verification'}`);
+  const first = check.headPosition >= 1 ? storedHashOf(path, 1) : undefined;
+  if (first !== undefined && first !== storedHashOf(file, 1)) throw new AuraError('validation', `backup ${file} is of another log: its first event is not this log's`);
+  if (head !== undefined && head.headPosition >= 1 && head.headPosition <= check.headPosition && storedHashOf(file, head.headPosition) !== head.headHash) {
+    throw new AuraError('validation', `backup ${file} is of another log: its event at ${head.headPosition} is not the one the head record names`);
   }
 }
 
@@ -1402,7 +1425,8 @@ function markOfDamaged(file: string): string | null | undefined {
   }
 }
 
-function hashOfDamaged(file: string, position: number): string | undefined {
+/** The hash a log file stores at `position` (undefined when it cannot be read there). */
+function storedHashOf(file: string, position: number): string | undefined {
   try {
     const db = new Database(file, { readonly: true, fileMustExist: true });
     try {

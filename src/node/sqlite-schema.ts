@@ -74,10 +74,18 @@ export function openDatabase(path: string, options: OpenOptions = {}): Database.
   db.pragma('busy_timeout = 5000');
   db.pragma('cache_size = -65536');
   if (!readonly) {
-    // A new file gets 16 KiB pages: fewer, larger pages suit an append-mostly log of ~300-byte events.
-    const empty = (db.prepare("SELECT COUNT(*) AS n FROM sqlite_schema").get() as { n: number }).n === 0;
-    if (empty) db.pragma('page_size = 16384');
-    db.pragma('journal_mode = WAL');
+    try {
+      // Another program's database is refused before anything changes it (WAL mode is written to the file).
+      refuseForeign(db, path);
+      // A new file gets 16 KiB pages: fewer, larger pages suit an append-mostly log of ~300-byte events.
+      const empty = (db.prepare('SELECT COUNT(*) AS n FROM sqlite_schema').get() as { n: number }).n === 0;
+      if (empty) db.pragma('page_size = 16384');
+      db.pragma('journal_mode = WAL');
+    } catch (error) {
+      db.close();
+      if (error instanceof AuraError) throw error;
+      throw new AuraError('damaged', `${path} is not a readable AURA Lab event log: ${(error as Error).message}`);
+    }
     db.pragma(`synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
     db.pragma(`wal_autocheckpoint = ${options.backgroundCheckpoints ? 0 : 4096}`);
   }
@@ -166,6 +174,7 @@ export function createSchema(db: Database.Database): void {
 
 /** Refuses a file that is not an AURA Lab event log of this schema. */
 export function checkSchema(db: Database.Database, path: string): void {
+  refuseForeign(db, path);
   let version: string | undefined;
   try {
     version = (db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined)?.value;
@@ -182,6 +191,24 @@ export function checkSchema(db: Database.Database, path: string): void {
     for (const columns of labColumns) db.prepare(`SELECT ${columns} LIMIT 0`);
   } catch (error) {
     throw new AuraError('damaged', `${path} is not a readable AURA Lab event log: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * Refuses (validation: unusable input) an SQLite file that holds tables but none of an event
+ * log's (neither `meta` nor `events`): another program's database, which a writer would
+ * otherwise fill with the lab's tables. An empty file is a new log; a file whose schema cannot be
+ * read is a damaged one (checkSchema reports it).
+ */
+export function refuseForeign(db: Database.Database, path: string): void {
+  let tables: string[];
+  try {
+    tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").pluck().all() as string[];
+  } catch {
+    return;
+  }
+  if (tables.length > 0 && !tables.includes('meta') && !tables.includes('events')) {
+    throw new AuraError('validation', `${path} is not an AURA Lab event log: it is an SQLite database with other tables (${tables.slice(0, 3).join(', ')}${tables.length > 3 ? ', …' : ''})`);
   }
 }
 

@@ -2,7 +2,7 @@
  * A run's durability as a user meets it: backups taken online while the run goes, a head
  * record beside the log, and the CLI's verify, backup, repair and restore on the result.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +10,9 @@ import { readHeadRecord } from '../../src/node/head-record.ts';
 import { runFiles } from '../../src/node/run-files.ts';
 import { runCli } from '../support/cli.ts';
 import { startEngine, type EngineHarness } from '../support/engine.ts';
+import { temporaryDirectory } from '../support/fixtures.ts';
+
+const work = temporaryDirectory('aura-lab-durability-');
 
 let engine: EngineHarness;
 let runDir: string;
@@ -26,6 +29,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await engine.close();
+  work.remove();
 });
 
 describe('run durability', () => {
@@ -72,6 +76,49 @@ describe('run durability', () => {
     const restored = await runCli(['restore', runDir, '--from', info.file, '--json']);
     expect(restored.code).toBe(0);
     expect(JSON.parse(restored.stdout)).toMatchObject({ repaired: true, lostPositions: [], backupUsed: { headPosition } });
+  });
+
+  it('refuses what is not a log of this run with exit 2, and changes nothing', async () => {
+    // Another program's SQLite database: backup, verify and repair leave it as it was.
+    const foreign = join(work.path, 'other.sqlite');
+    const other = new Database(foreign);
+    other.exec('CREATE TABLE notes (text TEXT); INSERT INTO notes VALUES (1)');
+    other.close();
+    const before = readFileSync(foreign);
+    for (const command of ['backup', 'verify', 'repair']) {
+      const result = await runCli([command, foreign]);
+      expect([command, result.code, result.stderr]).toEqual([command, 2, expect.stringContaining('is not an AURA Lab event log: it is an SQLite database with other tables (notes)')]);
+    }
+    expect(readFileSync(foreign).equals(before)).toBe(true);
+    expect(readdirSync(work.path)).toEqual(['other.sqlite']);
+    // A folder with nothing to repair from, and one with a manifest but no log to back up.
+    const empty = join(work.path, 'empty');
+    mkdirSync(empty);
+    expect((await runCli(['repair', empty])).code).toBe(2);
+    expect((await runCli(['restore', empty])).code).toBe(2);
+    const manifestOnly = join(work.path, 'manifest-only');
+    mkdirSync(manifestOnly);
+    copyFileSync(runFiles.manifest(runDir), runFiles.manifest(manifestOnly));
+    expect((await runCli(['backup', manifestOnly])).code).toBe(2);
+    expect([readdirSync(empty), readdirSync(manifestOnly)]).toEqual([[], ['manifest.json']]);
+    // restore --from: no such file, not a log, another run's log.
+    const log = readFileSync(runFiles.eventLog(runDir));
+    const scenario = join(work.path, 'hello.yaml');
+    writeFileSync(scenario, 'not: a log\n');
+    const started = await engine.client.request('run.start', { scenario: 'hello.yaml', seed: 6, speed: 'max' });
+    const otherRun = (await engine.waitForRun(started.runId)).outDir;
+    for (const [from, message] of [
+      [join(work.path, 'nope.sqlite'), 'no event log there'],
+      [scenario, 'is not a good backup'],
+      [runFiles.eventLog(otherRun), 'is of another log: its first event is not this log'],
+    ] as const) {
+      const result = await runCli(['restore', runDir, '--from', from]);
+      expect([result.code, result.stderr]).toEqual([2, expect.stringContaining(message)]);
+    }
+    expect(readFileSync(runFiles.eventLog(runDir)).equals(log)).toBe(true);
+    // A drill never writes over another run.
+    const drill = await runCli(['drill', 'network-partition', '--out', runDir]);
+    expect([drill.code, drill.stderr]).toEqual([2, expect.stringContaining('output directory is not empty')]);
   });
 
   it('refuses unusable input with exit 2', async () => {
