@@ -30,6 +30,11 @@ export interface ForkPlan {
  */
 export function planFork(sourceDir: string, at: number, sets: readonly { path: string; value: JsonValue }[], liveActions?: readonly RecordedAction[]): ForkPlan {
   const manifest = readRunManifest(sourceDir);
+  // A chaos experiment's faults come from its experiment, not from the scenario and actions a
+  // fork replays: such a fork would share the prefix and then leave the faults out.
+  if (manifest.experiment !== undefined) {
+    throw new AuraError('validation', `${manifest.runId} is a chaos experiment's run: a fork replays a scenario and its operator actions, without the experiment's faults; run the experiment again with the change instead (aura-lab experiment run)`, [{ path: ['run'], message: 'a chaos experiment run' }]);
+  }
   const scenario = parseScenarioText(manifest.scenario.text, `${runFiles.manifest(sourceDir)} (scenario.text)`);
   const db = openDatabase(runFiles.eventLog(sourceDir), { readonly: true });
   let virtualTimeUs: number;

@@ -66,6 +66,11 @@ describe('aura-lab replay, fork, diff, schema', () => {
     const badAt = await runCli(['fork', source, '--at', 'soon'], env);
     expect(badAt.code).toBe(2);
     expect(badAt.stderr).toMatch(/--at expects a position/);
+    // A chaos experiment's run: its faults come from the experiment, which a fork would leave out.
+    const experiment = join(work.path, 'experiment');
+    expect((await runCli(['experiment', 'run', 'scenarios/chaos/load-spike.yaml', '--out', experiment], env)).code).toBeLessThan(2);
+    const ofExperiment = await runCli(['fork', experiment, '--at', '100', '--out', out], env);
+    expect([ofExperiment.code, ofExperiment.stderr]).toEqual([2, expect.stringContaining("is a chaos experiment's run: a fork replays a scenario and its operator actions, without the experiment's faults")]);
     expect(existsSync(out)).toBe(false);
   }, 60_000);
 
