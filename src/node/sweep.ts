@@ -11,6 +11,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Piscina } from 'piscina';
 import { parseExperiment, replicateSeed, resultsCsv, summariseCells, workOrder, type CellSummary, type Experiment, type ReplicateResult } from '../core/debate/experiment.ts';
 import { AuraError } from '../core/kernel/errors.ts';
@@ -115,6 +116,9 @@ export async function runSweep(text: string, sourceName: string, options: SweepO
         const items = pending.slice(next, next + batch).map((item) => ({ ...item, seed: replicateSeeds[item.replicate] as number }));
         next += items.length;
         record(await pool.run({ experimentJson, items }));
+        // A turn of the event loop between results: workers' replies arriving back to back kept
+        // it in one message drain for a whole sweep, and a stop signal went unheard until the end.
+        await yieldToEventLoop();
       }
     };
     await Promise.all(Array.from({ length: threads * 2 }, lane));

@@ -80,6 +80,25 @@ describe('aura-lab sweep', () => {
     }
   }, 120_000);
 
+  it('stops on SIGTERM once the debates in hand are recorded (exit 130, no results), and the same command finishes it', async () => {
+    const stopped = join(work.path, 'stopped');
+    const child = spawn(process.execPath, [join(repoRoot, 'bin', 'aura-lab.mjs'), 'sweep', experiment, '--out', stopped], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'ignore'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const started = Date.now();
+    while (recorded(stopped) < 1_000 && Date.now() - started < 30_000) await new Promise((resolve) => setTimeout(resolve, 20));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(130);
+    const partial = recorded(stopped);
+    expect(partial).toBeLessThan(6300);
+    expect(stdout).toMatch(new RegExp(`^sweep persuasion stopped at ${partial.toLocaleString('en')} of 6,300 debates; run the same command to resume`));
+    expect(existsSync(join(stopped, 'results.csv'))).toBe(false);
+    const resumed = await runCli(['sweep', experiment, '--out', stopped, '--json'], env);
+    expect([resumed.code, (JSON.parse(resumed.stdout) as { played: number }).played]).toEqual([0, 6300 - partial]);
+    expect(readFileSync(join(stopped, 'results.csv'), 'utf8')).toBe(readFileSync(join(work.path, 'whole', 'results.csv'), 'utf8'));
+  }, 120_000);
+
   it('refuses a bad experiment with the file, line and field, and another experiment in the same directory', async () => {
     const bad = join(work.path, 'bad.yaml');
     writeFileSync(bad, readFileSync(experiment, 'utf8').replace('values: [1, 3, 5]', 'values: [1, 3, 0]'));
