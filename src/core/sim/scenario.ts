@@ -30,6 +30,8 @@ export function durationSchema(allowZero: boolean, description: string) {
 const duration = durationSchema(false, 'a duration such as 500ms, 30s, 10m or 1h30m');
 /** A moment of virtual time from the start of the run; 0s is the start. */
 const moment = durationSchema(true, 'a moment from the start, such as 0s, 500ms or 1m30s');
+/** How long a condition must hold; 0s: at once. */
+const holdFor = durationSchema(true, 'how long the condition holds, such as 0s, 30s or 1m');
 
 const scalar = s.either(s.either(s.string({ maxLength: 256 }), s.number(), 'a string or a number'), s.boolean(), 'a string, a number or a boolean');
 
@@ -102,7 +104,7 @@ const alertRule = s.tagged('kind', {
     metric: s.oneOf(alertMetrics, 'a metric: events, requests, failedRequests, errorRate, availability, latency.p50, latency.p95, latency.p99, latency.max'),
     above: s.optional(s.number()),
     below: s.optional(s.number()),
-    for: s.optional(moment, 0),
+    for: s.optional(holdFor, 0),
   }),
   burnRate: s.object({ name: slug, slo: slug, above: s.number({ greaterThan: 0 }), window: duration }),
 });
