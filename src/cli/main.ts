@@ -258,7 +258,7 @@ export async function main(argv: string[]): Promise<number> {
         allowPositionals: true,
         options: { at: { type: 'string' }, set: { type: 'string', multiple: true, default: [] }, out: { type: 'string' }, json: { type: 'boolean', default: false }, speed: { type: 'string' } },
       });
-      if (values.at === undefined || !/^\d+$/.test(values.at)) throw new CliError(`fork: --at expects a position (a positive integer), got ${JSON.stringify(values.at ?? '')}`, 2);
+      if (values.at === undefined || !/^[1-9]\d*$/.test(values.at)) throw new CliError(`fork: --at expects a position (a positive integer), got ${JSON.stringify(values.at ?? '')}`, 2);
       let set;
       try {
         set = values.set.map(parseSetArgument);

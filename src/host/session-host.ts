@@ -5,6 +5,7 @@
  * which host the invites carry when it was chosen for the user.
  */
 import { isExposedHost, ShareServer, type ShareLimits } from '../node/session/share-server.ts';
+import { setTitle } from '../node/session/session-doc.ts';
 import { SessionRepo } from '../node/session/session-repo.ts';
 
 export interface SessionHostOptions {
@@ -28,6 +29,16 @@ export interface SessionHost {
 
 export async function startSessionHost(options: SessionHostOptions): Promise<SessionHost> {
   const session = await SessionRepo.open({ dataDir: options.dataDir, ...(options.title === undefined ? {} : { title: options.title }) });
+  // A title asked for renames a session that already has another (a change peers merge like any other).
+  const title = options.title;
+  if (title !== undefined && session.read().session.title !== title) {
+    try {
+      session.change((doc) => setTitle(doc, title), 'title');
+    } catch (error) {
+      await session.close();
+      throw error;
+    }
+  }
   let share: ShareServer | undefined;
   if (options.share !== undefined) {
     try {

@@ -63,9 +63,10 @@ describe('aura-lab replay, fork, diff, schema', () => {
     const badValue = await runCli(['fork', source, '--at', '10', '--set', 'workload.orders.rate.perSecond=0', '--out', out], env);
     expect(badValue.code).toBe(2);
     expect(badValue.stderr).toMatch(/rate\.perSecond: expected a number > 0/);
-    const badAt = await runCli(['fork', source, '--at', 'soon'], env);
-    expect(badAt.code).toBe(2);
-    expect(badAt.stderr).toMatch(/--at expects a position/);
+    for (const at of ['soon', '0']) {
+      const badAt = await runCli(['fork', source, '--at', at], env);
+      expect([badAt.code, badAt.stderr]).toEqual([2, expect.stringContaining(`--at expects a position (a positive integer), got "${at}"`)]);
+    }
     // A chaos experiment's run: its faults come from the experiment, which a fork would leave out.
     const experiment = join(work.path, 'experiment');
     expect((await runCli(['experiment', 'run', 'scenarios/chaos/load-spike.yaml', '--out', experiment], env)).code).toBeLessThan(2);

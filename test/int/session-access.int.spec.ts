@@ -98,6 +98,16 @@ describe('sharing beyond loopback', () => {
     .flatMap((entries) => entries ?? [])
     .find((entry) => entry.family === 'IPv4' && !entry.internal)?.address;
 
+  it('takes a title asked for when the session already has another, and keeps its content', async () => {
+    const dataDir = tempDir();
+    const first = await startSessionHost({ dataDir, title: 'First' });
+    first.session.change((doc) => addAnnotation(doc, 'kept', { runId: 'run-1', position: 1, author: 'me', text: 'still here', createdAtMs: 1 }));
+    await first.close();
+    const again = await startSessionHost({ dataDir, title: 'Renamed' });
+    cleanups.push(() => again.close());
+    expect([again.session.read().session.title, again.session.read().session.annotations.kept?.text]).toEqual(['Renamed', 'still here']);
+  });
+
   it('on 0.0.0.0: warns that nothing is encrypted, names the LAN address in invites, and peers join through it', async () => {
     const dataDir = tempDir();
     const lines: string[] = [];
