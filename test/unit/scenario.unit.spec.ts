@@ -56,6 +56,19 @@ describe('scenario model', () => {
     expect(issues[0]?.message).toMatch(message);
   });
 
+  it('names every problem across the file at once, not only the first', () => {
+    const issues = issuesOf(
+      withChange((d) => {
+        generator(d, 1).name = 'orders';
+        d.alerts = [
+          { kind: 'burnRate', name: 'burn', slo: 'nope', above: 2, window: '1m' },
+          { kind: 'threshold', name: 'both', metric: 'events', above: 1, below: 2 },
+        ];
+      }),
+    );
+    expect(issues.map((issue) => issue.path)).toEqual(['workload[1].name', 'alerts[0].slo', 'alerts[1]']);
+  });
+
   it('reports every problem, not only the first', () => {
     const issues = issuesOf(
       withChange((d) => {

@@ -3,7 +3,7 @@
  * Parsing text (YAML/JSON, with line numbers) happens in the node layer; this module only sees
  * the parsed document.
  */
-import { AuraError } from '../kernel/errors.ts';
+import { AuraError, type ErrorIssue } from '../kernel/errors.ts';
 import { limits } from '../kernel/limits.ts';
 import { fail, parseWith, s, type Infer } from '../kernel/schema.ts';
 import { projectionNames } from '../projections/registry.ts';
@@ -149,38 +149,37 @@ export function validateScenario(document: unknown): Scenario {
   const result = parseWith(scenarioSchema, document);
   if (!result.ok) throw new AuraError('validation', 'invalid scenario', result.issues);
   const scenario = result.value;
+  // Every problem across the file, not only the first: a user fixes them in one pass.
+  const issues: ErrorIssue[] = [];
   const names = new Set<string>();
   scenario.workload.forEach((item, index) => {
-    if (names.has(item.name)) {
-      throw new AuraError('validation', 'invalid scenario', [{ path: ['workload', index, 'name'], message: `duplicate generator name ${JSON.stringify(item.name)}` }]);
-    }
+    if (names.has(item.name)) issues.push({ path: ['workload', index, 'name'], message: `duplicate generator name ${JSON.stringify(item.name)}` });
     names.add(item.name);
   });
   const sloNames = new Map<string, ServiceLevelObjective>();
   (scenario.slos ?? []).forEach((item, index) => {
-    if (sloNames.has(item.name)) throw new AuraError('validation', 'invalid scenario', [{ path: ['slos', index, 'name'], message: `duplicate SLO name ${JSON.stringify(item.name)}` }]);
-    sloNames.set(item.name, item);
+    if (sloNames.has(item.name)) issues.push({ path: ['slos', index, 'name'], message: `duplicate SLO name ${JSON.stringify(item.name)}` });
+    else sloNames.set(item.name, item);
   });
   (scenario.alerts ?? []).forEach((rule, index) => {
     if (rule.kind === 'burnRate' && sloNames.get(rule.slo)?.kind !== 'availability') {
-      throw new AuraError('validation', 'invalid scenario', [{ path: ['alerts', index, 'slo'], message: `expected the name of an availability SLO (${[...sloNames.values()].filter((item) => item.kind === 'availability').map((item) => item.name).join(', ') || 'none declared'}), got ${JSON.stringify(rule.slo)}` }]);
+      issues.push({ path: ['alerts', index, 'slo'], message: `expected the name of an availability SLO (${[...sloNames.values()].filter((item) => item.kind === 'availability').map((item) => item.name).join(', ') || 'none declared'}), got ${JSON.stringify(rule.slo)}` });
     }
-    if (rule.kind === 'threshold' && (rule.above === undefined) === (rule.below === undefined)) {
-      throw new AuraError('validation', 'invalid scenario', [{ path: ['alerts', index], message: 'expected exactly one of above or below' }]);
-    }
+    if (rule.kind === 'threshold' && (rule.above === undefined) === (rule.below === undefined)) issues.push({ path: ['alerts', index], message: 'expected exactly one of above or below' });
   });
   const debateNames = new Set<string>();
   (scenario.debates ?? []).forEach((schedule, index) => {
-    if (debateNames.has(schedule.name)) throw new AuraError('validation', 'invalid scenario', [{ path: ['debates', index, 'name'], message: `duplicate debate name ${JSON.stringify(schedule.name)}` }]);
+    if (debateNames.has(schedule.name)) issues.push({ path: ['debates', index, 'name'], message: `duplicate debate name ${JSON.stringify(schedule.name)}` });
     debateNames.add(schedule.name);
-    if ((schedule.every === undefined) === (schedule.at === undefined)) throw new AuraError('validation', 'invalid scenario', [{ path: ['debates', index], message: 'expected exactly one of every or at' }]);
+    if ((schedule.every === undefined) === (schedule.at === undefined)) issues.push({ path: ['debates', index], message: 'expected exactly one of every or at' });
     try {
       parseDebateSpec(schedule.debate);
     } catch (error) {
       if (!(error instanceof AuraError)) throw error;
-      throw new AuraError('validation', 'invalid scenario', error.issues.map((issue) => ({ ...issue, path: ['debates', index, 'debate', ...issue.path] })));
+      issues.push(...error.issues.map((issue) => ({ ...issue, path: ['debates', index, 'debate', ...issue.path] })));
     }
   });
+  if (issues.length > 0) throw new AuraError('validation', 'invalid scenario', issues);
   return scenario;
 }
 
