@@ -15,7 +15,6 @@
  *   against its scenario), and `session note <drillId> <text>` a drill note, the same two ways.
  *   A bad file, name or note is exit 2 with the file, line and field named; the session is untouched.
  */
-import { randomBytes } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,7 +22,7 @@ import { AuraError, formatIssue } from '../core/kernel/errors.ts';
 import { parseDurationUs } from '../core/sim/duration.ts';
 import { joinSession } from '../node/session/join.ts';
 import { addAnnotation, addDrillNote, putChaosPlan, putScenario, sessionCounts, sha256Hex, type SessionDoc } from '../node/session/session-doc.ts';
-import { chaosPlanForSession, drillNoteFor, scenarioForSession } from '../node/session/session-library.ts';
+import { annotationFor, chaosPlanForSession, drillNoteFor, scenarioForSession } from '../node/session/session-library.ts';
 import { readSessionFile, SessionRepo } from '../node/session/session-repo.ts';
 import { addInvite, formatInvite, inviteTtlMaxMs, localShareHost, readShareAddress, removeInvite, shareAddresses, type InviteKind } from '../node/session/share-server.ts';
 import { startSessionHost } from '../host/session-host.ts';
@@ -162,11 +161,9 @@ async function annotateCommand(args: readonly string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: [...args], allowPositionals: true, options: { author: { type: 'string' }, json: { type: 'boolean', default: false } } });
   if (positionals.length !== 3) throw new CliError(`session annotate: expected <runId> <position> <text>, got ${positionals.length} arguments`, 2);
   const [runId, positionText, text] = positionals as [string, string, string];
-  const position = Number(positionText);
-  const id = `a-${randomBytes(8).toString('hex')}`;
-  const annotation = { runId, position, author: values.author ?? userInfo().username, text, createdAtMs: Date.now() };
+  const { id, annotation } = badInput('annotate', () => annotationFor(runId, positionText, text, values.author ?? userInfo().username));
   const route = await changeSession((doc) => addAnnotation(doc, id, annotation), 'annotate');
-  process.stdout.write(values.json ? `${JSON.stringify({ id, ...annotation, via: route })}\n` : `annotation ${id} on ${runId} at ${position} (${route})\n`);
+  process.stdout.write(values.json ? `${JSON.stringify({ id, ...annotation, via: route })}\n` : `annotation ${id} on ${runId} at ${annotation.position} (${route})\n`);
   return 0;
 }
 

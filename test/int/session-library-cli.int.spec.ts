@@ -67,6 +67,10 @@ describe('aura-lab session add-scenario | add-plan | note', () => {
     expect(emptyNote.code).toBe(2);
     expect(emptyNote.stderr).toContain('text');
     expect((await runCli(['session', 'add-scenario'], env)).code).toBe(2);
+    for (const [position, text, field] of [['abc', 'seen', 'position: expected a position (a positive integer), got "abc"'], ['0', 'seen', 'position: '], ['10', '', 'text: an annotation needs some text']]) {
+      const badAnnotation = await runCli(['session', 'annotate', 'run-1', position as string, text as string], env);
+      expect([badAnnotation.code, badAnnotation.stderr]).toEqual([2, expect.stringContaining(field as string)]);
+    }
 
     expect(await sessionOf(home)).toEqual(before);
   });

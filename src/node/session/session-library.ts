@@ -13,7 +13,7 @@ import { AuraError } from '../../core/kernel/errors.ts';
 import { readExperimentFile } from '../chaos-experiment.ts';
 import { writeFileAtomic } from '../files.ts';
 import { parseScenarioText, readScenarioFile } from '../scenario-loader.ts';
-import { checkKey, validateDrillNote, type DrillNote } from './session-doc.ts';
+import { checkKey, validateAnnotation, validateDrillNote, type Annotation, type DrillNote } from './session-doc.ts';
 
 /** A named text to put in the session (a scenario or a chaos plan). */
 export interface LibraryText {
@@ -52,6 +52,15 @@ export function chaosPlanForSession(file: string, scenariosDir: string, name?: s
  * validator accepts is taken: a drill of this lab's catalogue, a drill run, or a drill only a
  * peer has (notes travel to labs whose catalogues differ).
  */
+/** An annotation checked as the user gave it (a position that is not one, an empty text: validation, naming the field). */
+export function annotationFor(runId: string, positionText: string, text: string, author: string, createdAtMs = Date.now()): { id: string; annotation: Annotation } {
+  const notPosition = `expected a position (a positive integer), got ${JSON.stringify(positionText)}`;
+  if (!/^[1-9]\d*$/.test(positionText)) throw new AuraError('validation', `position: ${notPosition}`, [{ path: ['position'], message: notPosition }]);
+  if (text.trim() === '') throw new AuraError('validation', 'text: an annotation needs some text', [{ path: ['text'], message: 'an annotation needs some text' }]);
+  const annotation = validateAnnotation({ runId, position: Number(positionText), author, text, createdAtMs }, []);
+  return { id: `a-${randomBytes(8).toString('hex')}`, annotation };
+}
+
 export function drillNoteFor(drillId: string, text: string, author: string, createdAtMs = Date.now()): { id: string; note: DrillNote } {
   if (text.trim() === '') throw new AuraError('validation', 'text: a drill note needs some text', [{ path: ['text'], message: 'empty' }]);
   const note = validateDrillNote({ drillId, author, text, createdAtMs }, []);
