@@ -276,6 +276,8 @@ export async function main(argv: string[]): Promise<number> {
       });
     }
     case 'schema':
+      // It takes nothing: an option or argument is refused like any other command's unknown one.
+      parseArgs({ args: rest, allowPositionals: false, options: {} });
       return schemaCommand();
     case 'sweep': {
       const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { out: { type: 'string' }, threads: { type: 'string' }, json: { type: 'boolean', default: false } } });

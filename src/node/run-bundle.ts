@@ -68,6 +68,7 @@ export interface ImportResult {
 
 /** Reads a bundle's carried files; AuraError('validation') when the file is not a run bundle. */
 function readBundle(file: string): Map<string, string> {
+  if (existsSync(file) && statSync(file).isDirectory()) throw new AuraError('validation', `${file}: a directory, not a run bundle (aura-lab export <run> --out FILE makes one)`);
   let db: Database.Database;
   try {
     db = new Database(file, { readonly: true, fileMustExist: true });

@@ -104,6 +104,8 @@ describe('aura-lab replay, fork, diff, schema', () => {
     const notABundle = await runCli(['import', join(source, 'manifest.json')], env);
     expect(notABundle.code).toBe(2);
     expect(notABundle.stderr).toMatch(/not a run bundle/);
+    const aRunDirectory = await runCli(['import', source], env);
+    expect([aRunDirectory.code, aRunDirectory.stderr]).toEqual([2, expect.stringContaining('a directory, not a run bundle (aura-lab export <run> --out FILE makes one)')]);
   }, 60_000);
 
   it('prints the scenario format as JSON Schema', async () => {
@@ -113,5 +115,6 @@ describe('aura-lab replay, fork, diff, schema', () => {
     expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
     expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['version', 'name', 'seed', 'duration', 'workload', 'projections']));
     expect(JSON.stringify(schema)).toContain('"diurnal"');
+    for (const extra of [['--json'], ['extra']]) expect((await runCli(['schema', ...extra], env)).code).toBe(2);
   }, 30_000);
 });
