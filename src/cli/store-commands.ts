@@ -160,7 +160,8 @@ export async function repairCommand(target: string, options: { json: boolean; ba
         : `nothing to repair: ${report.recoveredHead.toLocaleString('en')} events verify; ${declared.length} position(s) an earlier repair declared lost stay lost (${positionRanges(declared).join(', ')})\n`,
     );
   } else {
-    const declaredBefore = report.diagnosis.declaredLost.filter((position) => !report.lostPositions.includes(position));
+    const lostNow = new Set(report.lostPositions);
+    const declaredBefore = report.diagnosis.declaredLost.filter((position) => !lostNow.has(position));
     const backup = report.backupUsed === null ? '' : `backup ${displayPath(report.backupUsed.file)} (${report.backupUsed.headPosition})`;
     const source =
       report.method === 'patch'

@@ -369,7 +369,7 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
   }
 
   // A backup named by the caller must be a good backup of this log: anything else is refused before anything moves.
-  if (options.backupFile !== undefined) checkChosenBackup(options.backupFile, path, headRecord);
+  if (options.backupFile !== undefined) checkChosenBackup(options.backupFile, path, headRecord, summary.firstBadPosition !== 1);
   // The backups are listed before the damaged file moves: a list that fails leaves the log where it was.
   const candidates = options.backupFile === undefined ? listBackups(options.backupsDir) : [{ file: options.backupFile, headPosition: 0, headHash: '', createdAtMs: 0, bytes: 0 }];
   const damagedCopy = existsSync(path) ? moveAside(path, stamp) : null;
@@ -788,8 +788,7 @@ function patchInPlace(building: string, damaged: string, diagnosis: VerifyReport
         const original = position <= (base?.headPosition ?? 0) ? (backupRow?.get(position) as RawEventRowWithHash | undefined) : undefined;
         const restorable = original !== undefined && backupReader !== undefined && previous !== undefined && chainHash(previous, framingOfRow(backupReader, original)) === original[10];
         const raw = rawAt.get(position) as RawEventRowWithHash | undefined;
-        const corrected = raw !== undefined && previous !== undefined ? placer.correct(position, raw, previous) : undefined;
-        const back = restorable ? original : (corrected ?? (previous === undefined ? undefined : placer.fromPages(damaged, position, raw, previous)));
+        const back = restorable ? original : (raw !== undefined && previous !== undefined ? placer.correct(position, raw, previous) : undefined) ?? (previous === undefined ? undefined : placer.fromPages(damaged, position, raw, previous));
         if (back === undefined) {
           rest.push(position);
           continue;
@@ -810,7 +809,9 @@ function patchInPlace(building: string, damaged: string, diagnosis: VerifyReport
       const renumbered = renumberLost(db);
       // The stream index is derived data copied with the damaged file: a chunk naming a position
       // that is not its stream's event at that version is dropped with everything after it.
-      const badChunks = diagnosis.problems.filter((problem) => problem.kind === 'stream_index').map((problem) => problem.position ?? 1);
+      // A damaged chunk's own positions cannot say where its events are (a flipped bit makes 5
+      // into 10, or 2.5): any finding in the index rebuilds all of it, from position 1.
+      const badChunks = diagnosis.problems.some((problem) => problem.kind === 'stream_index') ? [1] : [];
       // A row that came back may stand where a chunk built from its damaged values says otherwise.
       const dropFrom = Math.min(lost[0] ?? Number.POSITIVE_INFINITY, returned[0] ?? Number.POSITIVE_INFINITY, renumbered, ...badChunks);
       if (Number.isFinite(dropFrom)) dropChunksFrom(db, dropFrom);
@@ -1151,6 +1152,8 @@ export function settleStreamVersions(db: Database.Database): void {
     asOf.set(streamId, Math.max(asOf.get(streamId) ?? 0, firstVersion + positions.length / 8 - 1));
   }
   if (fromChunks) {
+    // What schema 5 means (sqlite-schema.ts): a schema-4 build would take these versions as current.
+    db.prepare("UPDATE main.meta SET value = '5' WHERE key = 'schema_version' AND value = '4'").run();
     const update = db.prepare('UPDATE main.streams SET version = ? WHERE stream_id = ? AND version IS NOT ?');
     for (const streamId of db.prepare('SELECT stream_id FROM main.streams').pluck().all() as number[]) {
       const version = asOf.get(streamId) ?? 0;
@@ -1374,15 +1377,16 @@ async function trustedByDigest(candidate: BackupInfo, firstBad: number | null, d
  * one of another log (its first event is not the log's, or its event at the head record's
  * position is not the one recorded there). Where neither can be read, it cannot tell, and takes it.
  */
-function checkChosenBackup(file: string, path: string, head: HeadRecord | undefined): void {
+function checkChosenBackup(file: string, path: string, head: HeadRecord | undefined, firstVerifies: boolean): void {
   let check: VerifyReport;
   try {
     check = verifyEventLog(file);
   } catch (error) {
     throw new AuraError('validation', `backup ${file}: ${(error as Error).message}`);
   }
-  if (!check.ok) throw new AuraError('validation', `backup ${file} is not a good backup: ${check.problems[0]?.detail ?? 'it fails verification'}`);
-  const first = check.headPosition >= 1 ? storedHashOf(path, 1) : undefined;
+  if (!check.ok && !check.onlyDeclaredLosses) throw new AuraError('validation', `backup ${file} is not a good backup: ${check.problems[0]?.detail ?? 'it fails verification'}`);
+  // The log's first event, where it verified (a damaged one says nothing of the backup).
+  const first = check.headPosition >= 1 && firstVerifies ? storedHashOf(path, 1) : undefined;
   if (first !== undefined && first !== storedHashOf(file, 1)) throw new AuraError('validation', `backup ${file} is of another log: its first event is not this log's`);
   if (head !== undefined && head.headPosition >= 1 && head.headPosition <= check.headPosition && storedHashOf(file, head.headPosition) !== head.headHash) {
     throw new AuraError('validation', `backup ${file} is of another log: its event at ${head.headPosition} is not the one the head record names`);

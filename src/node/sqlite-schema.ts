@@ -71,23 +71,26 @@ export function openDatabase(path: string, options: OpenOptions = {}): Database.
   } catch (error) {
     throw new AuraError(readonly ? 'not_found' : 'unavailable', `cannot open ${path}: ${(error as Error).message}`);
   }
-  db.pragma('busy_timeout = 5000');
-  db.pragma('cache_size = -65536');
-  if (!readonly) {
-    try {
+  try {
+    db.pragma('busy_timeout = 5000');
+    db.pragma('cache_size = -65536');
+    if (!readonly) {
       // Another program's database is refused before anything changes it (WAL mode is written to the file).
       refuseForeign(db, path);
       // A new file gets 16 KiB pages: fewer, larger pages suit an append-mostly log of ~300-byte events.
       const empty = (db.prepare('SELECT COUNT(*) AS n FROM sqlite_schema').get() as { n: number }).n === 0;
       if (empty) db.pragma('page_size = 16384');
       db.pragma('journal_mode = WAL');
-    } catch (error) {
-      db.close();
-      if (error instanceof AuraError) throw error;
-      throw new AuraError('damaged', `${path} is not a readable AURA Lab event log: ${(error as Error).message}`);
+      db.pragma(`synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
+      db.pragma(`wal_autocheckpoint = ${options.backgroundCheckpoints ? 0 : 4096}`);
     }
-    db.pragma(`synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
-    db.pragma(`wal_autocheckpoint = ${options.backgroundCheckpoints ? 0 : 4096}`);
+  } catch (error) {
+    db.close();
+    if (error instanceof AuraError) throw error;
+    // Not a database, or a damaged one: a repair's business. Anything else (busy, read-only, I/O) is the file's circumstances.
+    const code = (error as { code?: string }).code ?? '';
+    const damaged = code.startsWith('SQLITE_NOTADB') || code.startsWith('SQLITE_CORRUPT');
+    throw new AuraError(damaged ? 'damaged' : 'unavailable', `${path} ${damaged ? 'is not a readable AURA Lab event log' : 'cannot be opened'}: ${(error as Error).message}`);
   }
   return db;
 }

@@ -132,7 +132,10 @@ describe("the stream index's position", () => {
         return new Map(db.prepare('SELECT stream_id, version FROM streams').raw().all() as [number, number][]);
       };
       expect(versions(indexed)).not.toEqual(versions(3_150));
+      // A log an older build wrote (schema 4 took streams.version as current) becomes schema 5, which means these versions.
+      db.prepare("UPDATE meta SET value = '4' WHERE key = 'schema_version'").run();
       expect(settled()).toEqual(versions(indexed));
+      expect(db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()).toBe('5');
       // Chunks up to 2,700 and a position of 1,400: the chunks cannot say what each stream's version was there.
       db.prepare("UPDATE meta SET value = '1400' WHERE key = 'stream_index_position'").run();
       expect(settled()).toEqual(versions(3_150));
