@@ -368,14 +368,14 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
     return { file: path, method: 'none', repaired: false, diagnosis: summary, backupUsed: null, backupsRejected: [], damagedCopy: null, knownHead, recoveredHead: diagnosis.headPosition, lostPositions: [], lostRanges: [], tombstones: 0, namesMended: [], schemaMended: [], wallMs: Math.round(performance.now() - started) };
   }
 
-  // A backup named by the caller must be a good backup of this log: anything else is refused before anything moves.
-  if (options.backupFile !== undefined) checkChosenBackup(options.backupFile, path, headRecord, summary.firstBadPosition !== 1);
+  // A backup named by the caller must be a good backup of this log: anything else is refused before anything moves; it is the base.
+  const chosen = options.backupFile === undefined ? undefined : chosenBackup(options.backupFile, path, headRecord, summary.firstBadPosition !== 1);
   // The backups are listed before the damaged file moves: a list that fails leaves the log where it was.
-  const candidates = options.backupFile === undefined ? listBackups(options.backupsDir) : [{ file: options.backupFile, headPosition: 0, headHash: '', createdAtMs: 0, bytes: 0 }];
+  const candidates = chosen === undefined ? listBackups(options.backupsDir) : [];
   const damagedCopy = existsSync(path) ? moveAside(path, stamp) : null;
   // The newest backup that verifies completely is the base.
   const rejected: { file: string; reason: string }[] = [];
-  let base: BackupInfo | undefined;
+  let base: BackupInfo | undefined = chosen;
   for (const candidate of candidates) {
     options.onProgress?.('checking backups', 0);
     try {
@@ -679,7 +679,6 @@ function restoreByHash(
   return unflipped(row, previousHash, framing, payloadBytes(), budget);
 }
 
-/** A payload's bytes as stored (a flipped bit may have left bytes that are not UTF-8), or undefined. */
 /**
  * The event at `position` from a file's pages (page-scan.ts): a cell whose chain hash verifies
  * after `previousHash`, as stored, with a bit of its header flipped, with one bit of a value
@@ -715,6 +714,7 @@ function rowFromPages(
   return undefined;
 }
 
+/** A payload's bytes as stored (a flipped bit may have left bytes that are not UTF-8), or undefined. */
 function storedPayload(db: Database.Database | undefined, source: 'main' | 'd', position: number): Buffer | undefined {
   try {
     const bytes = db?.prepare(`SELECT CAST(payload AS BLOB) FROM ${source}.events WHERE position = ?`).pluck().get(position);
@@ -811,9 +811,9 @@ function patchInPlace(building: string, damaged: string, diagnosis: VerifyReport
       // that is not its stream's event at that version is dropped with everything after it.
       // A damaged chunk's own positions cannot say where its events are (a flipped bit makes 5
       // into 10, or 2.5): any finding in the index rebuilds all of it, from position 1.
-      const badChunks = diagnosis.problems.some((problem) => problem.kind === 'stream_index') ? [1] : [];
+      const indexDamaged = diagnosis.problems.some((problem) => problem.kind === 'stream_index');
       // A row that came back may stand where a chunk built from its damaged values says otherwise.
-      const dropFrom = Math.min(lost[0] ?? Number.POSITIVE_INFINITY, returned[0] ?? Number.POSITIVE_INFINITY, renumbered, ...badChunks);
+      const dropFrom = Math.min(lost[0] ?? Number.POSITIVE_INFINITY, returned[0] ?? Number.POSITIVE_INFINITY, renumbered, indexDamaged ? 1 : Number.POSITIVE_INFINITY);
       if (Number.isFinite(dropFrom)) dropChunksFrom(db, dropFrom);
       // $lost may have grown, or a stream's last event become a tombstone in $lost.
       settleStreamVersions(db);
@@ -1372,12 +1372,13 @@ async function trustedByDigest(candidate: BackupInfo, firstBad: number | null, d
 }
 
 /**
- * Refuses (a validation error, nothing changed) a backup the caller chose that is not a good
- * backup of the log at `path`: no such file, not an event log, one that fails verification, or
- * one of another log (its first event is not the log's, or its event at the head record's
- * position is not the one recorded there). Where neither can be read, it cannot tell, and takes it.
+ * A backup the caller chose, verified; refused (a validation error, nothing changed) when it is
+ * not a good backup of the log at `path`: no such file, not an event log, one that fails
+ * verification, or one of another log (its first event is not the log's, or its event at the
+ * head record's position is not the one recorded there). Where neither can be read, it cannot
+ * tell, and takes it.
  */
-function checkChosenBackup(file: string, path: string, head: HeadRecord | undefined, firstVerifies: boolean): void {
+function chosenBackup(file: string, path: string, head: HeadRecord | undefined, firstVerifies: boolean): BackupInfo {
   let check: VerifyReport;
   try {
     check = verifyEventLog(file);
@@ -1391,6 +1392,7 @@ function checkChosenBackup(file: string, path: string, head: HeadRecord | undefi
   if (head !== undefined && head.headPosition >= 1 && head.headPosition <= check.headPosition && storedHashOf(file, head.headPosition) !== head.headHash) {
     throw new AuraError('validation', `backup ${file} is of another log: its event at ${head.headPosition} is not the one the head record names`);
   }
+  return { file, headPosition: check.headPosition, headHash: check.headHash, createdAtMs: 0, bytes: 0 };
 }
 
 /**

@@ -203,7 +203,7 @@ export function checkSchema(db: Database.Database, path: string): void {
  * otherwise fill with the lab's tables. An empty file is a new log; a file whose schema cannot be
  * read is a damaged one (checkSchema reports it).
  */
-export function refuseForeign(db: Database.Database, path: string): void {
+function refuseForeign(db: Database.Database, path: string): void {
   let tables: string[];
   try {
     tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").pluck().all() as string[];

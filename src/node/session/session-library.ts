@@ -47,11 +47,6 @@ export function chaosPlanForSession(file: string, scenariosDir: string, name?: s
   return { name: chosen, text: readExperimentFile(file, { scenariosDir }).text };
 }
 
-/**
- * A drill note, checked (`validation` naming drillId, author or text). Any drill id the session's
- * validator accepts is taken: a drill of this lab's catalogue, a drill run, or a drill only a
- * peer has (notes travel to labs whose catalogues differ).
- */
 /** An annotation checked as the user gave it (a position that is not one, an empty text: validation, naming the field). */
 export function annotationFor(runId: string, positionText: string, text: string, author: string, createdAtMs = Date.now()): { id: string; annotation: Annotation } {
   const notPosition = `expected a position (a positive integer), got ${JSON.stringify(positionText)}`;
@@ -61,6 +56,11 @@ export function annotationFor(runId: string, positionText: string, text: string,
   return { id: `a-${randomBytes(8).toString('hex')}`, annotation };
 }
 
+/**
+ * A drill note, checked (`validation` naming drillId, author or text). Any drill id the session's
+ * validator accepts is taken: a drill of this lab's catalogue, a drill run, or a drill only a
+ * peer has (notes travel to labs whose catalogues differ).
+ */
 export function drillNoteFor(drillId: string, text: string, author: string, createdAtMs = Date.now()): { id: string; note: DrillNote } {
   if (text.trim() === '') throw new AuraError('validation', 'text: a drill note needs some text', [{ path: ['text'], message: 'empty' }]);
   const note = validateDrillNote({ drillId, author, text, createdAtMs }, []);
