@@ -12,7 +12,8 @@
  *   schema_version \n virtual_time_us \n hex(causation_id) \n correlation_id \n payload
  * (encoding.ts: hashFraming, sqlite-event-store.ts: chainHash) and compares it with the row's
  * stored hash. It returns
- *   int32 rows, int32 rows not vouched for, then per row 24 bytes: position (float64),
+ *   int32 rows, int32 rows not vouched for, uint64 the sum of every row's (id, position) entry
+ *   digest (entry_digest: what the id index must hold), then per row 24 bytes: position (float64),
  *   stream_id, version, type_id (int32), a flag (int32: 1 = vouched for), then, when every row
  *   was vouched for, the last row's stored hash (32 bytes).
  * A row is vouched for only when it follows its predecessor (position = expected), every value
@@ -20,6 +21,11 @@
  * version and type_id fit int32), every text is valid UTF-8 (so that JavaScript, decoding and
  * re-encoding it, would hash the same bytes), its names exist, and the hash matches. The
  * caller checks a page with any row not vouched for the JavaScript way, whole.
+ *
+ * aura_id_index(id, rowid) sums the same entry digests over the id index's entries (a covering
+ * scan of events_by_id) and counts entries equal to the one before: with SQLite's quick_check,
+ * which checks every page's structure but not that an index holds its table's rows, it stands in
+ * for integrity_check's lookup of every row in the index (src/node/verify.ts: databaseCheck).
  *
  * aura_insert_rows(previous_hash, rows) inserts a batch of events that JavaScript has validated,
  * serialised and numbered, packed as native-endian records (src/node/native-append.ts): per row
@@ -81,8 +87,6 @@ static void put(Buffer *b, const void *bytes, size_t n) {
   b->length += n;
 }
 
-static void put_newline(Buffer *b) { put(b, "\n", 1); }
-
 static void put_hex(Buffer *b, const unsigned char *bytes, int n) {
   if (n <= 0 || bytes == NULL) return;
   reserve(b, 2 * (size_t)n);
@@ -93,15 +97,6 @@ static void put_hex(Buffer *b, const unsigned char *bytes, int n) {
     out[2 * i + 1] = (unsigned char)hex_digits[bytes[i] & 15];
   }
   b->length += 2 * (size_t)n;
-}
-
-static void put_int(Buffer *b, sqlite3_int64 value) {
-  char digits[24];
-  int at = 24;
-  uint64_t magnitude = value < 0 ? (uint64_t)0 - (uint64_t)value : (uint64_t)value;
-  do { digits[--at] = (char)('0' + magnitude % 10); magnitude /= 10; } while (magnitude != 0);
-  if (value < 0) digits[--at] = '-';
-  put(b, digits + at, (size_t)(24 - at));
 }
 
 /* Valid UTF-8 as a WHATWG decoder sees it: no overlong forms, no surrogates, nothing past U+10FFFF. */
@@ -155,35 +150,65 @@ typedef struct {
   Field stream, id, type, causation, correlation, payload;
 } Framing;
 
-static void put_field(Buffer *b, Field field) {
-  if (field.bytes == NULL) return;
-  if (field.hex) put_hex(b, field.bytes, (int)field.length);
-  else put(b, field.bytes, field.length);
+/* The bytes a field takes in the framing. */
+static size_t field_length(Field field) {
+  if (field.bytes == NULL) return 0;
+  return field.hex ? 2 * field.length : field.length;
+}
+
+static unsigned char *write_field(unsigned char *out, Field field) {
+  if (field.bytes == NULL) return out;
+  if (!field.hex) {
+    memcpy(out, field.bytes, field.length);
+    return out + field.length;
+  }
+  for (size_t i = 0; i < field.length; i++) {
+    out[2 * i] = (unsigned char)hex_digits[field.bytes[i] >> 4];
+    out[2 * i + 1] = (unsigned char)hex_digits[field.bytes[i] & 15];
+  }
+  return out + 2 * field.length;
+}
+
+/* Decimal digits and a newline; at most 21 bytes. */
+static unsigned char *write_int_line(unsigned char *out, sqlite3_int64 value) {
+  char digits[24];
+  int at = 24;
+  uint64_t magnitude = value < 0 ? (uint64_t)0 - (uint64_t)value : (uint64_t)value;
+  do { digits[--at] = (char)('0' + magnitude % 10); magnitude /= 10; } while (magnitude != 0);
+  if (value < 0) digits[--at] = '-';
+  memcpy(out, digits + at, (size_t)(24 - at));
+  out += 24 - at;
+  *out++ = '\n';
+  return out;
 }
 
 /*
  * The chain hash of an event after `previous`: SHA-256 of the previous hash as hex and the
- * framing, one field per line, built in `scratch`. The one place both the check (vouch) and the
- * link (insert_rows) frame an event. 0 when out of memory.
+ * framing, one field per line. The one place both the check (vouch) and the link (insert_rows)
+ * frame an event. Everything before the payload is built in `scratch` (sized once); the payload,
+ * most of the bytes, goes to SHA-256 where it lies. 0 when out of memory.
  */
 static int chain_hash(Buffer *scratch, const unsigned char previous[32], const Framing *e, unsigned char digest[32]) {
   Buffer *f = scratch;
   f->length = 0;
-  put_hex(f, previous, 32); put_newline(f);
-  put_int(f, e->position); put_newline(f);
-  put_field(f, e->stream); put_newline(f);
-  put_int(f, e->version); put_newline(f);
-  put_field(f, e->id); put_newline(f);
-  put_field(f, e->type); put_newline(f);
-  put_int(f, e->schema_version); put_newline(f);
-  put_int(f, e->virtual_time); put_newline(f);
-  put_field(f, e->causation); put_newline(f);
-  put_field(f, e->correlation); put_newline(f);
-  put_field(f, e->payload);
+  reserve(f, 65 + 4 * 21 + field_length(e->stream) + field_length(e->id) + field_length(e->type) + field_length(e->causation) + field_length(e->correlation) + 6);
   if (f->failed) return 0;
+  unsigned char *out = f->bytes;
+  Field previous_field = { previous, 32, 1 };
+  out = write_field(out, previous_field); *out++ = '\n';
+  out = write_int_line(out, e->position);
+  out = write_field(out, e->stream); *out++ = '\n';
+  out = write_int_line(out, e->version);
+  out = write_field(out, e->id); *out++ = '\n';
+  out = write_field(out, e->type); *out++ = '\n';
+  out = write_int_line(out, e->schema_version);
+  out = write_int_line(out, e->virtual_time);
+  out = write_field(out, e->causation); *out++ = '\n';
+  out = write_field(out, e->correlation); *out++ = '\n';
   Sha256 sha;
   SHA256_Init(&sha);
-  SHA256_Update(&sha, f->bytes, f->length);
+  SHA256_Update(&sha, f->bytes, (size_t)(out - f->bytes));
+  if (e->payload.bytes != NULL && e->payload.length > 0) SHA256_Update(&sha, e->payload.bytes, e->payload.length);
   SHA256_Final(digest, &sha);
   return 1;
 }
@@ -275,6 +300,34 @@ static const Name *lookup(sqlite3 *db, NameTable *table, const char *sql, sqlite
   return name->text == NULL ? NULL : name;
 }
 
+/*
+ * One (id, rowid) entry of the events table or of its id index, as 64 bits: splitmix64's
+ * finaliser over the value's type, the rowid and the value's bytes. Verification adds them up
+ * (mod 2^64) over the table's rows (aura_chain_rows, as it reads them) and over the index's
+ * entries (aura_id_index): equal sums and counts say the index holds exactly the table's
+ * (id, rowid) pairs, the check SQLite's integrity_check makes by a lookup per row.
+ */
+static uint64_t mix64(uint64_t x) {
+  x ^= x >> 30; x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27; x *= 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+static uint64_t entry_digest(sqlite3_value *id, sqlite3_int64 rowid) {
+  int type = sqlite3_value_type(id);
+  uint64_t h = mix64(0x9E3779B97F4A7C15ULL + (uint64_t)type);
+  h = mix64(h ^ (uint64_t)rowid);
+  if (type == SQLITE_INTEGER) return mix64(h ^ (uint64_t)sqlite3_value_int64(id));
+  if (type == SQLITE_FLOAT) { double value = sqlite3_value_double(id); uint64_t bits; memcpy(&bits, &value, 8); return mix64(h ^ bits); }
+  if (type == SQLITE_NULL) return h;
+  const unsigned char *bytes = sqlite3_value_blob(id);
+  size_t length = (size_t)sqlite3_value_bytes(id);
+  size_t i = 0;
+  for (; i + 8 <= length; i += 8) { uint64_t word; memcpy(&word, bytes + i, 8); h = mix64(h ^ word); }
+  if (i < length) { uint64_t word = 0; memcpy(&word, bytes + i, length - i); h = mix64(h ^ word); }
+  return mix64(h ^ (uint64_t)length);
+}
+
 enum { EXPECTED, PREVIOUS, POSITION, STREAM_ID, VERSION, ID, TYPE_ID, SCHEMA_VERSION, VIRTUAL_TIME, CAUSATION, CORRELATION, PAYLOAD, HASH, ARGUMENTS };
 
 typedef struct {
@@ -283,6 +336,7 @@ typedef struct {
   unsigned char previous[32];
   int has_previous;
   int32_t rows, not_vouched;
+  uint64_t id_digest;
   Buffer framing;
   Buffer records;
 } Chain;
@@ -340,7 +394,7 @@ static void chain_step(sqlite3_context *context, int argc, sqlite3_value **argv)
   Chain *chain = sqlite3_aggregate_context(context, sizeof(Chain));
   if (chain == NULL) { sqlite3_result_error_nomem(context); return; }
   if (!chain->started) {
-    int32_t header[2] = { 0, 0 };
+    unsigned char header[16] = { 0 };
     chain->started = 1;
     chain->expected = sqlite3_value_int64(argv[EXPECTED]);
     chain->has_previous = sqlite3_value_type(argv[PREVIOUS]) == SQLITE_BLOB && sqlite3_value_bytes(argv[PREVIOUS]) == 32;
@@ -352,6 +406,7 @@ static void chain_step(sqlite3_context *context, int argc, sqlite3_value **argv)
   if (chain->framing.failed) { sqlite3_result_error_nomem(context); return; }
   chain->rows += 1;
   if (!flag) chain->not_vouched += 1;
+  chain->id_digest += entry_digest(argv[ID], position);
   /* As the JavaScript check goes on: the next row must follow this one, and chains from its stored hash. */
   chain->has_previous = sqlite3_value_type(argv[HASH]) == SQLITE_BLOB && sqlite3_value_bytes(argv[HASH]) == 32;
   if (chain->has_previous) memcpy(chain->previous, sqlite3_value_blob(argv[HASH]), 32);
@@ -371,10 +426,61 @@ static void chain_final(sqlite3_context *context) {
   else {
     int32_t header[2] = { chain->rows, chain->not_vouched };
     memcpy(chain->records.bytes, header, sizeof header);
-    sqlite3_result_blob(context, chain->records.bytes, (int)chain->records.length, SQLITE_TRANSIENT);
+    memcpy(chain->records.bytes + sizeof header, &chain->id_digest, sizeof chain->id_digest);
+    /* SQLite takes the buffer (and frees it). */
+    sqlite3_result_blob64(context, chain->records.bytes, (sqlite3_uint64)chain->records.length, free);
+    chain->records.bytes = NULL;
   }
   free(chain->framing.bytes);
   free(chain->records.bytes);
+}
+
+/*
+ * aura_id_index(id, rowid): an aggregate over the id index's entries in index order (a covering
+ * scan of events_by_id). Returns 24 bytes: int64 entries, uint64 the sum of their entry_digest,
+ * int64 entries equal to the one before (a unique index holds none; NULL ids aside).
+ */
+typedef struct {
+  sqlite3_int64 entries, duplicates;
+  uint64_t digest;
+  int has_previous, previous_type;
+  sqlite3_int64 previous_integer;
+  Buffer previous;
+} IdIndex;
+
+static void id_index_step(sqlite3_context *context, int argc, sqlite3_value **argv) {
+  (void)argc;
+  IdIndex *state = sqlite3_aggregate_context(context, sizeof(IdIndex));
+  if (state == NULL) { sqlite3_result_error_nomem(context); return; }
+  int type = sqlite3_value_type(argv[0]);
+  state->entries += 1;
+  state->digest += entry_digest(argv[0], sqlite3_value_int64(argv[1]));
+  const unsigned char *bytes = type == SQLITE_BLOB || type == SQLITE_TEXT ? sqlite3_value_blob(argv[0]) : NULL;
+  size_t length = bytes == NULL ? 0 : (size_t)sqlite3_value_bytes(argv[0]);
+  sqlite3_int64 integer = type == SQLITE_INTEGER ? sqlite3_value_int64(argv[0]) : 0;
+  if (state->has_previous && type != SQLITE_NULL && type == state->previous_type && integer == state->previous_integer &&
+      length == state->previous.length && (length == 0 || memcmp(bytes, state->previous.bytes, length) == 0)) {
+    state->duplicates += 1;
+  }
+  state->has_previous = 1;
+  state->previous_type = type;
+  state->previous_integer = integer;
+  state->previous.length = 0;
+  if (type == SQLITE_FLOAT) { double value = sqlite3_value_double(argv[0]); memcpy(&state->previous_integer, &value, 8); }
+  put(&state->previous, bytes, length);
+  if (state->previous.failed) sqlite3_result_error_nomem(context);
+}
+
+static void id_index_final(sqlite3_context *context) {
+  IdIndex *state = sqlite3_aggregate_context(context, 0);
+  unsigned char out[24] = { 0 };
+  if (state != NULL) {
+    memcpy(out, &state->entries, 8);
+    memcpy(out + 8, &state->digest, 8);
+    memcpy(out + 16, &state->duplicates, 8);
+    free(state->previous.bytes);
+  }
+  sqlite3_result_blob(context, out, sizeof out, SQLITE_TRANSIENT);
 }
 
 enum { ROW_NUMBERS = 6, ROW_TEXTS = 6, ROW_HEADER = ROW_NUMBERS * 8 + ROW_TEXTS * 4 };
@@ -579,6 +685,8 @@ int sqlite3_extension_init(sqlite3 *db, char **error, const sqlite3_api_routines
   Names *names = calloc(1, sizeof(Names));
   if (names == NULL) return SQLITE_NOMEM;
   int status = sqlite3_create_function_v2(db, "aura_chain_rows", ARGUMENTS, SQLITE_UTF8, names, NULL, chain_step, chain_final, free_names);
+  if (status != SQLITE_OK) return status;
+  status = sqlite3_create_function_v2(db, "aura_id_index", 2, SQLITE_UTF8 | SQLITE_INNOCUOUS, NULL, NULL, id_index_step, id_index_final, NULL);
   if (status != SQLITE_OK) return status;
   status = sqlite3_create_function_v2(db, "aura_event_rows", R_ARGUMENTS, SQLITE_UTF8 | SQLITE_INNOCUOUS, NULL, NULL, event_rows_step, event_rows_final, NULL);
   if (status != SQLITE_OK) return status;

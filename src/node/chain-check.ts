@@ -32,11 +32,11 @@ export type StreamGap = readonly [position: number, streamId: number, from: numb
 const gapsMax = 100_000;
 
 /**
- * A verification worker's task (workers/chain-worker.ts): a slice of the chain, or SQLite's
- * integrity_check. `native: false` checks the chain in JavaScript even where the native chain
+ * A verification worker's task (workers/chain-worker.ts): a slice of the chain, or the check of
+ * the database up to the log's head (verify.ts: databaseCheck). `native: false` checks the chain in JavaScript even where the native chain
  * check is built.
  */
-export type ChainTask = { readonly path: string; readonly native: boolean } & ({ readonly from: number; readonly to: number; readonly previousHash: string } | { readonly integrity: true });
+export type ChainTask = { readonly path: string; readonly native: boolean } & ({ readonly from: number; readonly to: number; readonly previousHash: string } | { readonly integrity: true; readonly head: number });
 
 /** Rows read (or checked natively) per query. */
 const pageEvents = 4_096;
@@ -74,6 +74,13 @@ export interface RangeResult {
   readonly native: boolean;
   /** Rows it vouched for; the others were checked in JavaScript. */
   readonly nativeRows: number;
+  /**
+   * The sum (mod 2^64) of the (id, position) entry digests of every row read, as the id index
+   * must hold them (verify.ts: databaseCheck); undefined without the native chain check.
+   */
+  readonly idDigest: bigint | undefined;
+  /** The rows idDigest sums. */
+  readonly idEntries: number;
 }
 
 /**
@@ -175,12 +182,18 @@ export function checkRange(reader: EventReader, from: number, to: number, previo
   // records; any other page is checked below the JavaScript way, whole, as if it were alone.
   const native = nativeChainRows(db);
   let nativeRows = 0;
+  let idDigest = 0n;
+  let idEntries = 0;
   const hexHash = /^[0-9a-f]{64}$/;
   try {
     for (let page = from; page <= to; page += pageEvents) {
       const pageTo = Math.min(to, page + pageEvents - 1);
       // A page SQLite cannot read throws here as it would for the rows themselves (unreadable, below).
       const records = native?.(expected, hexHash.test(previous) ? Buffer.from(previous, 'hex') : null, page, pageTo);
+      if (records !== undefined) {
+        idDigest += records.idDigest;
+        idEntries += records.count;
+      }
       let count: number;
       if (records !== undefined && records.notVouched === 0 && records.lastHash !== undefined) {
         for (let index = 0; index < records.count; index++) {
@@ -227,6 +240,8 @@ export function checkRange(reader: EventReader, from: number, to: number, previo
     versionOf: versionOf.subarray(0, Math.max(0, expected - from)),
     native: native !== undefined,
     nativeRows,
+    idDigest: native === undefined ? undefined : BigInt.asUintN(64, idDigest),
+    idEntries,
   };
 }
 

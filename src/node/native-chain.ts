@@ -26,7 +26,8 @@ export function nativeChainLibrary(): string {
 
 /** Bytes per row record: position (float64), stream id, version, type id, flag (int32 each). */
 const recordBytes = 24;
-const headerBytes = 8;
+/** int32 rows, int32 rows not vouched for, uint64 the rows' id entry digest. */
+const headerBytes = 16;
 
 export interface ChainRecords {
   readonly count: number;
@@ -38,6 +39,8 @@ export interface ChainRecords {
   readonly ints: Int32Array;
   /** The last row's stored hash (hex), when every row was vouched for. */
   readonly lastHash: string | undefined;
+  /** The sum (mod 2^64) of the rows' (id, position) entry digests, as the id index must hold them (verify.ts: databaseCheck). */
+  readonly idDigest: bigint;
 }
 
 export type ChainRows = (expected: number, previousHash: Buffer | null, from: number, to: number) => ChainRecords;
@@ -96,7 +99,7 @@ export function useNativeChain(db: Database.Database): boolean {
   }
   rowsByConnection.set(db, (expected, previous, from, to) => {
     const blob = statement.get({ expected, previous, from, to }) as Buffer | null;
-    if (blob === null || blob.length === 0) return { count: 0, notVouched: 0, positions: new Float64Array(0), ints: new Int32Array(0), lastHash: undefined };
+    if (blob === null || blob.length === 0) return { count: 0, notVouched: 0, positions: new Float64Array(0), ints: new Int32Array(0), lastHash: undefined, idDigest: 0n };
     // Typed views need the records 8-byte aligned; a copy when they are not.
     const bytes = blob.byteOffset % 8 === 0 ? blob : new Uint8Array(blob);
     const header = new Int32Array(bytes.buffer, bytes.byteOffset, 2);
@@ -110,6 +113,7 @@ export function useNativeChain(db: Database.Database): boolean {
       positions: new Float64Array(bytes.buffer, bytes.byteOffset + headerBytes, count * 3),
       ints: new Int32Array(bytes.buffer, bytes.byteOffset + headerBytes, count * 6),
       lastHash: bytes.length === recordsEnd + 32 ? Buffer.from(bytes.buffer, bytes.byteOffset + recordsEnd, 32).toString('hex') : undefined,
+      idDigest: new BigUint64Array(bytes.buffer, bytes.byteOffset + 8, 1)[0] as bigint,
     };
   });
   return true;

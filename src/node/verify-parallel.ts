@@ -1,7 +1,7 @@
 /**
  * Verification on worker threads: the log is cut into slices; each slice's chain links are
- * checked from the stored hash just before it. The first worker runs integrity_check, then
- * checks slices. With `onCallerThread` (the CLI, whose process does nothing else) this thread
+ * checked from the stored hash just before it. The first worker checks the database
+ * (verify.ts: databaseCheck), then checks slices. With `onCallerThread` (the CLI, whose process does nothing else) this thread
  * checks slices too, from the start, while the workers boot (about 0.1-0.2 s each, a third of a
  * 300,000-event verification when this thread only waited), yielding to its event loop between
  * slices (~25-60 ms each). The engine host leaves it off: its thread runs live runs. The slices are
@@ -16,7 +16,7 @@ import { checkRange, type ChainTask, type RangeResult } from './chain-check.ts';
 import { EventReader } from './event-reader.ts';
 import { useNativeChain } from './native-chain.ts';
 import { workerEntry } from './runtime.ts';
-import { assembleReport, openOrReport, type VerifyReport } from './verify.ts';
+import { assembleReport, integrityCheckOf, integrityFindings, openOrReport, type DatabaseCheck, type VerifyReport } from './verify.ts';
 
 /** Events per slice; tests may lower it through the options. */
 const defaultSliceEvents = 20_000;
@@ -41,10 +41,10 @@ export async function verifyEventLogParallel(
   const pool = new Piscina({ filename: entry.url.href, minThreads: threads, maxThreads: threads, execArgv: entry.execArgv });
   const pumps: Promise<unknown>[] = [];
   try {
-    let integrity: Promise<string[]> | undefined;
+    let integrity: Promise<DatabaseCheck> | undefined;
     const results: RangeResult[] = [];
     try {
-      integrity = pool.run({ path, native, integrity: true } satisfies ChainTask) as Promise<string[]>;
+      integrity = pool.run({ path, native, integrity: true, head } satisfies ChainTask) as Promise<DatabaseCheck>;
       const hashAt = db.prepare<[number], { hash: string }>('SELECT lower(hex(hash)) AS hash FROM events WHERE position = ?');
       const boundaries: { from: number; to: number; previousHash: string }[] = [];
       for (let from = 1; from <= Math.max(head, 1); from += sliceEvents) {
@@ -92,8 +92,8 @@ export async function verifyEventLogParallel(
       db.close();
     }
     // All at once: a worker that fails while another still runs is not left unhandled.
-    const [integrityLines] = await Promise.all([integrity, ...pumps]);
-    return assembleReport(path, started, integrityLines, results, streams, chunks);
+    const [check] = await Promise.all([integrity, ...pumps]);
+    return assembleReport(path, started, integrityFindings(check, results, () => integrityCheckOf(path)), results, streams, chunks);
   } finally {
     await pool.destroy();
   }

@@ -1,6 +1,6 @@
 /**
- * Full verification of an event log: SQLite's integrity_check, then every event's position,
- * stream version and chain hash. Reports the first bad position and what is wrong there.
+ * Full verification of an event log: SQLite's check of the database (databaseCheck), then every
+ * event's position, stream version and chain hash. Reports the first bad position and what is wrong there.
  * verifyEventLog checks on this thread; verifyEventLogParallel (verify-parallel.ts) splits the
  * log into slices checked on worker threads.
  */
@@ -88,6 +88,87 @@ export function integrityCheck(db: Database.Database): string[] {
   return (db.pragma(`integrity_check(${problemsMax})`) as { integrity_check: string }[]).map((row) => row.integrity_check);
 }
 
+/**
+ * SQLite's check of a log's database. Without the native chain check: integrity_check. With it,
+ * first a quick form: quick_check (every page's structure, every row's types and constraints),
+ * integrity_check of every table but events (small ones), and the id index's entries summed
+ * (aura_id_index, src/native/aura-chain.c) for integrityFindings to compare with the sums the
+ * chain check makes over the rows as it reads them. Together that is what integrity_check
+ * checks, without its lookup of every row in the index (on a 300,000-event log, 0.23 s against
+ * 0.36 s). The quick form only says "ok" (`idIndex` set); any finding sends it to integrity_check.
+ */
+export interface DatabaseCheck {
+  readonly lines: readonly string[];
+  /** The id index's entries at positions up to the head, and the sums of the table's rows before position 1 (the chain check reads 1..head). */
+  readonly idIndex?: { readonly entries: number; readonly digest: bigint; readonly duplicates: number; readonly rowsBefore: number; readonly digestBefore: bigint };
+}
+
+/** The id index's sums as aura_id_index returns them: [entries, digest, entries equal to the one before]. */
+function idIndexSums(blob: Buffer): [number, bigint, number] {
+  const copy = new Uint8Array(blob); // 8-byte aligned
+  if (copy.length !== 24) throw new Error(`aura_id_index returned ${copy.length} bytes`);
+  const signed = new BigInt64Array(copy.buffer, 0, 3);
+  return [Number(signed[0]), new BigUint64Array(copy.buffer, 8, 1)[0] as bigint, Number(signed[2])];
+}
+
+/**
+ * Checks the database of a log up to `head` (positions after it may be a live writer's).
+ * `withIndexSums`: the connection has the native chain check (nativeChainRows), and the chain
+ * check reading positions 1..head has it too. Any failure of the quick form falls back to
+ * integrity_check, whose own failure throws.
+ */
+export function databaseCheck(db: Database.Database, head: number, withIndexSums: boolean): DatabaseCheck {
+  if (!withIndexSums) return { lines: integrityCheck(db) };
+  try {
+    const quick = (db.pragma('quick_check(1)') as { quick_check: string }[]).map((row) => row.quick_check);
+    if (!(quick.length === 1 && quick[0] === 'ok')) return { lines: integrityCheck(db) };
+    const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name <> 'events'").pluck().all() as string[];
+    const others = tables.flatMap((name) => (db.pragma(`integrity_check("${name.replaceAll('"', '""')}")`) as { integrity_check: string }[]).map((row) => row.integrity_check));
+    if (others.some((line) => line !== 'ok')) return { lines: integrityCheck(db) };
+    const sums = db.prepare('SELECT aura_id_index(id, position) FROM events INDEXED BY events_by_id WHERE position <= ?').pluck();
+    const [entries, digest, duplicates] = idIndexSums(sums.get(head) as Buffer);
+    const [rowsBefore, digestBefore] = idIndexSums(db.prepare('SELECT aura_id_index(id, position) FROM events WHERE position < 1').pluck().get() as Buffer);
+    return { lines: ['ok'], idIndex: { entries, digest, duplicates, rowsBefore, digestBefore } };
+  } catch {
+    return { lines: integrityCheck(db) };
+  }
+}
+
+/**
+ * The database check's findings once the chain check has read the rows. The quick form only
+ * ever says "ok": when quick_check and the small tables found nothing and the id index's sums
+ * are the rows' (every slice read, each with its sums). Anything else, integrity_check itself
+ * (`fullCheck`, asked only then) describes, so a damaged log gets the same report with or
+ * without the native chain check.
+ */
+export function integrityFindings(check: DatabaseCheck, slices: readonly RangeResult[], fullCheck: () => string[]): string[] {
+  const index = check.idIndex;
+  if (index === undefined) return [...check.lines];
+  let rows = index.rowsBefore;
+  let digest = index.digestBefore;
+  for (const slice of slices) {
+    if (slice.unreadable || slice.idDigest === undefined) return fullCheck();
+    rows += slice.idEntries;
+    digest += slice.idDigest;
+  }
+  const ok = check.lines.length === 1 && check.lines[0] === 'ok' && index.duplicates === 0 && index.entries === rows && index.digest === BigInt.asUintN(64, digest);
+  return ok ? ['ok'] : fullCheck();
+}
+
+/** SQLite's integrity_check of the log at `path`, on a connection of its own. */
+export function integrityCheckOf(path: string): string[] {
+  try {
+    const db = new Database(path, { readonly: true, fileMustExist: true });
+    try {
+      return integrityCheck(db);
+    } finally {
+      db.close();
+    }
+  } catch (error) {
+    return [`integrity_check failed: ${(error as Error).message}`];
+  }
+}
+
 /** The stream index's chunks, or undefined when they cannot be read (reported as a problem). */
 function readChunksOrReport(db: Database.Database): ChunkRow[] | string {
   try {
@@ -159,15 +240,12 @@ export function assembleReport(
   }
   // streams.version is each stream's version as of the stream index's position (written with
   // its chunks: stream-index.ts), or its last version (a log closed cleanly, or repaired).
-  const lastAsOf = new Map<number, number>();
-  for (let position = 1; position <= Math.min(streams.asOf, head); position++) {
-    const streamId = streamAt[position] as number;
-    if (streamId >= 0) lastAsOf.set(streamId, versionAt[position] as number);
-  }
-  for (const stream of streams.rows) {
+  const differing = streams.rows.filter((stream) => (last.get(stream.stream_id)?.[0] ?? 0) !== stream.version);
+  const lastAsOf = lastVersionsAsOf(new Set(differing.map((stream) => stream.stream_id)), Math.min(streams.asOf, head), streamAt, versionAt);
+  for (const stream of differing) {
     const seen = last.get(stream.stream_id)?.[0] ?? 0;
     const seenAsOf = lastAsOf.get(stream.stream_id) ?? 0;
-    if (seen !== stream.version && seenAsOf !== stream.version) {
+    if (seenAsOf !== stream.version) {
       problems.push({ position: null, kind: 'head', detail: `stream ${stream.name} says version ${stream.version}, its events end at ${seen}${seenAsOf === seen ? '' : ` (${seenAsOf} at the stream index's position ${streams.asOf})`}` });
     }
   }
@@ -189,6 +267,19 @@ export function assembleReport(
     chainCheck: slices.length > 0 && slices.every((slice) => slice.native) ? 'native' : 'javascript',
     wallMs: Math.round(performance.now() - started),
   };
+}
+
+/**
+ * The last version of each of `wanted`'s streams at or before position `to`, read backwards from
+ * there (a log whose streams all say their last version, one closed cleanly, wants none).
+ */
+function lastVersionsAsOf(wanted: ReadonlySet<number>, to: number, streamAt: Int32Array, versionAt: Int32Array): Map<number, number> {
+  const found = new Map<number, number>();
+  for (let position = to; position >= 1 && found.size < wanted.size; position--) {
+    const streamId = streamAt[position] as number;
+    if (wanted.has(streamId) && !found.has(streamId)) found.set(streamId, versionAt[position] as number);
+  }
+  return found;
 }
 
 /** The streams' recorded versions, and the position they are recorded as of. */
@@ -222,16 +313,16 @@ export function verifyEventLog(path: string, onProgress?: (checked: number, tota
   if (!('db' in opened)) return opened;
   const { db, head, streams, chunks } = opened;
   try {
-    if (options.native ?? true) useNativeChain(db);
-    let integrity: string[];
+    const native = (options.native ?? true) && useNativeChain(db);
+    let check: DatabaseCheck;
     try {
-      integrity = integrityCheck(db);
+      check = databaseCheck(db, head, native);
     } catch (error) {
-      integrity = [`integrity_check failed: ${(error as Error).message}`];
+      check = { lines: [`integrity_check failed: ${(error as Error).message}`] };
     }
-    const slice = checkRange(new EventReader(db), 1, Number.MAX_SAFE_INTEGER, genesisHashHex, (checked) => onProgress?.(checked, head));
+    const slice = checkRange(new EventReader(db), 1, head, genesisHashHex, (checked) => onProgress?.(checked, head));
     onProgress?.(slice.events, head);
-    return assembleReport(path, started, integrity, [slice], streams, chunks);
+    return assembleReport(path, started, integrityFindings(check, [slice], () => integrityCheckOf(path)), [slice], streams, chunks);
   } finally {
     db.close();
   }

@@ -1,5 +1,5 @@
 /**
- * Piscina worker: checks one slice of an event log, or runs SQLite's integrity_check (verify-parallel.ts).
+ * Piscina worker: checks one slice of an event log, or its database (verify.ts: databaseCheck; verify-parallel.ts).
  *
  * A worker keeps its connection and reader across the slices of one verification (the pool
  * lives for one verification): the stream and type names it has looked up and SQLite's page
@@ -9,8 +9,8 @@
 import Database from 'better-sqlite3';
 import { checkRange, type ChainTask, type RangeResult } from '../node/chain-check.ts';
 import { EventReader } from '../node/event-reader.ts';
-import { useNativeChain } from '../node/native-chain.ts';
-import { integrityCheck } from '../node/verify.ts';
+import { nativeChainRows, useNativeChain } from '../node/native-chain.ts';
+import { databaseCheck, type DatabaseCheck } from '../node/verify.ts';
 
 let kept: { readonly path: string; readonly native: boolean; readonly reader: EventReader } | undefined;
 
@@ -25,12 +25,13 @@ function readerFor(path: string, native: boolean): EventReader {
   return kept.reader;
 }
 
-export default function chainTask(task: ChainTask): RangeResult | string[] {
+export default function chainTask(task: ChainTask): RangeResult | DatabaseCheck {
   if ('integrity' in task) {
     try {
-      return integrityCheck(readerFor(task.path, task.native).db);
+      const db = readerFor(task.path, task.native).db;
+      return databaseCheck(db, task.head, task.native && nativeChainRows(db) !== undefined);
     } catch (error) {
-      return [`integrity_check failed: ${(error as Error).message}`];
+      return { lines: [`integrity_check failed: ${(error as Error).message}`] };
     }
   }
   return checkRange(readerFor(task.path, task.native), task.from, task.to, task.previousHash);

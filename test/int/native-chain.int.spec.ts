@@ -188,9 +188,9 @@ describe('native chain check', () => {
             const to = trial === 0 ? Number.MAX_SAFE_INTEGER : random.int(from, head + 10);
             const stored = script.db.prepare('SELECT lower(hex(hash)) AS hash FROM events WHERE position = ?').get(from - 1) as { hash: string } | undefined;
             const previous = [from === 1 ? genesisHashHex : (stored?.hash ?? ''), '', 'f'.repeat(64), 'not hex'][random.int(0, 3)] as string;
-            const { native: withoutNative, nativeRows: none, ...expected } = checkRange(script, from, to, previous);
-            const { native: withNative, nativeRows, ...actual } = checkRange(native, from, to, previous);
-            expect([withoutNative, none, withNative]).toEqual([false, 0, true]);
+            const { native: withoutNative, nativeRows: none, idDigest: noDigest, idEntries: _e, ...expected } = checkRange(script, from, to, previous);
+            const { native: withNative, nativeRows, idDigest, idEntries: _f, ...actual } = checkRange(native, from, to, previous);
+            expect([withoutNative, none, noDigest, withNative, typeof idDigest]).toEqual([false, 0, undefined, true, 'bigint']);
             vouched += nativeRows;
             expect(actual, `${done.join(', ')}; range ${from}..${to}, previous ${previous.slice(0, 8)}`).toEqual(expected);
           }
@@ -215,8 +215,8 @@ describe('native chain check', () => {
       writer.close();
       const { native, script, close } = readers(path);
       try {
-        const { native: _a, nativeRows: _b, ...expected } = checkRange(script, 1, Number.MAX_SAFE_INTEGER, genesisHashHex);
-        const { native: _c, nativeRows: _d, ...actual } = checkRange(native, 1, Number.MAX_SAFE_INTEGER, genesisHashHex);
+        const { native: _a, nativeRows: _b, idDigest: _g, idEntries: _h, ...expected } = checkRange(script, 1, Number.MAX_SAFE_INTEGER, genesisHashHex);
+        const { native: _c, nativeRows: _d, idDigest: _i, idEntries: _j, ...actual } = checkRange(native, 1, Number.MAX_SAFE_INTEGER, genesisHashHex);
         expect(actual, done).toEqual(expected);
       } finally {
         close();
@@ -233,8 +233,8 @@ describe('native chain check', () => {
     writer.close();
     const { native, script, close } = readers(original);
     try {
-      const { native: _a, nativeRows: _b, ...expected } = checkRange(script, 1, Number.MAX_SAFE_INTEGER, genesisHashHex);
-      const { native: _c, nativeRows, ...actual } = checkRange(native, 1, Number.MAX_SAFE_INTEGER, genesisHashHex);
+      const { native: _a, nativeRows: _b, idDigest: _g, idEntries: _h, ...expected } = checkRange(script, 1, Number.MAX_SAFE_INTEGER, genesisHashHex);
+      const { native: _c, nativeRows, idDigest: _i, idEntries: _j, ...actual } = checkRange(native, 1, Number.MAX_SAFE_INTEGER, genesisHashHex);
       // The native check vouched for pages of rows after the rewrite, that one's among them.
       expect(nativeRows).toBeGreaterThan(500);
       expect(actual, done.join(', ')).toEqual(expected);

@@ -4,8 +4,8 @@
  * every original event must be back exactly, or its position must be named as lost.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, openSync, readSync, statSync, truncateSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, copyFileSync, existsSync, openSync, readFileSync, readSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { asEventId, asStreamName } from '../../src/core/kernel/ids.ts';
@@ -300,5 +300,75 @@ describe('parallel verification', () => {
     expect(strip(await verifyEventLogParallel(path, { threads: 2, sliceEvents: 700 }))).toEqual(strip(single));
     expect(strip(await verifyEventLogParallel(path, { threads: 1, sliceEvents: 700, onCallerThread: true }))).toEqual(strip(single));
     expect(strip(await verifyEventLogParallel(path, { threads: 1, sliceEvents: 700 }))).toEqual(strip(single));
+  });
+});
+
+describe('the database check', () => {
+  /** Flips the last byte of position `position`'s id where the id index holds it, leaving its row as it is. */
+  function damageIdIndexEntry(path: string, position: number): void {
+    const db = new Database(path, { readonly: true });
+    const id = (db.prepare('SELECT id FROM events WHERE position = ?').get(position) as { id: Buffer }).id;
+    db.close();
+    const file = readFileSync(path);
+    const pageSize = file.readUInt16BE(16) === 1 ? 65_536 : file.readUInt16BE(16);
+    const pageType = (offset: number): number => {
+      const page = Math.floor(offset / pageSize);
+      return file[page * pageSize + (page === 0 ? 100 : 0)] as number;
+    };
+    const found: number[] = [];
+    for (let at = file.indexOf(id); at >= 0; at = file.indexOf(id, at + 1)) found.push(at);
+    // 0x0a: a leaf page of an index, 0x02: an interior one (the table's are 0x0d and 0x05).
+    const inIndex = found.filter((at) => pageType(at) === 0x0a || pageType(at) === 0x02);
+    expect(inIndex.length, `the id of position ${position} in the file's index pages`).toBe(1);
+    const at = (inIndex[0] as number) + id.length - 1;
+    const descriptor = openSync(path, 'r+');
+    writeSync(descriptor, Buffer.from([(file[at] as number) ^ 0x01]), 0, 1, at);
+    closeSync(descriptor);
+  }
+
+  it("finds an id index entry that no longer names its row: the native chain check's sums say what integrity_check says", async () => {
+    const { verifyEventLogParallel } = await import('../../src/node/verify-parallel.ts');
+    const { path } = await buildLog('id-index', 43, 4, 1);
+    expect(verifyEventLog(path).integrityCheck).toEqual(['ok']);
+    damageIdIndexEntry(path, 777);
+    const withoutNative = verifyEventLog(path, undefined, { native: false });
+    expect(withoutNative.chainCheck).toBe('javascript');
+    expect(withoutNative.integrityCheck).toContain('row 777 missing from index events_by_id');
+    const single = verifyEventLog(path);
+    expect(single.chainCheck).toBe('native');
+    const strip = (report: typeof single) => ({ ...report, wallMs: 0 });
+    expect(strip(single)).toEqual({ ...strip(withoutNative), chainCheck: 'native' });
+    // The chain itself is intact: the index is derived data, the only finding.
+    expect(new Set(single.problems.map((problem) => problem.kind))).toEqual(new Set(['integrity']));
+    expect(strip(await verifyEventLogParallel(path, { threads: 1, sliceEvents: 700, onCallerThread: true }))).toEqual(strip(single));
+    expect(strip(await verifyEventLogParallel(path, { threads: 2, sliceEvents: 700 }))).toEqual(strip(single));
+    // A repair rebuilds the index from the rows: nothing is lost.
+    const report = await repairRun(dirname(path), 0);
+    expect(report.lostPositions).toEqual([]);
+    expect(verifyEventLog(path).ok).toBe(true);
+  });
+
+  it('finds an id held twice by the unique id index, as integrity_check does', async () => {
+    const { path } = await buildLog('id-twice', 44, 2, 1);
+    const db = new Database(path);
+    const indexSql = db.prepare("SELECT sql FROM sqlite_schema WHERE name = 'events_by_id'").pluck().get() as string;
+    expect(indexSql).toMatch(/^CREATE UNIQUE INDEX /);
+    // The same index, not unique, under SQL of the same length: made unique again in the file's bytes below.
+    const notUnique = `${indexSql.replace('CREATE UNIQUE INDEX ', 'CREATE INDEX ')}/*   */`;
+    expect(notUnique.length).toBe(indexSql.length);
+    db.exec('DROP INDEX events_by_id');
+    db.exec(notUnique);
+    db.prepare('UPDATE events SET id = (SELECT id FROM events WHERE position = 10) WHERE position = 20').run();
+    db.close();
+    const file = readFileSync(path);
+    const at = file.indexOf(Buffer.from(notUnique));
+    expect(at).toBeGreaterThan(0);
+    file.write(indexSql, at, 'latin1');
+    writeFileSync(path, file);
+    const withoutNative = verifyEventLog(path, undefined, { native: false });
+    expect(withoutNative.integrityCheck.join('\n')).toMatch(/non-unique entry in index events_by_id/);
+    const report = verifyEventLog(path);
+    expect(report.chainCheck).toBe('native');
+    expect({ ...report, wallMs: 0 }).toEqual({ ...withoutNative, chainCheck: 'native', wallMs: 0 });
   });
 });
