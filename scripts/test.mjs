@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// `npm test`: every check CI runs, in order, with one summary line at the end:
-// typecheck of each layer, lint with the layer rules, the build, then unit, integration and
-// e2e tests (vitest). Each typecheck, the lint and the build count as one check each; vitest's
+// `npm test`: every check CI runs, with one summary line at the end: typecheck of each layer
+// and lint with the layer rules (side by side), the build, then unit, integration and e2e tests
+// (vitest). Each typecheck, the lint and the build count as one check each; vitest's
 // tests are counted from its JSON report. The last line is always `N passed, N failed`.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -22,20 +22,48 @@ function step(label, command, args) {
   return ok;
 }
 
-function check(label, command, args) {
-  if (step(label, command, args)) passed += 1;
+/** Runs a check with its output held back; resolves to its label, result and output. */
+function quietly(label, command, args) {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const output = [];
+    const child = spawn(command, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    child.stdout.on('data', (chunk) => output.push(chunk));
+    child.stderr.on('data', (chunk) => output.push(chunk));
+    child.on('error', (error) => output.push(Buffer.from(`${error.message}\n`)));
+    child.on('close', (code) => resolve({ label, ok: code === 0, output: Buffer.concat(output), seconds: (Date.now() - started) / 1000 }));
+  });
+}
+
+/** Runs checks one after the other. */
+async function lane(checks) {
+  const results = [];
+  for (const [label, command, args] of checks) results.push(await quietly(label, command, args));
+  return results;
+}
+
+const only = process.argv.slice(2);
+const layers = ['core', 'node', 'preload', 'web', 'test'];
+// Two lanes on two cores: the lint (the longest check) beside the typechecks and the builds.
+// Each check's output is printed whole when it ends, in this order.
+const [lintResults, typecheckResults] = await Promise.all([
+  lane([['lint (layer rules)', bin('eslint'), ['--max-warnings', '0', '.']]]),
+  lane([
+    ...layers.map((layer) => [`typecheck ${layer} (tsconfig.${layer}.json)`, bin('tsc'), ['-p', `tsconfig.${layer}.json`]]),
+    ['build (electron-vite: main, preload, renderer, host, workers)', bin('electron-vite'), ['build']],
+    ['build (native chain check: out/native)', process.execPath, [join(root, 'scripts', 'build-native.mjs'), '--require']],
+  ]),
+]);
+for (const { label, ok, output, seconds } of [...typecheckResults.slice(0, layers.length), ...lintResults, ...typecheckResults.slice(layers.length)]) {
+  process.stdout.write(`\n▶ ${label}\n`);
+  process.stdout.write(output);
+  process.stdout.write(`${ok ? '✔' : '✘'} ${label} (${seconds.toFixed(1)} s)\n`);
+  if (ok) passed += 1;
   else {
     failed += 1;
     failures.push(label);
   }
 }
-
-const only = process.argv.slice(2);
-const layers = ['core', 'node', 'preload', 'web', 'test'];
-for (const layer of layers) check(`typecheck ${layer} (tsconfig.${layer}.json)`, bin('tsc'), ['-p', `tsconfig.${layer}.json`]);
-check('lint (layer rules)', bin('eslint'), ['--max-warnings', '0', '.']);
-check('build (electron-vite: main, preload, renderer, host, workers)', bin('electron-vite'), ['build']);
-check('build (native chain check: out/native)', process.execPath, [join(root, 'scripts', 'build-native.mjs'), '--require']);
 
 const report = join(root, 'test-results', 'vitest.json');
 mkdirSync(join(root, 'test-results'), { recursive: true });
