@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AuraError, formatIssue } from '../core/kernel/errors.ts';
 import { findDrill, listDrills } from '../node/drill-loader.ts';
-import { isAbsentOrEmptyDir } from '../node/files.ts';
+import { outDirRefusal } from '../node/files.ts';
 import { displayPath } from '../node/scenario-loader.ts';
 import { debriefHtml, debriefMarkdown, formatTarget } from '../host/drills/debrief.ts';
 import { runDrill, type DrillReport } from '../host/drills/run-drill.ts';
@@ -56,7 +56,8 @@ export async function drillCommand(options: DrillCommandOptions): Promise<number
     mkdirSync(drillsHome, { recursive: true });
     const dir = options.out === undefined ? mkdtempSync(join(drillsHome, `${loaded.definition.drill}-`)) : resolve(options.out);
     // A drill writes its runs, report and debrief there: never over another's.
-    if (options.out !== undefined && !isAbsentOrEmptyDir(dir)) throw new CliError(`${displayPath(dir)}: output directory is not empty; a drill never overwrites another run`, 2);
+    const refusal = options.out === undefined ? undefined : outDirRefusal(dir);
+    if (refusal !== undefined) throw new CliError(`${displayPath(dir)}: ${refusal}; a drill never overwrites another run`, 2);
     const bar = options.json ? undefined : new ProgressBar(loaded.definition.drill);
     const report = await runDrill(loaded, {
       dir,

@@ -150,6 +150,10 @@ function importCommand(file: string, out: string | undefined): number {
   } catch (error) {
     throw new CliError(`${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `not JSON (${(error as Error).message})`}`, 2);
   }
+  // Unusable input, like a file that is not JSON: nothing in it could map.
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new CliError(`${file}: not a Chaos Toolkit experiment (a JSON object), but ${json === null ? 'null' : Array.isArray(json) ? 'an array' : `a ${typeof json}`}`, 2);
+  }
   const result = importChaosToolkit(json);
   const asJson = out !== undefined && extname(out).toLowerCase() === '.json';
   const text = asJson ? `${JSON.stringify(result.document, null, 2)}\n` : stringify(result.document, { lineWidth: 0 });

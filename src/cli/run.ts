@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { JsonValue } from '../core/kernel/canonical.ts';
 import { AuraError } from '../core/kernel/errors.ts';
-import { isAbsentOrEmptyDir } from '../node/files.ts';
+import { outDirRefusal } from '../node/files.ts';
 import { EngineSupervisor } from '../host/engine-supervisor.ts';
 import { readScenarioFile, displayPath } from '../node/scenario-loader.ts';
 import type { RunSummary } from '../shared/api.ts';
@@ -30,9 +30,8 @@ export async function runCommand(options: RunOptions): Promise<number> {
     throw error;
   }
   const outDir = options.out === undefined ? undefined : resolve(options.out);
-  if (outDir !== undefined && !isAbsentOrEmptyDir(outDir)) {
-    throw new CliError(`${displayPath(outDir)}: output directory is not empty; a run never overwrites another`, 2);
-  }
+  const refusal = outDir === undefined ? undefined : outDirRefusal(outDir);
+  if (outDir !== undefined && refusal !== undefined) throw new CliError(`${displayPath(outDir)}: ${refusal}; a run never overwrites another`, 2);
 
   return driveRun(displayPath(file), options.json, (client) =>
     client.request('run.start', {
@@ -57,9 +56,8 @@ export interface ForkOptions {
 export async function forkCommand(options: ForkOptions): Promise<number> {
   const from = existsSync(options.from) ? resolve(options.from) : options.from;
   const outDir = options.out === undefined ? undefined : resolve(options.out);
-  if (outDir !== undefined && !isAbsentOrEmptyDir(outDir)) {
-    throw new CliError(`${displayPath(outDir)}: output directory is not empty; a run never overwrites another`, 2);
-  }
+  const refusal = outDir === undefined ? undefined : outDirRefusal(outDir);
+  if (outDir !== undefined && refusal !== undefined) throw new CliError(`${displayPath(outDir)}: ${refusal}; a run never overwrites another`, 2);
   return driveRun(`fork of ${options.from} at ${options.at}`, options.json, (client) =>
     client.request('run.fork', { from, at: options.at, set: [...options.set], speed: options.speed, ...(outDir === undefined ? {} : { outDir }) }),
   );

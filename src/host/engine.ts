@@ -11,7 +11,7 @@ import { AuraError } from '../core/kernel/errors.ts';
 import { limits } from '../core/kernel/limits.ts';
 import type { Clock } from '../core/ports/clock.ts';
 import { appVersion } from '../node/app-info.ts';
-import { isAbsentOrEmptyDir } from '../node/files.ts';
+import { outDirRefusal } from '../node/files.ts';
 import { ProjectionPool } from '../node/projection-pool.ts';
 import { readScenarioFile } from '../node/scenario-loader.ts';
 import {
@@ -286,9 +286,8 @@ export class Engine {
     const stamp = new Date(this.options.clock.epochMs()).toISOString().replace(/[-:]/g, '').replace(/\..*$/, '');
     const runId = `${label}-s${spec.seed}-${stamp}-${process.pid}-${this.runCounter}`;
     const outDir = outDirParam === undefined ? join(this.options.dataDir, 'runs', runId) : resolve(outDirParam);
-    if (!isAbsentOrEmptyDir(outDir)) {
-      throw new AuraError('conflict', `output directory ${outDir} is not empty; a run never overwrites another`);
-    }
+    const refusal = outDirRefusal(outDir);
+    if (refusal !== undefined) throw new AuraError('conflict', `${outDir}: ${refusal}; a run never overwrites another`);
     const run = new RunController({ ...spec, runId, outDir }, this.projectionPool(), this.options.clock, this.options.push, this.options.runOptions ?? defaultRunOptions);
     this.runs.set(runId, run);
     return { runId, outDir, seed: spec.seed, scenario: spec.scenario.name, durationUs: spec.scenario.duration };

@@ -17,7 +17,7 @@ import type { PlannedEvent } from '../core/sim/kernel.ts';
 import type { Scenario } from '../core/sim/scenario.ts';
 import { formatDurationUs } from '../core/sim/duration.ts';
 import { appVersion } from './app-info.ts';
-import { isAbsentOrEmptyDir, writeFileAtomic } from './files.ts';
+import { outDirRefusal, writeFileAtomic } from './files.ts';
 import { sha256Hex } from './hashing.ts';
 import { runFiles } from './run-files.ts';
 import { packageRoot } from './runtime.ts';
@@ -181,7 +181,8 @@ export function runExperimentFile(file: string, options: ExperimentRunOptions = 
   const loaded = readExperimentFile(file, options.scenariosDir === undefined ? {} : { scenariosDir: options.scenariosDir });
   const seed = experimentSeed(loaded.experiment, loaded.scenario, options.seed);
   const outDir = options.outDir === undefined ? undefined : resolve(options.outDir);
-  if (outDir !== undefined && !isAbsentOrEmptyDir(outDir)) throw new AuraError('conflict', `${displayPath(outDir)}: output directory is not empty; a run never overwrites another`);
+  const refusal = outDir === undefined ? undefined : outDirRefusal(outDir);
+  if (refusal !== undefined) throw new AuraError('conflict', `${displayPath(outDir as string)}: ${refusal}; a run never overwrites another`);
   if (outDir === undefined) {
     const result = runExperiment(loaded.experiment, loaded.scenario, seed);
     return { journal: { ...result.journal, log: null }, runDir: undefined, journalFile: undefined, scenarioFile: loaded.scenarioFile, wallMs: performance.now() - started };

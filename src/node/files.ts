@@ -7,13 +7,17 @@ export function writeFileAtomic(path: string, content: string): void {
   renameSync(temporary, path);
 }
 
-/** True when a path does not exist or is an empty directory. */
-export function isAbsentOrEmptyDir(path: string): boolean {
-  if (!existsSync(path)) return true;
+/**
+ * Why `path` cannot take a new run's files: it is a file, a directory with files in it, or one
+ * that cannot be read; undefined when it is absent or an empty directory.
+ */
+export function outDirRefusal(path: string): string | undefined {
+  if (!existsSync(path)) return undefined;
   try {
-    return readdirSync(path).length === 0;
-  } catch {
-    return false;
+    if (!statSync(path).isDirectory()) return 'is a file, not an output directory';
+    return readdirSync(path).length === 0 ? undefined : 'output directory is not empty';
+  } catch (error) {
+    return `output directory cannot be read (${(error as Error).message})`;
   }
 }
 

@@ -75,3 +75,20 @@ export function report(area: string, body: Record<string, unknown>, targets: (Ta
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   for (const item of targets) process.stderr.write(`${item.met ? 'MET ' : 'MISS'} ${item.name}: ${item.measured} ${item.unit} (target ${item.comparison} ${item.target})\n`);
 }
+
+/**
+ * A whole-number option (`--events 300000`): its value, or the fallback when it is not given. A
+ * value that is not a whole number of at least `minimum` ends the benchmark with exit 2 and a
+ * message naming the option, before anything runs.
+ */
+export function countOption(args: readonly string[], name: string, fallback: number, minimum = 1): number {
+  const at = args.indexOf(name);
+  if (at < 0) return fallback;
+  const text = args[at + 1];
+  const value = Number(text);
+  if (text === undefined || !/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < minimum) {
+    process.stderr.write(`npm run bench: ${name} takes a whole number >= ${minimum}, not ${text === undefined ? 'nothing' : JSON.stringify(text)}\n`);
+    process.exit(2);
+  }
+  return value;
+}

@@ -22,11 +22,12 @@ import { ProjectionDaemon } from '../../src/node/projection-daemon.ts';
 import { ProjectionPool } from '../../src/node/projection-pool.ts';
 import { SqliteEventStore } from '../../src/node/sqlite-event-store.ts';
 import { systemClock } from '../../src/node/system-clock.ts';
-import { median, progress, report, round, target } from './harness.ts';
+import { countOption, median, progress, report, round, target } from './harness.ts';
 
-const { values } = parseArgs({ options: { events: { type: 'string', default: '1000000' }, rounds: { type: 'string', default: '3' } } });
-const eventCount = Number(values.events);
-const rounds = Number(values.rounds);
+const args = process.argv.slice(2);
+parseArgs({ args, options: { events: { type: 'string' }, rounds: { type: 'string' } } }); // unknown options refused
+const eventCount = countOption(args, '--events', 1_000_000);
+const rounds = countOption(args, '--rounds', 3);
 const projections = ['events-per-second-by-type', 'throughput-by-stream', 'debate-standings', 'slo-status'];
 const dir = mkdtempSync(join(tmpdir(), 'aura-bench-projections-'));
 

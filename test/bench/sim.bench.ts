@@ -28,11 +28,12 @@ import { systemClock } from '../../src/node/system-clock.ts';
 import { projectionStateAt } from '../../src/node/time-travel.ts';
 import { foldEvents } from '../../src/core/projections/projection.ts';
 import { findProjection } from '../../src/core/projections/registry.ts';
-import { median, percentile, progress, report, round, target } from './harness.ts';
+import { countOption, median, percentile, progress, report, round, target } from './harness.ts';
 
-const { values } = parseArgs({ options: { 'realtime-seconds': { type: 'string', default: '60' }, seeks: { type: 'string', default: '40' } } });
-const realtimeSeconds = Number(values['realtime-seconds']);
-const seeks = Number(values.seeks);
+const args = process.argv.slice(2);
+parseArgs({ args, options: { 'realtime-seconds': { type: 'string' }, seeks: { type: 'string' } } }); // unknown options refused
+const realtimeSeconds = countOption(args, '--realtime-seconds', 60);
+const seeks = countOption(args, '--seeks', 40);
 const dir = mkdtempSync(join(tmpdir(), 'aura-bench-sim-'));
 const scenarioPath = join(import.meta.dirname, '..', '..', 'scenarios', 'stress.yaml');
 const scenarioText = readFileSync(scenarioPath, 'utf8');

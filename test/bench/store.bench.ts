@@ -21,12 +21,13 @@ import { SqliteEventStore } from '../../src/node/sqlite-event-store.ts';
 import { createSchema, openDatabase } from '../../src/node/sqlite-schema.ts';
 import { verifyEventLogParallel } from '../../src/node/verify-parallel.ts';
 import { WalCheckpointer } from '../../src/node/wal-checkpointer.ts';
-import { median, percentile, progress, report, round, target } from './harness.ts';
+import { countOption, median, percentile, progress, report, round, target } from './harness.ts';
 
-const { values } = parseArgs({ options: { events: { type: 'string', default: '300000' }, rounds: { type: 'string', default: '3' }, 'group-events': { type: 'string', default: '100000' } } });
-const eventsPerRound = Number(values.events);
-const rounds = Number(values.rounds);
-const groupEvents = Number(values['group-events']);
+const args = process.argv.slice(2);
+parseArgs({ args, options: { events: { type: 'string' }, rounds: { type: 'string' }, 'group-events': { type: 'string' } } }); // unknown options refused
+const eventsPerRound = countOption(args, '--events', 300_000);
+const rounds = countOption(args, '--rounds', 3);
+const groupEvents = countOption(args, '--group-events', 100_000);
 const streamCount = 1_000;
 /** Clients appending one event at a time, each waiting for its acknowledgement before the next. */
 const concurrentWriters = 8;

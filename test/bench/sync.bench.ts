@@ -22,15 +22,11 @@ import { bundleForRun, fetchRunBundle } from '../../src/node/session/run-transfe
 import { addAnnotation, putScenario } from '../../src/node/session/session-doc.ts';
 import { SessionRepo } from '../../src/node/session/session-repo.ts';
 import { ShareServer } from '../../src/node/session/share-server.ts';
-import { median, progress, report, round, target } from './harness.ts';
+import { countOption, median, progress, report, round, target } from './harness.ts';
 
 const args = process.argv.slice(2);
-const numberArg = (name: string, fallback: number): number => {
-  const at = args.indexOf(name);
-  return at >= 0 ? Number(args[at + 1]) : fallback;
-};
-const trials = numberArg('--trials', 5);
-const transfers = numberArg('--transfers', 3);
+const trials = countOption(args, '--trials', 5);
+const transfers = countOption(args, '--transfers', 3);
 const withTransfer = !args.includes('--no-transfer');
 const scenarioCount = 50;
 const annotationCount = 1_000;

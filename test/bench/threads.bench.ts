@@ -14,10 +14,11 @@
  */
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import { median, progress, report, round } from './harness.ts';
+import { countOption, median, progress, report, round } from './harness.ts';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' } } });
-const rounds = Number(values.rounds);
+const args = process.argv.slice(2);
+parseArgs({ args, options: { rounds: { type: 'string' } } }); // unknown options refused
+const rounds = countOption(args, '--rounds', 5);
 
 /** Plain JavaScript (no tsx in the threads): waits for `go`, runs its share, answers with its loop time. */
 const workerSource = `

@@ -88,6 +88,12 @@ describe('aura-lab run', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/output directory is not empty/);
     expect(readFileSync(join(out, 'keep.txt'), 'utf8')).toBe('mine');
+    // A file where the directory would go is named as one, and left as it is.
+    const file = join(work.path, 'a-file');
+    writeFileSync(file, 'mine');
+    const onFile = await runCli(['run', 'scenarios/hello.yaml', '--out', file], env);
+    expect([onFile.code, onFile.stderr.trim()]).toEqual([2, `aura-lab: ${file}: is a file, not an output directory; a run never overwrites another`]);
+    expect(readFileSync(file, 'utf8')).toBe('mine');
   });
 });
 
@@ -106,6 +112,19 @@ describe('aura-lab validate', () => {
       expect(bad.stderr).toMatch(/two-problems\.yaml:3:7: seed: expected an integer between 0/);
     } finally {
       dir.remove();
+    }
+  });
+});
+
+describe('aura-lab experiment import', () => {
+  it('refuses JSON that is not an object as unusable input (exit 2), writing nothing', async () => {
+    for (const [text, what] of [['[1, 2]', 'an array'], ['null', 'null'], ['"text"', 'a string']] as const) {
+      const file = join(work.path, 'not-an-experiment.json');
+      writeFileSync(file, text);
+      const out = join(work.path, 'imported.yaml');
+      const result = await runCli(['experiment', 'import', file, '--out', out], env);
+      expect([result.code, result.stderr.trim()]).toEqual([2, `aura-lab: ${file}: not a Chaos Toolkit experiment (a JSON object), but ${what}`]);
+      expect(existsSync(out)).toBe(false);
     }
   });
 });
