@@ -23,7 +23,8 @@
  * caller checks a page with any row not vouched for the JavaScript way, whole.
  *
  * aura_id_index(id, rowid) sums the same entry digests over the id index's entries (a covering
- * scan of events_by_id) and counts entries equal to the one before: with SQLite's quick_check,
+ * scan of events_by_id) and counts entries equal to, or sorting before, the one before: with
+ * SQLite's quick_check,
  * which checks every page's structure but not that an index holds its table's rows, it stands in
  * for integrity_check's lookup of every row in the index (src/node/verify.ts: databaseCheck).
  *
@@ -437,48 +438,93 @@ static void chain_final(sqlite3_context *context) {
 
 /*
  * aura_id_index(id, rowid): an aggregate over the id index's entries in index order (a covering
- * scan of events_by_id). Returns 24 bytes: int64 entries, uint64 the sum of their entry_digest,
- * int64 entries equal to the one before (a unique index holds none; NULL ids aside).
+ * scan of events_by_id). Returns 32 bytes: int64 entries, uint64 the sum of their entry_digest,
+ * int64 entries equal to the one before (a unique index holds none; NULL ids aside), int64
+ * entries that sort before the one before (an index in order holds none: pages swapped or keys
+ * changed). Values compare as SQLite orders them with BINARY collation: NULL, numbers, text,
+ * blobs; text and blobs byte by byte, then by length.
  */
 typedef struct {
-  sqlite3_int64 entries, duplicates;
+  int kind; /* 0 NULL, 1 number, 2 text, 3 blob */
+  int is_integer;
+  sqlite3_int64 integer;
+  double real;
+  Buffer bytes;
+} IndexKey;
+
+typedef struct {
+  sqlite3_int64 entries, duplicates, disorder;
   uint64_t digest;
-  int has_previous, previous_type;
-  sqlite3_int64 previous_integer;
-  Buffer previous;
+  int has_previous;
+  IndexKey previous;
 } IdIndex;
+
+static int kind_of(int type) {
+  switch (type) {
+    case SQLITE_NULL: return 0;
+    case SQLITE_INTEGER: case SQLITE_FLOAT: return 1;
+    case SQLITE_TEXT: return 2;
+    default: return 3;
+  }
+}
+
+/* <0, 0, >0 as `a` sorts before, with or after the value `b`. */
+static int compare_key(const IndexKey *a, sqlite3_value *b) {
+  int type = sqlite3_value_type(b);
+  int kind = kind_of(type);
+  if (a->kind != kind) return a->kind < kind ? -1 : 1;
+  if (kind == 0) return 0;
+  if (kind == 1) {
+    if (a->is_integer && type == SQLITE_INTEGER) {
+      sqlite3_int64 v = sqlite3_value_int64(b);
+      return a->integer < v ? -1 : a->integer > v;
+    }
+    double x = a->is_integer ? (double)a->integer : a->real, y = sqlite3_value_double(b);
+    return x < y ? -1 : x > y;
+  }
+  const unsigned char *bytes = sqlite3_value_blob(b);
+  size_t length = (size_t)sqlite3_value_bytes(b);
+  size_t common = a->bytes.length < length ? a->bytes.length : length;
+  int c = common == 0 ? 0 : memcmp(a->bytes.bytes, bytes, common);
+  if (c != 0) return c;
+  return a->bytes.length < length ? -1 : a->bytes.length > length;
+}
+
+static void keep_key(IndexKey *key, sqlite3_value *value) {
+  int type = sqlite3_value_type(value);
+  key->kind = kind_of(type);
+  key->is_integer = type == SQLITE_INTEGER;
+  key->integer = type == SQLITE_INTEGER ? sqlite3_value_int64(value) : 0;
+  key->real = type == SQLITE_FLOAT ? sqlite3_value_double(value) : 0;
+  key->bytes.length = 0;
+  if (key->kind >= 2) put(&key->bytes, sqlite3_value_blob(value), (size_t)sqlite3_value_bytes(value));
+}
 
 static void id_index_step(sqlite3_context *context, int argc, sqlite3_value **argv) {
   (void)argc;
   IdIndex *state = sqlite3_aggregate_context(context, sizeof(IdIndex));
   if (state == NULL) { sqlite3_result_error_nomem(context); return; }
-  int type = sqlite3_value_type(argv[0]);
   state->entries += 1;
   state->digest += entry_digest(argv[0], sqlite3_value_int64(argv[1]));
-  const unsigned char *bytes = type == SQLITE_BLOB || type == SQLITE_TEXT ? sqlite3_value_blob(argv[0]) : NULL;
-  size_t length = bytes == NULL ? 0 : (size_t)sqlite3_value_bytes(argv[0]);
-  sqlite3_int64 integer = type == SQLITE_INTEGER ? sqlite3_value_int64(argv[0]) : 0;
-  if (state->has_previous && type != SQLITE_NULL && type == state->previous_type && integer == state->previous_integer &&
-      length == state->previous.length && (length == 0 || memcmp(bytes, state->previous.bytes, length) == 0)) {
-    state->duplicates += 1;
+  if (state->has_previous) {
+    int order = compare_key(&state->previous, argv[0]);
+    if (order > 0) state->disorder += 1;
+    else if (order == 0 && state->previous.kind != 0) state->duplicates += 1;
   }
   state->has_previous = 1;
-  state->previous_type = type;
-  state->previous_integer = integer;
-  state->previous.length = 0;
-  if (type == SQLITE_FLOAT) { double value = sqlite3_value_double(argv[0]); memcpy(&state->previous_integer, &value, 8); }
-  put(&state->previous, bytes, length);
-  if (state->previous.failed) sqlite3_result_error_nomem(context);
+  keep_key(&state->previous, argv[0]);
+  if (state->previous.bytes.failed) sqlite3_result_error_nomem(context);
 }
 
 static void id_index_final(sqlite3_context *context) {
   IdIndex *state = sqlite3_aggregate_context(context, 0);
-  unsigned char out[24] = { 0 };
+  unsigned char out[32] = { 0 };
   if (state != NULL) {
     memcpy(out, &state->entries, 8);
     memcpy(out + 8, &state->digest, 8);
     memcpy(out + 16, &state->duplicates, 8);
-    free(state->previous.bytes);
+    memcpy(out + 24, &state->disorder, 8);
+    free(state->previous.bytes.bytes);
   }
   sqlite3_result_blob(context, out, sizeof out, SQLITE_TRANSIENT);
 }

@@ -93,22 +93,38 @@ export function integrityCheck(db: Database.Database): string[] {
  * first a quick form: quick_check (every page's structure, every row's types and constraints),
  * integrity_check of every table but events (small ones), and the id index's entries summed
  * (aura_id_index, src/native/aura-chain.c) for integrityFindings to compare with the sums the
- * chain check makes over the rows as it reads them. Together that is what integrity_check
- * checks, without its lookup of every row in the index (on a 300,000-event log, 0.23 s against
- * 0.36 s). The quick form only says "ok" (`idIndex` set); any finding sends it to integrity_check.
+ * chain check makes over the rows as it reads them, and the index's entries in order with no id
+ * twice. Together that is what integrity_check checks, without its lookup of every row in the
+ * index (on a 300,000-event log, 0.23 s against 0.36 s), for the events table as the lab makes it
+ * (labIndexesOnly). The quick form only says "ok" (`idIndex` set); any finding sends it to
+ * integrity_check.
  */
 export interface DatabaseCheck {
   readonly lines: readonly string[];
   /** The id index's entries at positions up to the head, and the sums of the table's rows before position 1 (the chain check reads 1..head). */
-  readonly idIndex?: { readonly entries: number; readonly digest: bigint; readonly duplicates: number; readonly rowsBefore: number; readonly digestBefore: bigint };
+  readonly idIndex?: { readonly entries: number; readonly digest: bigint; readonly duplicates: number; readonly disorder: number; readonly rowsBefore: number; readonly digestBefore: bigint };
 }
 
-/** The id index's sums as aura_id_index returns them: [entries, digest, entries equal to the one before]. */
-function idIndexSums(blob: Buffer): [number, bigint, number] {
+/** The id index's sums as aura_id_index returns them: [entries, digest, entries equal to the one before, entries sorting before it]. */
+function idIndexSums(blob: Buffer): [number, bigint, number, number] {
   const copy = new Uint8Array(blob); // 8-byte aligned
-  if (copy.length !== 24) throw new Error(`aura_id_index returned ${copy.length} bytes`);
-  const signed = new BigInt64Array(copy.buffer, 0, 3);
-  return [Number(signed[0]), new BigUint64Array(copy.buffer, 8, 1)[0] as bigint, Number(signed[2])];
+  if (copy.length !== 32) throw new Error(`aura_id_index returned ${copy.length} bytes`);
+  const signed = new BigInt64Array(copy.buffer, 0, 4);
+  return [Number(signed[0]), new BigUint64Array(copy.buffer, 8, 1)[0] as bigint, Number(signed[2]), Number(signed[3])];
+}
+
+/**
+ * The events table as the lab makes it, for the quick form: a rowid table whose one index is
+ * events_by_id, unique, on id alone, ascending, BINARY, not partial. Any other index (one another
+ * program added, say) would go unchecked by the sums: such a file gets integrity_check.
+ */
+function labIndexesOnly(db: Database.Database): boolean {
+  const indexes = db.pragma('index_list(events)') as { name: string; unique: number; origin: string; partial: number }[];
+  if (indexes.length !== 1) return false;
+  const [index] = indexes as [{ name: string; unique: number; origin: string; partial: number }];
+  if (index.name !== 'events_by_id' || index.unique !== 1 || index.origin !== 'c' || index.partial !== 0) return false;
+  const columns = (db.pragma('index_xinfo(events_by_id)') as { cid: number; name: string | null; desc: number; coll: string; key: number }[]).filter((column) => column.key === 1);
+  return columns.length === 1 && columns[0]?.name === 'id' && columns[0].desc === 0 && columns[0].coll === 'BINARY';
 }
 
 /**
@@ -124,11 +140,11 @@ export function databaseCheck(db: Database.Database, head: number, withIndexSums
     if (!(quick.length === 1 && quick[0] === 'ok')) return { lines: integrityCheck(db) };
     const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name <> 'events'").pluck().all() as string[];
     const others = tables.flatMap((name) => (db.pragma(`integrity_check("${name.replaceAll('"', '""')}")`) as { integrity_check: string }[]).map((row) => row.integrity_check));
-    if (others.some((line) => line !== 'ok')) return { lines: integrityCheck(db) };
+    if (others.some((line) => line !== 'ok') || !labIndexesOnly(db)) return { lines: integrityCheck(db) };
     const sums = db.prepare('SELECT aura_id_index(id, position) FROM events INDEXED BY events_by_id WHERE position <= ?').pluck();
-    const [entries, digest, duplicates] = idIndexSums(sums.get(head) as Buffer);
+    const [entries, digest, duplicates, disorder] = idIndexSums(sums.get(head) as Buffer);
     const [rowsBefore, digestBefore] = idIndexSums(db.prepare('SELECT aura_id_index(id, position) FROM events WHERE position < 1').pluck().get() as Buffer);
-    return { lines: ['ok'], idIndex: { entries, digest, duplicates, rowsBefore, digestBefore } };
+    return { lines: ['ok'], idIndex: { entries, digest, duplicates, disorder, rowsBefore, digestBefore } };
   } catch {
     return { lines: integrityCheck(db) };
   }
@@ -151,7 +167,7 @@ export function integrityFindings(check: DatabaseCheck, slices: readonly RangeRe
     rows += slice.idEntries;
     digest += slice.idDigest;
   }
-  const ok = check.lines.length === 1 && check.lines[0] === 'ok' && index.duplicates === 0 && index.entries === rows && index.digest === BigInt.asUintN(64, digest);
+  const ok = check.lines.length === 1 && check.lines[0] === 'ok' && index.duplicates === 0 && index.disorder === 0 && index.entries === rows && index.digest === BigInt.asUintN(64, digest);
   return ok ? ['ok'] : fullCheck();
 }
 
@@ -277,7 +293,7 @@ function lastVersionsAsOf(wanted: ReadonlySet<number>, to: number, streamAt: Int
   const found = new Map<number, number>();
   for (let position = to; position >= 1 && found.size < wanted.size; position--) {
     const streamId = streamAt[position] as number;
-    if (wanted.has(streamId) && !found.has(streamId)) found.set(streamId, versionAt[position] as number);
+    if (streamId >= 0 && wanted.has(streamId) && !found.has(streamId)) found.set(streamId, versionAt[position] as number);
   }
   return found;
 }

@@ -15,7 +15,8 @@ import { createBackup } from '../../src/node/backups.ts';
 import { repairEventLog, type RepairReport } from '../../src/node/repair.ts';
 import { runFiles } from '../../src/node/run-files.ts';
 import { SqliteEventStore } from '../../src/node/sqlite-event-store.ts';
-import { verifyEventLog } from '../../src/node/verify.ts';
+import { useNativeChain } from '../../src/node/native-chain.ts';
+import { databaseCheck, type DatabaseCheck, verifyEventLog } from '../../src/node/verify.ts';
 import { repoRoot, temporaryDirectory } from '../support/fixtures.ts';
 import { appendSeeded } from '../support/logs.ts';
 
@@ -371,4 +372,52 @@ describe('the database check', () => {
     expect(report.chainCheck).toBe('native');
     expect({ ...report, wallMs: 0 }).toEqual({ ...withoutNative, chainCheck: 'native', wallMs: 0 });
   });
+
+  /** Rewrites an index's SQL in the file's bytes (same length): the index's pages stay as they were built. */
+  function rewriteSchemaSql(path: string, from: string, to: string): void {
+    expect(to.length).toBe(from.length);
+    const file = readFileSync(path);
+    const at = file.indexOf(Buffer.from(from));
+    expect(at).toBeGreaterThan(0);
+    file.write(to, at, 'latin1');
+    writeFileSync(path, file);
+  }
+
+  it('finds an id index whose entries are out of order, as integrity_check does (the sums alone cannot see order)', async () => {
+    const { path } = await buildLog('id-order', 45, 2, 1);
+    const db = new Database(path);
+    const indexSql = db.prepare("SELECT sql FROM sqlite_schema WHERE name = 'events_by_id'").pluck().get() as string;
+    // Built descending, then said to be ascending: every entry sorts before the one before it.
+    const descending = indexSql.replace('(id)', '(id DESC)');
+    db.exec('DROP INDEX events_by_id');
+    db.exec(descending);
+    db.close();
+    rewriteSchemaSql(path, descending, indexSql.replace('(id)', '(id)/* */'));
+    const withoutNative = verifyEventLog(path, undefined, { native: false });
+    expect(withoutNative.ok).toBe(false);
+    expect(withoutNative.integrityCheck.join('\n')).toMatch(/missing from index events_by_id/);
+    const report = verifyEventLog(path);
+    expect(report.chainCheck).toBe('native');
+    expect({ ...report, wallMs: 0 }).toEqual({ ...withoutNative, chainCheck: 'native', wallMs: 0 });
+  });
+
+  it('takes the quick form only for the events table as the lab makes it: another index on it gets integrity_check', async () => {
+    const { path } = await buildLog('extra-index', 46, 2, 1);
+    const check = (): DatabaseCheck => {
+      const db = new Database(path, { readonly: true });
+      try {
+        expect(useNativeChain(db)).toBe(true);
+        return databaseCheck(db, 1000, true);
+      } finally {
+        db.close();
+      }
+    };
+    expect(check().idIndex).toMatchObject({ entries: 1000, duplicates: 0, disorder: 0 });
+    const db = new Database(path);
+    db.exec('CREATE INDEX events_by_stream ON events (stream_id)');
+    db.close();
+    expect(check()).toEqual({ lines: ['ok'] });
+    expect(verifyEventLog(path).ok).toBe(true);
+  });
 });
+
