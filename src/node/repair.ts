@@ -729,8 +729,8 @@ function tombstoneHash(storedHex: string | null | undefined, previousHex: string
   return storedHex !== undefined && storedHex !== null && /^[0-9a-f]{64}$/.test(storedHex) ? storedHex : chainHash(previousHex ?? genesisHashHex, `lost\n${position}`);
 }
 
-/** Integrity findings a patch can cure: index entries that disagree with the table (the index is rebuilt). */
-const curableIntegrity = [/^ok$/, /^(non-\w+|NULL) value in events\.\w+$/, /^row \d+ missing from index /, /^wrong # of entries in index /, /^non-unique entry in index /];
+/** Integrity findings a patch can cure: index entries that disagree with the table (the index is rebuilt; verify.ts: integrityFindings words some of them). */
+const curableIntegrity = [/^ok$/, /^(non-\w+|NULL) value in events\.\w+$/, /^row \d+ missing from index /, /^wrong # of entries in index /, /^non-unique entry in index /, /^index events_by_id (is out of order|does not hold the rows of events) /];
 
 /**
  * The fastest repair: when SQLite's structure is sound (integrity_check found at most index
