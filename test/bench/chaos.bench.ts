@@ -23,11 +23,11 @@ import { SqliteEventStore } from '../../src/node/sqlite-event-store.ts';
 import { verifyEventLog } from '../../src/node/verify.ts';
 import { runDrill } from '../../src/host/drills/run-drill.ts';
 import { flipTrialRun, writeFlipBase } from '../support/flip-trials.ts';
-import { countOption, median, percentile, progress, report, round, target } from './harness.ts';
+import { benchOptions, median, percentile, progress, report, round, target } from './harness.ts';
 
-const args = process.argv.slice(2);
-const trials = countOption(args, '--trials', 200);
-const withDrills = !args.includes('--no-drills');
+const options = benchOptions({ trials: 200 }, ['no-drills']);
+const trials = options.trials;
+const withDrills = !options['no-drills'];
 const root = join(import.meta.dirname, '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'aura-bench-chaos-'));
 

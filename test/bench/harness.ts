@@ -1,6 +1,7 @@
 /** Shared pieces of the benchmarks: machine description, medians, percentiles, progress, output. */
 import { cpus, totalmem } from 'node:os';
 import Database from 'better-sqlite3';
+import { parseArgs } from 'node:util';
 
 export interface Machine {
   readonly cpu: string;
@@ -77,18 +78,31 @@ export function report(area: string, body: Record<string, unknown>, targets: (Ta
 }
 
 /**
- * A whole-number option (`--events 300000`): its value, or the fallback when it is not given. A
- * value that is not a whole number of at least `minimum` ends the benchmark with exit 2 and a
- * message naming the option, before anything runs.
+ * A benchmark's options: whole-number counts (`--events 300000` or `--events=300000`; the given
+ * fallback when absent) and flags (`--no-drills`). An unknown option, or a count that is not a
+ * whole number >= 1, ends the benchmark with exit 2 and a message naming it, before anything runs.
  */
-export function countOption(args: readonly string[], name: string, fallback: number, minimum = 1): number {
-  const at = args.indexOf(name);
-  if (at < 0) return fallback;
-  const text = args[at + 1];
-  const value = Number(text);
-  if (text === undefined || !/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < minimum) {
-    process.stderr.write(`npm run bench: ${name} takes a whole number >= ${minimum}, not ${text === undefined ? 'nothing' : JSON.stringify(text)}\n`);
+export function benchOptions<C extends string, F extends string = never>(counts: Record<C, number>, flags: readonly F[] = []): Record<C, number> & Record<F, boolean> {
+  const options: Record<string, { type: 'string' | 'boolean' }> = {};
+  for (const name of Object.keys(counts)) options[name] = { type: 'string' };
+  for (const name of flags) options[name] = { type: 'boolean' };
+  const refuse = (message: string): never => {
+    process.stderr.write(`npm run bench: ${message}\n`);
     process.exit(2);
+  };
+  let values: Record<string, string | boolean | undefined> = {};
+  try {
+    values = parseArgs({ args: process.argv.slice(2), options, strict: true }).values as Record<string, string | boolean | undefined>;
+  } catch (error) {
+    refuse((error as Error).message);
   }
-  return value;
+  const result: Record<string, number | boolean> = {};
+  for (const [name, fallback] of Object.entries(counts) as [string, number][]) {
+    const text = values[name];
+    if (text === undefined) result[name] = fallback;
+    else if (typeof text === 'string' && /^\d+$/.test(text) && Number.isSafeInteger(Number(text)) && Number(text) >= 1) result[name] = Number(text);
+    else refuse(`--${name} takes a whole number >= 1, not ${JSON.stringify(text)}`);
+  }
+  for (const name of flags) result[name] = values[name] === true;
+  return result as Record<C, number> & Record<F, boolean>;
 }

@@ -12,7 +12,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { NewEvent } from '../../src/core/events/event.ts';
 import { labEventTypes } from '../../src/core/events/lab-events.ts';
 import { asEventId, asStreamName } from '../../src/core/kernel/ids.ts';
@@ -22,12 +21,11 @@ import { ProjectionDaemon } from '../../src/node/projection-daemon.ts';
 import { ProjectionPool } from '../../src/node/projection-pool.ts';
 import { SqliteEventStore } from '../../src/node/sqlite-event-store.ts';
 import { systemClock } from '../../src/node/system-clock.ts';
-import { countOption, median, progress, report, round, target } from './harness.ts';
+import { benchOptions, median, progress, report, round, target } from './harness.ts';
 
-const args = process.argv.slice(2);
-parseArgs({ args, options: { events: { type: 'string' }, rounds: { type: 'string' } } }); // unknown options refused
-const eventCount = countOption(args, '--events', 1_000_000);
-const rounds = countOption(args, '--rounds', 3);
+const options = benchOptions({ events: 1_000_000, rounds: 3 });
+const eventCount = options.events;
+const rounds = options.rounds;
 const projections = ['events-per-second-by-type', 'throughput-by-stream', 'debate-standings', 'slo-status'];
 const dir = mkdtempSync(join(tmpdir(), 'aura-bench-projections-'));
 

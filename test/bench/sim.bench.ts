@@ -15,7 +15,6 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { createRandom } from '../../src/core/kernel/random.ts';
 import { RunKernel } from '../../src/core/sim/kernel.ts';
@@ -28,12 +27,11 @@ import { systemClock } from '../../src/node/system-clock.ts';
 import { projectionStateAt } from '../../src/node/time-travel.ts';
 import { foldEvents } from '../../src/core/projections/projection.ts';
 import { findProjection } from '../../src/core/projections/registry.ts';
-import { countOption, median, percentile, progress, report, round, target } from './harness.ts';
+import { benchOptions, median, percentile, progress, report, round, target } from './harness.ts';
 
-const args = process.argv.slice(2);
-parseArgs({ args, options: { 'realtime-seconds': { type: 'string' }, seeks: { type: 'string' } } }); // unknown options refused
-const realtimeSeconds = countOption(args, '--realtime-seconds', 60);
-const seeks = countOption(args, '--seeks', 40);
+const options = benchOptions({ 'realtime-seconds': 60, seeks: 40 });
+const realtimeSeconds = options['realtime-seconds'];
+const seeks = options.seeks;
 const dir = mkdtempSync(join(tmpdir(), 'aura-bench-sim-'));
 const scenarioPath = join(import.meta.dirname, '..', '..', 'scenarios', 'stress.yaml');
 const scenarioText = readFileSync(scenarioPath, 'utf8');

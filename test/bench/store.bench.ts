@@ -12,7 +12,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { NewEvent } from '../../src/core/events/event.ts';
 import { asEventId, asStreamName, type StreamName } from '../../src/core/kernel/ids.ts';
 import { createRandom } from '../../src/core/kernel/random.ts';
@@ -21,13 +20,12 @@ import { SqliteEventStore } from '../../src/node/sqlite-event-store.ts';
 import { createSchema, openDatabase } from '../../src/node/sqlite-schema.ts';
 import { verifyEventLogParallel } from '../../src/node/verify-parallel.ts';
 import { WalCheckpointer } from '../../src/node/wal-checkpointer.ts';
-import { countOption, median, percentile, progress, report, round, target } from './harness.ts';
+import { benchOptions, median, percentile, progress, report, round, target } from './harness.ts';
 
-const args = process.argv.slice(2);
-parseArgs({ args, options: { events: { type: 'string' }, rounds: { type: 'string' }, 'group-events': { type: 'string' } } }); // unknown options refused
-const eventsPerRound = countOption(args, '--events', 300_000);
-const rounds = countOption(args, '--rounds', 3);
-const groupEvents = countOption(args, '--group-events', 100_000);
+const options = benchOptions({ events: 300_000, rounds: 3, 'group-events': 100_000 });
+const eventsPerRound = options.events;
+const rounds = options.rounds;
+const groupEvents = options['group-events'];
 const streamCount = 1_000;
 /** Clients appending one event at a time, each waiting for its acknowledgement before the next. */
 const concurrentWriters = 8;

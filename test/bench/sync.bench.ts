@@ -22,12 +22,12 @@ import { bundleForRun, fetchRunBundle } from '../../src/node/session/run-transfe
 import { addAnnotation, putScenario } from '../../src/node/session/session-doc.ts';
 import { SessionRepo } from '../../src/node/session/session-repo.ts';
 import { ShareServer } from '../../src/node/session/share-server.ts';
-import { countOption, median, progress, report, round, target } from './harness.ts';
+import { benchOptions, median, progress, report, round, target } from './harness.ts';
 
-const args = process.argv.slice(2);
-const trials = countOption(args, '--trials', 5);
-const transfers = countOption(args, '--transfers', 3);
-const withTransfer = !args.includes('--no-transfer');
+const options = benchOptions({ trials: 5, transfers: 3 }, ['no-transfer']);
+const trials = options.trials;
+const transfers = options.transfers;
+const withTransfer = !options['no-transfer'];
 const scenarioCount = 50;
 const annotationCount = 1_000;
 const retryIntervalMs = 200;

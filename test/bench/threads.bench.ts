@@ -12,13 +12,10 @@
  * - JSON.parse: a ~300-byte event payload parsed and dropped (what a fold does per event:
  *   allocation, young-generation collection).
  */
-import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import { countOption, median, progress, report, round } from './harness.ts';
+import { benchOptions, median, progress, report, round } from './harness.ts';
 
-const args = process.argv.slice(2);
-parseArgs({ args, options: { rounds: { type: 'string' } } }); // unknown options refused
-const rounds = countOption(args, '--rounds', 5);
+const rounds = benchOptions({ rounds: 5 }).rounds;
 
 /** Plain JavaScript (no tsx in the threads): waits for `go`, runs its share, answers with its loop time. */
 const workerSource = `
