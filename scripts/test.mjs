@@ -22,48 +22,63 @@ function step(label, command, args) {
   return ok;
 }
 
-/** Runs a check with its output held back; resolves to its label, result and output. */
-function quietly(label, command, args) {
+/** How a check ended, for its ✘ line: an exit code, a signal, or a failure to start. */
+function ending(code, signal, error) {
+  if (error !== undefined) return ` (${error.message})`;
+  if (signal !== null) return ` (killed by ${signal})`;
+  return code === 0 ? '' : ` (exit ${code})`;
+}
+
+/**
+ * Runs a check; resolves to its label, result and time. `held`: its output is kept (returned)
+ * instead of shown as it comes.
+ */
+function run(label, command, args, held) {
   return new Promise((resolve) => {
     const started = Date.now();
     const output = [];
-    const child = spawn(command, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
-    child.stdout.on('data', (chunk) => output.push(chunk));
-    child.stderr.on('data', (chunk) => output.push(chunk));
-    child.on('error', (error) => output.push(Buffer.from(`${error.message}\n`)));
-    child.on('close', (code) => resolve({ label, ok: code === 0, output: Buffer.concat(output), seconds: (Date.now() - started) / 1000 }));
+    let failure;
+    const child = spawn(command, args, { cwd: root, stdio: held ? ['ignore', 'pipe', 'pipe'] : 'inherit', env: process.env });
+    if (held) {
+      child.stdout.on('data', (chunk) => output.push(chunk));
+      child.stderr.on('data', (chunk) => output.push(chunk));
+    }
+    child.on('error', (error) => (failure = error));
+    // After a failure to start too ('error', then 'close'); held output is whole by then.
+    child.on('close', (code, signal) => resolve({ label, ok: code === 0 && failure === undefined, why: ending(code, signal, failure), output: Buffer.concat(output), seconds: (Date.now() - started) / 1000 }));
   });
 }
 
-/** Runs checks one after the other. */
-async function lane(checks) {
-  const results = [];
-  for (const [label, command, args] of checks) results.push(await quietly(label, command, args));
-  return results;
-}
-
-const only = process.argv.slice(2);
-const layers = ['core', 'node', 'preload', 'web', 'test'];
-// Two lanes on two cores: the lint (the longest check) beside the typechecks and the builds.
-// Each check's output is printed whole when it ends, in this order.
-const [lintResults, typecheckResults] = await Promise.all([
-  lane([['lint (layer rules)', bin('eslint'), ['--max-warnings', '0', '.']]]),
-  lane([
-    ...layers.map((layer) => [`typecheck ${layer} (tsconfig.${layer}.json)`, bin('tsc'), ['-p', `tsconfig.${layer}.json`]]),
-    ['build (electron-vite: main, preload, renderer, host, workers)', bin('electron-vite'), ['build']],
-    ['build (native chain check: out/native)', process.execPath, [join(root, 'scripts', 'build-native.mjs'), '--require']],
-  ]),
-]);
-for (const { label, ok, output, seconds } of [...typecheckResults.slice(0, layers.length), ...lintResults, ...typecheckResults.slice(layers.length)]) {
-  process.stdout.write(`\n▶ ${label}\n`);
-  process.stdout.write(output);
-  process.stdout.write(`${ok ? '✔' : '✘'} ${label} (${seconds.toFixed(1)} s)\n`);
+function count({ label, ok, why, seconds }) {
+  process.stdout.write(`${ok ? '✔' : '✘'} ${label} (${seconds.toFixed(1)} s)${ok ? '' : why}\n`);
   if (ok) passed += 1;
   else {
     failed += 1;
     failures.push(label);
   }
 }
+
+const only = process.argv.slice(2);
+const layers = ['core', 'node', 'preload', 'web', 'test'];
+// Two lanes on two cores: the lint (the longest check) beside the typechecks and the builds.
+// The typechecks and builds show their output as it comes; the lint's is held and shown whole
+// after them, so that the two never interleave.
+const lintLabel = 'lint (layer rules)';
+process.stdout.write(`\n▶ ${lintLabel}, beside the typechecks and builds (its output follows them)\n`);
+const lint = run(lintLabel, bin('eslint'), ['--max-warnings', '0', '.'], true);
+const inOrder = [
+  ...layers.map((layer) => [`typecheck ${layer} (tsconfig.${layer}.json)`, bin('tsc'), ['-p', `tsconfig.${layer}.json`]]),
+  ['build (electron-vite: main, preload, renderer, host, workers)', bin('electron-vite'), ['build']],
+  ['build (native chain check: out/native)', process.execPath, [join(root, 'scripts', 'build-native.mjs'), '--require']],
+];
+for (const [label, command, args] of inOrder) {
+  process.stdout.write(`\n▶ ${label}\n`);
+  count(await run(label, command, args, false));
+}
+const linted = await lint;
+process.stdout.write(`\n▶ ${lintLabel}\n`);
+process.stdout.write(linted.output);
+count(linted);
 
 const report = join(root, 'test-results', 'vitest.json');
 mkdirSync(join(root, 'test-results'), { recursive: true });

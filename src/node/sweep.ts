@@ -18,7 +18,7 @@ import { AuraError } from '../core/kernel/errors.ts';
 import { asEventId, asStreamName } from '../core/kernel/ids.ts';
 import { hashString32 } from '../core/kernel/random.ts';
 import { anyVersion, type StreamAppend } from '../core/ports/event-store.ts';
-import { writeFileAtomic } from './files.ts';
+import { outDirRefusal, writeFileAtomic } from './files.ts';
 import { sha256Hex } from './hashing.ts';
 import { workerEntry } from './runtime.ts';
 import { parseYamlWith } from './scenario-loader.ts';
@@ -66,8 +66,9 @@ export async function runSweep(text: string, sourceName: string, options: SweepO
   if (existsSync(experimentFile)) {
     const recorded = JSON.parse(readFileSync(experimentFile, 'utf8')) as { sha256?: string; name?: string };
     if (recorded.sha256 !== hash) throw new AuraError('conflict', `${options.outDir} holds another experiment (${recorded.name ?? '?'}); a sweep resumes only the same experiment text`);
-  } else if (existsSync(options.outDir) && readdirSync(options.outDir).length > 0) {
-    throw new AuraError('conflict', `${options.outDir} is not empty and holds no experiment; a sweep never writes over other files`);
+  } else {
+    const refusal = outDirRefusal(options.outDir);
+    if (refusal !== undefined) throw new AuraError('conflict', `${options.outDir}: ${refusal}${refusal.endsWith('not empty') ? ' and holds no experiment' : ''}; a sweep never writes over other files`);
   }
   mkdirSync(options.outDir, { recursive: true });
   const replicateSeeds = Array.from({ length: experiment.replicates }, (_, replicate) => replicateSeed(experiment.seed, replicate));

@@ -12,8 +12,9 @@ import { createRandom } from '../../src/core/kernel/random.ts';
 import { runDebate } from '../../src/core/debate/debate.ts';
 import { replicateSeed } from '../../src/core/debate/experiment.ts';
 import { loadExperiment, runSweep } from '../../src/node/sweep.ts';
-import { progress, report, round, target } from './harness.ts';
+import { benchOptions, progress, report, round, target } from './harness.ts';
 
+benchOptions({}); // it takes none: a typo is refused, not ignored
 const dir = mkdtempSync(join(tmpdir(), 'aura-bench-debate-'));
 const root = join(import.meta.dirname, '..', '..');
 

@@ -94,7 +94,7 @@ export function benchOptions<C extends string, F extends string = never>(counts:
   try {
     values = parseArgs({ args: process.argv.slice(2), options, strict: true }).values as Record<string, string | boolean | undefined>;
   } catch (error) {
-    refuse((error as Error).message);
+    refuse((error as Error).message.split('\n')[0] as string);
   }
   const result: Record<string, number | boolean> = {};
   for (const [name, fallback] of Object.entries(counts) as [string, number][]) {

@@ -111,5 +111,11 @@ describe('aura-lab sweep', () => {
     const conflict = await runCli(['sweep', other, '--out', join(work.path, 'whole')], env);
     expect(conflict.code).toBe(2);
     expect(conflict.stderr).toMatch(/holds another experiment/);
+    // A file where the sweep's directory would go is named as one, and left as it is.
+    const file = join(work.path, 'a-file');
+    writeFileSync(file, 'mine');
+    const onFile = await runCli(['sweep', experiment, '--out', file], env);
+    expect([onFile.code, onFile.stderr.trim()]).toEqual([2, `aura-lab: ${file}: is a file, not an output directory; a sweep never writes over other files`]);
+    expect(readFileSync(file, 'utf8')).toBe('mine');
   }, 60_000);
 });
