@@ -3,7 +3,7 @@
 // and lint with the layer rules (side by side), the build, then unit, integration and e2e tests
 // (vitest). Each typecheck, the lint and the build count as one check each; vitest's
 // tests are counted from its JSON report. The last line is always `N passed, N failed`.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -12,15 +12,6 @@ const bin = (name) => join(root, 'node_modules', '.bin', name);
 let passed = 0;
 let failed = 0;
 const failures = [];
-
-function step(label, command, args) {
-  process.stdout.write(`\n▶ ${label}\n`);
-  const started = Date.now();
-  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', env: process.env });
-  const ok = result.status === 0;
-  process.stdout.write(`${ok ? '✔' : '✘'} ${label} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
-  return ok;
-}
 
 /** How a check ended, for its ✘ line: an exit code, a signal, or a failure to start. */
 function ending(code, signal, error) {
@@ -49,8 +40,19 @@ function run(label, command, args, held) {
   });
 }
 
-function count({ label, ok, why, seconds }) {
+/** Runs a check with its output shown as it comes, between its ▶ and ✔/✘ lines. */
+async function step(label, command, args) {
+  process.stdout.write(`\n▶ ${label}\n`);
+  const result = await run(label, command, args, false);
+  finished(result);
+  return result;
+}
+
+function finished({ label, ok, why, seconds }) {
   process.stdout.write(`${ok ? '✔' : '✘'} ${label} (${seconds.toFixed(1)} s)${ok ? '' : why}\n`);
+}
+
+function count({ label, ok }) {
   if (ok) passed += 1;
   else {
     failed += 1;
@@ -71,19 +73,17 @@ const inOrder = [
   ['build (electron-vite: main, preload, renderer, host, workers)', bin('electron-vite'), ['build']],
   ['build (native chain check: out/native)', process.execPath, [join(root, 'scripts', 'build-native.mjs'), '--require']],
 ];
-for (const [label, command, args] of inOrder) {
-  process.stdout.write(`\n▶ ${label}\n`);
-  count(await run(label, command, args, false));
-}
+for (const [label, command, args] of inOrder) count(await step(label, command, args));
 const linted = await lint;
 process.stdout.write(`\n▶ ${lintLabel}\n`);
 process.stdout.write(linted.output);
+finished(linted);
 count(linted);
 
 const report = join(root, 'test-results', 'vitest.json');
 mkdirSync(join(root, 'test-results'), { recursive: true });
 rmSync(report, { force: true });
-const vitestOk = step('tests: unit, integration, e2e (vitest)', bin('vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...only]);
+const vitestOk = (await step('tests: unit, integration, e2e (vitest)', bin('vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...only])).ok;
 if (existsSync(report)) {
   const results = JSON.parse(readFileSync(report, 'utf8'));
   passed += results.numPassedTests;
