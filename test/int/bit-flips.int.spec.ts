@@ -101,6 +101,35 @@ describe('bit rot', () => {
     expect(dump(path).get(victim)?.type).toBe('$EventLost');
   });
 
+  it('searches within a budget: past it, a damaged file costs no more work, and what the search did not reach is reported lost', async () => {
+    // 400 events with the last bit they could have flipped flipped (8 hashes per payload byte
+    // each, more than the repair's 400,000 searches in all): the first ones come back exactly,
+    // every one after the budget ran out is a loss, reported; no other event changes.
+    const path = join(work.path, 'budget.sqlite');
+    const store = new SqliteEventStore(path);
+    appendSeeded(store, 9, 4, 500);
+    store.closeFinished();
+    const pristine = dump(path);
+    const victims = Array.from({ length: 400 }, (_, index) => 1 + index * 5);
+    const db = new Database(path);
+    for (const position of victims) {
+      const length = (db.prepare('SELECT length(CAST(payload AS BLOB)) FROM events WHERE position = ?').pluck().get(position) as number) - 1;
+      db.prepare('UPDATE events SET payload = CAST(? AS TEXT) WHERE position = ?').run(flippedText(db, 'payload', position, [[length, 7]]), position);
+    }
+    db.close();
+    const report = await repairEventLog(path, { backupsDir: join(work.path, 'no-backups'), nowMs: 3 });
+    const reached = victims.length - report.lostPositions.length;
+    expect(reached, 'victims put back before the budget ran out').toBeGreaterThan(0);
+    expect(report.lostPositions.length, 'victims left to the budget').toBeGreaterThan(0);
+    expect(report.lostPositions).toEqual(victims.slice(reached));
+    const repaired = dump(path);
+    for (const [position, row] of pristine) {
+      if (report.lostPositions.includes(position)) expect(repaired.get(position)?.type, `position ${position}`).toBe('$EventLost');
+      else expect(repaired.get(position), `position ${position}`).toEqual(row);
+    }
+    expect(verifyEventLog(path).problems.filter((problem) => problem.kind !== 'lost')).toEqual([]);
+  });
+
   it('flips integers as SQLite stores them: each bit of each width the value fits, two\'s complement', () => {
     expect(integerFlips(0)).toEqual(expect.arrayContaining([1, 64, -128, -32_768, -(2 ** 23), -(2 ** 31), -(2 ** 47), 2 ** 52]));
     expect(integerFlips(0)).not.toContain(2 ** 53); // not a safe integer
