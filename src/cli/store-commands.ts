@@ -1,9 +1,10 @@
 /** `aura-lab verify | backup | repair | restore <run>`: integrity and recovery of a run's event log. */
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { AuraError } from '../core/kernel/errors.ts';
 import { createBackup, listBackups } from '../node/backups.ts';
 import { positionRanges, repairEventLog, type RepairReport } from '../node/repair.ts';
+import { readRunEnds, withRunEnds } from '../node/run-ends.ts';
 import { fileStamp, runFiles } from '../node/run-files.ts';
 import { displayPath } from '../node/scenario-loader.ts';
 import { SqliteEventStore } from '../node/sqlite-event-store.ts';
@@ -41,23 +42,10 @@ function isSqliteFile(path: string): boolean {
   }
 }
 
-interface ManifestHead {
-  readonly headPosition?: number;
-  readonly headHash?: string;
-  readonly status?: string;
-}
-
-function readManifest(runDir: string): ManifestHead | undefined {
-  try {
-    return JSON.parse(readFileSync(runFiles.manifest(runDir), 'utf8')) as ManifestHead;
-  } catch {
-    return undefined;
-  }
-}
-
 export async function verifyCommand(target: string, json: boolean): Promise<number> {
   const location = locate(target);
   if (!existsSync(location.eventLog)) throw new CliError(`${displayPath(location.eventLog)}: the run has no event log`, 2);
+  const ends = readRunEnds(location.runDir);
   const bar = new ProgressBar(`verify ${displayPath(location.eventLog)}`);
   let report: VerifyReport;
   try {
@@ -69,23 +57,15 @@ export async function verifyCommand(target: string, json: boolean): Promise<numb
     throw error;
   }
   bar.done();
-  // A completed run's manifest says where its log ended: a shorter or different log lost events.
-  const manifest = readManifest(location.runDir);
-  const problems = [...report.problems];
-  const ended = manifest?.status === 'completed' && typeof manifest.headPosition === 'number' ? manifest.headPosition : undefined;
-  const manifestAgrees = ended === undefined || (report.headPosition === ended && report.headHash === manifest?.headHash);
-  if (ended !== undefined && !manifestAgrees) {
-    problems.push({ position: Math.min(report.headPosition, ended) + 1, kind: 'head', detail: `the manifest says the log ends at ${ended} (${manifest?.headHash?.slice(0, 12) ?? '?'}…), the file ends at ${report.headPosition}` });
-  }
+  // The head record and a completed run's manifest say where the log ended: a shorter or different log lost events.
+  const { problems, endProblems, firstBadPosition } = withRunEnds(ends, location.eventLog, report);
   const ok = problems.length === 0;
-  const positioned = problems.filter((problem) => problem.position !== null).map((problem) => problem.position as number);
-  const firstBadPosition = positioned.length > 0 ? Math.min(...positioned) : null;
   const eventsPerSecond = report.wallMs > 0 ? Math.round((report.events / report.wallMs) * 1000) : null;
   if (json) {
     process.stdout.write(`${JSON.stringify({ ...report, ok, problems, firstBadPosition, eventsPerSecond })}\n`);
   } else if (ok) {
     process.stdout.write(`intact: ${report.events.toLocaleString('en')} events, hash chain and database verified in ${(report.wallMs / 1000).toFixed(2)} s${report.chainCheck === 'native' ? '' : ' (chain check in JavaScript: `npm run build` with a C compiler makes it about twice as fast)'}\n  head ${report.headPosition} ${report.headHash}\n`);
-  } else if (report.onlyDeclaredLosses && manifestAgrees) {
+  } else if (report.onlyDeclaredLosses && endProblems.length === 0) {
     // Nothing is wrong but what earlier repairs could not recover: not whole (exit 1), nothing to repair.
     process.stdout.write(`lost: ${report.declaredLost.length.toLocaleString('en')} position(s) earlier repairs declared lost (${positionRanges(report.declaredLost).join(', ')}); the other ${(report.events - report.declaredLost.length).toLocaleString('en')} events, the hash chain and the database verify\n`);
   } else {

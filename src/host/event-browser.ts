@@ -26,6 +26,7 @@ import { AuraError } from '../core/kernel/errors.ts';
 import type { Clock } from '../core/ports/clock.ts';
 import { EventLogQueries, filterKey, isUnfiltered, type EventQueryFilter } from '../node/event-queries.ts';
 import { verifyEventLogParallel } from '../node/verify-parallel.ts';
+import { readRunEnds, withRunEnds } from '../node/run-ends.ts';
 import { runHistoryEntrySchema, runStatuses, type BrowsedEvent, type MethodName, type methods, type PushEnvelope, type ResultOf, type RunHistoryEntry, type Verification } from '../shared/api.ts';
 import type { RunController } from './run-controller.ts';
 
@@ -156,6 +157,8 @@ export class EventBrowser {
     let status = initial;
     let final: Verification;
     try {
+      // Read first: a record a live writer wrote names a position the verification then reads.
+      const ends = readRunEnds(dirname(run.path));
       // Worker threads check slices of the log; this thread only stitches their results.
       const report = await verifyEventLogParallel(run.path, {
         onProgress: (checked, total) => {
@@ -168,14 +171,16 @@ export class EventBrowser {
           }
         },
       });
+      // The head record and a completed run's manifest say where the log ended (run-ends.ts).
+      const { problems, endProblems, firstBadPosition } = withRunEnds(ends, run.path, report);
       final = {
         runId: run.runId,
-        state: report.ok ? 'intact' : report.onlyDeclaredLosses ? 'lost' : 'damaged',
+        state: endProblems.length > 0 ? 'damaged' : report.ok ? 'intact' : report.onlyDeclaredLosses ? 'lost' : 'damaged',
         checked: report.events,
         total: Math.max(report.headPosition, report.events),
-        firstBadPosition: report.firstBadPosition,
+        firstBadPosition,
         declaredLost: report.declaredLost.length,
-        problems: report.problems.slice(0, verifyProblemsShown).map((problem) => ({ position: problem.position, kind: problem.kind, detail: problem.detail })),
+        problems: problems.slice(0, verifyProblemsShown).map((problem) => ({ position: problem.position, kind: problem.kind, detail: problem.detail })),
         wallMs: wallMs(),
       };
     } catch (error) {

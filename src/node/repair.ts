@@ -22,6 +22,7 @@ import { useNativeChain } from './native-chain.ts';
 import { removeDatabaseFile, writeFileAtomic } from './files.ts';
 import { tombstoneId } from './hashing.ts';
 import { readHeadRecord, type HeadRecord } from './head-record.ts';
+import { storedHashAt } from './run-ends.ts';
 import { fileStamp } from './run-files.ts';
 import { chainHash, framingOfRow, SqliteEventStore, type ImportedEvent } from './sqlite-event-store.ts';
 import { eventColumnsWithHash, type RawEventRowWithHash } from './sqlite-schema.ts';
@@ -430,11 +431,9 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
     }
     for (const position of bulkLost ?? []) lost.push(position);
     tombstones = lost.length;
-    if (bulkLost !== undefined) {
-      // The copied rows' stream index is rebuilt by the next writer that opens the log:
-      // meta.stream_index_position still says where the base's chunks end.
-      for (let position = (sourceDiagnosis?.headPosition ?? 0) + 1; knownHead !== null && position <= knownHead; position++) lost.push(position);
-    } else {
+    // A patched or copied log's stream index is rebuilt by the next writer that opens it:
+    // meta.stream_index_position still says where the chunks it kept end.
+    if (bulkLost === undefined) {
       const store = new SqliteEventStore(building, { tailCheckEvents: 0 });
       const salvage = new Salvage(source, headRecord);
       try {
@@ -484,7 +483,7 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
               previous = row[10];
               continue;
             }
-            // Where the file holds no row any more, the rest is lost (named below, after the head).
+            // Where the file holds no row any more, the rest is lost (up to the head record's position: tombstoneTail).
             // Past the head record's position (without one, past the last row SQLite reads), a
             // position with no row and none in the next 64 is the end of the log, not a hole: a
             // rowid a flipped bit made large is no event, and nothing past it is lost.
@@ -507,14 +506,15 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
           store.importEvents(batch, { allowVersionGaps: true });
           options.onProgress?.('salvaging', end > startAt ? (to - startAt + 1) / (end - startAt + 1) : 1);
         }
-        // Positions known to have existed beyond what could be read.
-        for (let position = store.headPosition() + 1; knownHead !== null && position <= knownHead; position++) lost.push(position);
       } finally {
         salvage.close();
         // A self-contained file, like a finished run's; a writer reopening it switches back to WAL.
         store.closeFinished();
       }
     }
+    const tail = tombstoneTail(building, headRecord);
+    for (const position of tail) lost.push(position);
+    tombstones += tail.length;
     markRepaired(building, stamp);
     for (const suffix of ['-wal', '-shm']) rmSync(building + suffix, { force: true });
     renameSync(building, path);
@@ -1353,7 +1353,7 @@ async function trustedByDigest(candidate: BackupInfo, firstBad: number | null, d
     const lastGood = Math.min(head, (firstBad ?? head + 1) - 1);
     if (lastGood >= 1 && damagedCopy !== null) {
       const mine = hashAt.get(lastGood)?.hash;
-      const theirs = storedHashOf(damagedCopy, lastGood);
+      const theirs = storedHashAt(damagedCopy, lastGood);
       if (theirs !== undefined && mine !== theirs) return undefined;
     }
     if (firstBad !== null && firstBad <= head) {
@@ -1387,9 +1387,9 @@ function chosenBackup(file: string, path: string, head: HeadRecord | undefined, 
   }
   if (!check.ok && !check.onlyDeclaredLosses) throw new AuraError('validation', `backup ${file} is not a good backup: ${check.problems[0]?.detail ?? 'it fails verification'}`);
   // The log's first event, where it verified (a damaged one says nothing of the backup).
-  const first = check.headPosition >= 1 && firstVerifies ? storedHashOf(path, 1) : undefined;
-  if (first !== undefined && first !== storedHashOf(file, 1)) throw new AuraError('validation', `backup ${file} is of another log: its first event is not this log's`);
-  if (head !== undefined && head.headPosition >= 1 && head.headPosition <= check.headPosition && storedHashOf(file, head.headPosition) !== head.headHash) {
+  const first = check.headPosition >= 1 && firstVerifies ? storedHashAt(path, 1) : undefined;
+  if (first !== undefined && first !== storedHashAt(file, 1)) throw new AuraError('validation', `backup ${file} is of another log: its first event is not this log's`);
+  if (head !== undefined && head.headPosition >= 1 && head.headPosition <= check.headPosition && storedHashAt(file, head.headPosition) !== head.headHash) {
     throw new AuraError('validation', `backup ${file} is of another log: its event at ${head.headPosition} is not the one the head record names`);
   }
   return { file, headPosition: check.headPosition, headHash: check.headHash, createdAtMs: 0, bytes: 0 };
@@ -1431,20 +1431,6 @@ function markOfDamaged(file: string): string | null | undefined {
   }
 }
 
-/** The hash a log file stores at `position` (undefined when it cannot be read there). */
-function storedHashOf(file: string, position: number): string | undefined {
-  try {
-    const db = new Database(file, { readonly: true, fileMustExist: true });
-    try {
-      return (db.prepare('SELECT lower(hex(hash)) AS hash FROM events WHERE position = ?').get(position) as { hash: string } | undefined)?.hash;
-    } finally {
-      db.close();
-    }
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * What a tombstone row declares lost: the stream and version its payload names (either may be
  * unknown), or undefined when the row is not a well-formed tombstone at its own position.
@@ -1454,6 +1440,48 @@ function declaredLoss(salvage: Salvage, row: RawEventRowWithHash): { stream: str
   const claim = lostClaim(row[6]);
   if (claim === undefined || claim.position !== row[0]) return undefined;
   return { stream: claim.stream ?? undefined, version: claim.version ?? undefined };
+}
+
+/**
+ * Tombstones (in $lost) for the positions the head record says the log reached past the last
+ * event of the log built at `building`: a tail the damaged file no longer holds (its WAL
+ * deleted, an older copy of it put back). The log then holds every position it acknowledged, no
+ * later event is given one of them, and verification names them as losses a repair declared. The
+ * last keeps the hash the record names: the log's head is the one that was acknowledged. Returns
+ * their positions.
+ */
+function tombstoneTail(building: string, head: HeadRecord | undefined): number[] {
+  if (head === undefined) return [];
+  // Most repairs have no lost tail: the file is not opened as a log (its stream index would be rebuilt) for nothing.
+  const built = new Database(building, { readonly: true, fileMustExist: true });
+  let last: number;
+  try {
+    last = (built.prepare('SELECT MAX(position) FROM events').pluck().get() as number | null) ?? 0;
+  } finally {
+    built.close();
+  }
+  if (head.headPosition <= last) return [];
+  const store = new SqliteEventStore(building, { tailCheckEvents: 0 });
+  try {
+    const positions: number[] = [];
+    let batch: ImportedEvent[] = [];
+    let previous = store.headHash();
+    for (let position = store.headPosition() + 1; position <= head.headPosition; position++) {
+      const hashHex = tombstoneHash(position === head.headPosition ? head.headHash : undefined, previous, position);
+      batch.push(tombstone(position, undefined, undefined, hashHex, batch, store, undefined));
+      positions.push(position);
+      previous = hashHex;
+      if (batch.length === 2_000) {
+        store.importEvents(batch);
+        batch = [];
+      }
+    }
+    store.importEvents(batch);
+    return positions;
+  } finally {
+    // A self-contained file, like a finished run's.
+    store.closeFinished();
+  }
 }
 
 /** The version after a stream's last, in the log being built and the batch not yet imported (which may have gaps). */
@@ -1468,10 +1496,10 @@ function nextVersionIn(store: SqliteEventStore, batch: readonly ImportedEvent[],
  * its payload naming the stream and version (or, when `claimUnplaced` is false, only where they
  * placed it).
  */
-function tombstone(position: number, stream: string | undefined, version: number | undefined, hashHex: string, batch: readonly ImportedEvent[], store: SqliteEventStore, salvage: Salvage, claimUnplaced = true): ImportedEvent {
+function tombstone(position: number, stream: string | undefined, version: number | undefined, hashHex: string, batch: readonly ImportedEvent[], store: SqliteEventStore, salvage: Salvage | undefined, claimUnplaced = true): ImportedEvent {
   const nextVersionOf = (name: string): number => nextVersionIn(store, batch, name);
   // Its stream's next version here, and claimed by no later row of that stream.
-  const later = stream === undefined ? undefined : salvage.versionAfter(stream, position);
+  const later = stream === undefined ? undefined : salvage?.versionAfter(stream, position);
   const placeInStream = stream !== undefined && stream !== lostStream && version !== undefined && version === nextVersionOf(stream) && (later === undefined || later > version);
   const target = placeInStream ? stream : lostStream;
   return {

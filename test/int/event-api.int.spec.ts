@@ -268,6 +268,21 @@ describe('event log browser API', () => {
     expect((await verification(run.runId, 'intact', since)).checked).toBe(1142);
   });
 
+  it('calls a log that ends before its head record says damaged, at the first position it lacks', async () => {
+    // Every event of the copy links; its head record says 58 more were acknowledged.
+    const copyId = 'short-copy';
+    const copyDir = join(engine.dataDir, 'runs', copyId);
+    mkdirSync(copyDir, { recursive: true });
+    copyFileSync(join(run.outDir, 'events.sqlite'), join(copyDir, 'events.sqlite'));
+    const manifest = JSON.parse(readFileSync(join(run.outDir, 'manifest.json'), 'utf8')) as { runId: string };
+    writeFileSync(join(copyDir, 'manifest.json'), JSON.stringify({ ...manifest, runId: copyId }));
+    writeFileSync(join(copyDir, 'head.json'), JSON.stringify({ headPosition: 1_200, headHash: 'cd'.repeat(32) }));
+    await engine.client.request('events.verify', { runId: copyId });
+    const result = await verification(copyId, 'damaged');
+    expect(result).toMatchObject({ checked: 1142, firstBadPosition: 1143, declaredLost: 0 });
+    expect(result.problems).toEqual([{ position: 1143, kind: 'head', detail: 'the head record says the log reached 1200 (cdcdcdcdcdcd…), the file ends at 1142: positions 1143-1200 were acknowledged and not in it' }]);
+  });
+
   it('browses a live run as it grows, refuses to verify it, and leaves the finished file self-contained', async () => {
     const started = await engine.client.request('run.start', { scenario: scenarioFile, speed: 2, seed: 11 });
     const grown = async (above: number): Promise<number> => {

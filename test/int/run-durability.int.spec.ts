@@ -6,13 +6,17 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFi
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBackup } from '../../src/node/backups.ts';
 import { readHeadRecord } from '../../src/node/head-record.ts';
 import { runFiles } from '../../src/node/run-files.ts';
+import { appendSeeded } from '../../src/node/seeded-load.ts';
+import { SqliteEventStore } from '../../src/node/sqlite-event-store.ts';
 import { runCli } from '../support/cli.ts';
 import { startEngine, type EngineHarness } from '../support/engine.ts';
 import { temporaryDirectory } from '../support/fixtures.ts';
 
 const work = temporaryDirectory('aura-lab-durability-');
+const scratch = temporaryDirectory('aura-lab-durability-scratch-');
 
 let engine: EngineHarness;
 let runDir: string;
@@ -30,7 +34,17 @@ beforeAll(async () => {
 afterAll(async () => {
   await engine.close();
   work.remove();
+  scratch.remove();
 });
+
+function readHashAt(log: string, position: number): string {
+  const db = new Database(log, { readonly: true });
+  try {
+    return db.prepare('SELECT lower(hex(hash)) FROM events WHERE position = ?').pluck().get(position) as string;
+  } finally {
+    db.close();
+  }
+}
 
 describe('run durability', () => {
   it('backs a live run up online, keeps the newest backups, and records the head', () => {
@@ -39,6 +53,41 @@ describe('run durability', () => {
     expect(backups.length).toBeLessThanOrEqual(2);
     for (const name of backups) expect(Number(/events-(\d+)\.sqlite/.exec(name)?.[1])).toBeGreaterThanOrEqual(1_000);
     expect(readHeadRecord(runFiles.headRecord(runDir))).toMatchObject({ headPosition });
+  });
+
+  it('calls a log put back from an older copy damaged (its head record says more), and a repair declares the tail it lacks once', async () => {
+    // A run's log with a backup at 2,000 events and 1,000 events after it, then the backup put back in its place.
+    const copy = join(scratch.path, 'older-copy');
+    mkdirSync(copy);
+    const writer = new SqliteEventStore(runFiles.eventLog(copy), { headRecordPath: runFiles.headRecord(copy) });
+    appendSeeded(writer, 3, 4, 500);
+    const older = await createBackup(writer, runFiles.backups(copy), 1, 3);
+    appendSeeded(writer, 3, 2, 500, 4);
+    writer.closeFinished();
+    const acknowledged = readHeadRecord(runFiles.headRecord(copy));
+    expect([older.headPosition, acknowledged?.headPosition]).toEqual([2_000, 3_000]);
+    copyFileSync(older.file, runFiles.eventLog(copy));
+    // Every event it holds links: only the head record says what it lacks.
+    const verified = await runCli(['verify', copy, '--json']);
+    expect(verified.code).toBe(1);
+    const report = JSON.parse(verified.stdout) as { ok: boolean; firstBadPosition: number; problems: { position: number; kind: string; detail: string }[] };
+    expect([report.ok, report.firstBadPosition]).toEqual([false, 2_001]);
+    expect(report.problems).toEqual([{ position: 2_001, kind: 'head', detail: `the head record says the log reached 3000 (${acknowledged?.headHash.slice(0, 12)}…), the file ends at 2000: positions 2001-3000 were acknowledged and not in it` }]);
+    const repaired = await runCli(['repair', copy, '--json']);
+    expect(repaired.code).toBe(1);
+    const lost = Array.from({ length: 1_000 }, (_, index) => 2_001 + index);
+    expect(JSON.parse(repaired.stdout)).toMatchObject({ repaired: true, lostPositions: lost, recoveredHead: 3_000, tombstones: 1_000 });
+    // The loss is in the log now: not whole (exit 1), nothing left to repair, and its head is the one acknowledged.
+    expect(readHashAt(runFiles.eventLog(copy), 3_000)).toBe(acknowledged?.headHash);
+    const after = await runCli(['verify', copy]);
+    expect([after.code, after.stdout.split('\n')[0]]).toEqual([1, 'lost: 1,000 position(s) earlier repairs declared lost (2001-3000); the other 2,000 events, the hash chain and the database verify']);
+    const again = await runCli(['repair', copy, '--json']);
+    expect([again.code, JSON.parse(again.stdout)]).toEqual([0, expect.objectContaining({ repaired: false, lostPositions: [] })]);
+    expect(readdirSync(copy).filter((name) => /\.damaged-\w+$/.test(name))).toHaveLength(1);
+    // Another log where the record points: the event there is not the one acknowledged.
+    writeFileSync(runFiles.headRecord(copy), JSON.stringify({ headPosition: 1_500, headHash: 'ab'.repeat(32) }));
+    const other = await runCli(['verify', copy]);
+    expect([other.code, other.stdout.split('\n').slice(0, 2)]).toEqual([1, ['damaged: first bad position 1500', `  1500: head: the head record names another event at 1500 (abababababab…; the file holds ${readHashAt(runFiles.eventLog(copy), 1_500).slice(0, 12)}…)`]]);
   });
 
   it('verifies the finished run intact, with a machine-readable report', async () => {

@@ -64,9 +64,15 @@ process.kill(process.pid, 'SIGKILL');
     for (const [position, hash] of original) {
       if (!lost.has(position)) expect(after.get(position), `position ${position}`).toBe(hash);
     }
-    // What the cut took is a tail: everything after the recovered head, each position named.
-    expect(report.lostPositions).toEqual(Array.from({ length: 3_000 - report.recoveredHead }, (_, index) => report.recoveredHead + 1 + index));
-    expect(verifyEventLog(runFiles.eventLog(runDir)).problems.filter((problem) => problem.kind !== 'lost')).toEqual([]);
+    // What the cut took is a tail: every position after the last event that survived, each named
+    // and a tombstone now; the log ends where it was acknowledged, with the hash acknowledged there.
+    const firstLost = report.lostPositions[0] ?? 3_001;
+    expect(report.lostPositions).toEqual(Array.from({ length: 3_001 - firstLost }, (_, index) => firstLost + index));
+    expect(report.recoveredHead).toBe(3_000);
+    expect(after.get(3_000)).toBe(original.get(3_000));
+    const check = verifyEventLog(runFiles.eventLog(runDir));
+    expect(check.problems.filter((problem) => problem.kind !== 'lost')).toEqual([]);
+    expect(check.declaredLost).toEqual(report.lostPositions);
   }, 60_000);
 
   it('refuses appends on a full disk with a typed error, keeps the log intact, and goes on once there is room', () => {

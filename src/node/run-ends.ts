@@ -1,0 +1,84 @@
+/**
+ * Where a run's own files say its event log ends, against a verification of the log: the head
+ * record (head.json, rewritten after every commit: the last event acknowledged) and, for a
+ * completed run, the manifest. A log that ends before either, or holds another event there, has
+ * lost acknowledged events (its WAL deleted, an older copy of it put back) that its chain alone
+ * cannot show: every event it still holds links. The repair reads the same record (repair.ts).
+ */
+import { readFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import type { VerifyProblem } from './chain-check.ts';
+import { readHeadRecord, type HeadRecord } from './head-record.ts';
+import { runFiles } from './run-files.ts';
+
+export interface RunEnds {
+  /** The head record's position and hash, when there is a readable one. */
+  readonly record: HeadRecord | undefined;
+  /** A completed run's manifest: where its log ended. */
+  readonly completed: HeadRecord | undefined;
+}
+
+/**
+ * Read before the log is verified: a writer still appending has then committed every position
+ * its record names by the time the verification reads the log.
+ */
+export function readRunEnds(runDir: string): RunEnds {
+  let completed: HeadRecord | undefined;
+  try {
+    const manifest = JSON.parse(readFileSync(runFiles.manifest(runDir), 'utf8')) as { status?: unknown; headPosition?: unknown; headHash?: unknown } | null;
+    if (manifest?.status === 'completed' && typeof manifest.headPosition === 'number') completed = { headPosition: manifest.headPosition, headHash: typeof manifest.headHash === 'string' ? manifest.headHash : '' };
+  } catch {
+    // No manifest, or not JSON: it says nothing here (verification reads only the log).
+  }
+  return { record: readHeadRecord(runFiles.headRecord(runDir)), completed };
+}
+
+/** What the log at `eventLog`, verified to end at `head` (position and hash), lacks of what `ends` say. */
+export function runEndProblems(ends: RunEnds, eventLog: string, head: HeadRecord): VerifyProblem[] {
+  const problems: VerifyProblem[] = [];
+  const { record, completed } = ends;
+  if (record !== undefined && record.headPosition > head.headPosition) {
+    problems.push({ position: head.headPosition + 1, kind: 'head', detail: `the head record says the log reached ${record.headPosition} (${short(record.headHash)}), the file ends at ${head.headPosition}: ${positions(head.headPosition + 1, record.headPosition)} acknowledged and not in it` });
+  } else if (record !== undefined && record.headPosition >= 1) {
+    // (A hole there is verification's own finding.)
+    const stored = storedHashAt(eventLog, record.headPosition);
+    if (stored !== undefined && stored !== record.headHash) problems.push({ position: record.headPosition, kind: 'head', detail: `the head record names another event at ${record.headPosition} (${short(record.headHash)}; the file holds ${short(stored)})` });
+  }
+  if (completed !== undefined && (head.headPosition !== completed.headPosition || head.headHash !== completed.headHash)) {
+    problems.push({ position: Math.min(head.headPosition, completed.headPosition) + 1, kind: 'head', detail: `the manifest says the log ends at ${completed.headPosition} (${short(completed.headHash)}), the file ends at ${head.headPosition}` });
+  }
+  return problems;
+}
+
+/**
+ * A verification's problems with those of `runEndProblems` among them, in position order (the
+ * database's, with none, first), and the first bad position of them all.
+ */
+export function withRunEnds(ends: RunEnds, eventLog: string, report: { readonly problems: readonly VerifyProblem[]; readonly headPosition: number; readonly headHash: string }): { problems: VerifyProblem[]; endProblems: VerifyProblem[]; firstBadPosition: number | null } {
+  const endProblems = runEndProblems(ends, eventLog, report);
+  const problems = [...report.problems, ...endProblems].sort((a, b) => (a.position ?? 0) - (b.position ?? 0));
+  const first = problems.find((problem) => problem.position !== null);
+  return { problems, endProblems, firstBadPosition: first?.position ?? null };
+}
+
+function short(hash: string): string {
+  return `${hash.slice(0, 12) || '?'}…`;
+}
+
+function positions(from: number, to: number): string {
+  return from === to ? `position ${from} was` : `positions ${from}-${to} were`;
+}
+
+/** The stored hash of the event at `position` in the log at `file`, as hex; undefined when there is none or the file cannot be read. */
+export function storedHashAt(file: string, position: number): string | undefined {
+  try {
+    const db = new Database(file, { readonly: true, fileMustExist: true });
+    try {
+      return (db.prepare('SELECT lower(hex(hash)) FROM events WHERE position = ?').pluck().get(position) as string | undefined) ?? undefined;
+    } finally {
+      db.close();
+    }
+  } catch {
+    return undefined;
+  }
+}
