@@ -4,7 +4,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { AuraError } from '../core/kernel/errors.ts';
 import { createBackup, listBackups } from '../node/backups.ts';
 import { positionRanges, repairEventLog, type RepairReport } from '../node/repair.ts';
-import { readRunEnds, withRunEnds } from '../node/run-ends.ts';
+import { readRunEnds, runEndProblems, storedHashAt, withRunEnds } from '../node/run-ends.ts';
 import { fileStamp, runFiles } from '../node/run-files.ts';
 import { displayPath } from '../node/scenario-loader.ts';
 import { SqliteEventStore } from '../node/sqlite-event-store.ts';
@@ -58,11 +58,12 @@ export async function verifyCommand(target: string, json: boolean): Promise<numb
   }
   bar.done();
   // The head record and a completed run's manifest say where the log ended: a shorter or different log lost events.
+  if (ends.recordDamaged !== undefined) process.stderr.write(`aura-lab: ${displayPath(runFiles.headRecord(location.runDir))} was not used: ${ends.recordDamaged}\n`);
   const { problems, endProblems, firstBadPosition } = withRunEnds(ends, location.eventLog, report);
   const ok = problems.length === 0;
   const eventsPerSecond = report.wallMs > 0 ? Math.round((report.events / report.wallMs) * 1000) : null;
   if (json) {
-    process.stdout.write(`${JSON.stringify({ ...report, ok, problems, firstBadPosition, eventsPerSecond })}\n`);
+    process.stdout.write(`${JSON.stringify({ ...report, ok, problems, firstBadPosition, onlyDeclaredLosses: report.onlyDeclaredLosses && endProblems.length === 0, eventsPerSecond })}\n`);
   } else if (ok) {
     process.stdout.write(`intact: ${report.events.toLocaleString('en')} events, hash chain and database verified in ${(report.wallMs / 1000).toFixed(2)} s${report.chainCheck === 'native' ? '' : ' (chain check in JavaScript: `npm run build` with a C compiler makes it about twice as fast)'}\n  head ${report.headPosition} ${report.headHash}\n`);
   } else if (report.onlyDeclaredLosses && endProblems.length === 0) {
@@ -108,6 +109,7 @@ export async function repairCommand(target: string, options: { json: boolean; ba
   if (!sources.some((file) => existsSync(file)) && listBackups(runFiles.backups(location.runDir)).length === 0) {
     throw new CliError(`${target}: nothing to repair from (no event log, backup or head record there)`, 2);
   }
+  const ends = readRunEnds(location.runDir);
   const now = Date.now();
   const bar = new ProgressBar('repair');
   let report: RepairReport;
@@ -121,6 +123,7 @@ export async function repairCommand(target: string, options: { json: boolean; ba
       ...(options.backupFile === undefined ? {} : { backupFile: resolve(options.backupFile) }),
       onProgress: (stage, fraction) => bar.update(fraction, stage),
       parallel: true,
+      ...(ends.completed === undefined ? {} : { knownEnd: ends.completed }),
     });
   } catch (error) {
     bar.done();
@@ -130,8 +133,12 @@ export async function repairCommand(target: string, options: { json: boolean; ba
   bar.done();
   // A file with nothing readable and nothing that says what it held: its losses cannot be named (not whole: exit 1).
   const unknownContent = report.repaired && report.recoveredHead === 0 && report.knownHead === null && report.backupUsed === null && report.damagedCopy !== null && report.diagnosis.problems.length > 0;
+  // Left alone, yet not what the run acknowledged (its head record or manifest names another event where the log holds one): nothing here to rebuild it from.
+  const unmatched = report.repaired ? [] : runEndProblems(ends, location.eventLog, { headPosition: report.recoveredHead, headHash: storedHashAt(location.eventLog, report.recoveredHead) ?? '', problems: [] });
   if (options.json) {
     process.stdout.write(`${JSON.stringify(report)}\n`);
+  } else if (unmatched.length > 0) {
+    process.stdout.write(`not repaired: ${unmatched.map((problem) => problem.detail).join('; ')}; no backup or event of this log holds what it names (is this the run's own log?)\n`);
   } else if (!report.repaired) {
     const declared = report.diagnosis.declaredLost;
     process.stdout.write(
@@ -163,5 +170,5 @@ export async function repairCommand(target: string, options: { json: boolean; ba
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   }
-  return report.lostPositions.length === 0 && !unknownContent ? 0 : 1;
+  return report.lostPositions.length === 0 && !unknownContent && unmatched.length === 0 ? 0 : 1;
 }

@@ -47,6 +47,8 @@ export interface RepairOptions {
   readonly diagnosis?: VerifyReport;
   /** Verify on worker threads (verify-parallel.ts) rather than on this thread. */
   readonly parallel?: boolean;
+  /** Where the log ended by another word of the run's (a completed run's manifest): used when there is no head record. */
+  readonly knownEnd?: HeadRecord;
 }
 
 export interface RepairReport {
@@ -351,7 +353,7 @@ class Salvage {
 export async function repairEventLog(path: string, options: RepairOptions): Promise<RepairReport> {
   const started = performance.now();
   const stamp = fileStamp(options.nowMs);
-  const headRecord = options.headRecordPath === undefined ? undefined : readHeadRecord(options.headRecordPath);
+  const headRecord = (options.headRecordPath === undefined ? undefined : readHeadRecord(options.headRecordPath)) ?? options.knownEnd;
   const knownHead = headRecord?.headPosition ?? null;
   options.onProgress?.('verifying', 0);
   let diagnosis: VerifyReport | undefined = options.diagnosis;
@@ -494,7 +496,7 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
             // Lost: a tombstone in its place. Its stored hash (when readable) lets the next event verify.
             lost.push(position);
             tombstones += 1;
-            const hashHex = tombstoneHash(row?.[10], previous, position);
+            const hashHex = tombstoneHash(row?.[10], previous, position, headRecord);
             // An unreadable row's stream and version: what the stream index says of its position.
             const indexed = row === undefined ? salvage.indexedAt(position) : undefined;
             const knownStream = row === undefined ? indexed?.stream : salvage.name('stream', row[1]);
@@ -724,8 +726,13 @@ function storedPayload(db: Database.Database | undefined, source: 'main' | 'd', 
   }
 }
 
-/** A tombstone keeps the lost event's stored hash when it looks like one (the next link then verifies). */
-function tombstoneHash(storedHex: string | null | undefined, previousHex: string | undefined, position: number): string {
+/**
+ * A tombstone keeps the lost event's stored hash when it looks like one (the next link then
+ * verifies); at the head record's position, the hash the record names (a damaged last row's
+ * stored hash may be the damage): the log's head stays the one acknowledged.
+ */
+function tombstoneHash(storedHex: string | null | undefined, previousHex: string | undefined, position: number, head: HeadRecord | undefined): string {
+  if (head !== undefined && head.headPosition === position && /^[0-9a-f]{64}$/.test(head.headHash)) return head.headHash;
   return storedHex !== undefined && storedHex !== null && /^[0-9a-f]{64}$/.test(storedHex) ? storedHex : chainHash(previousHex ?? genesisHashHex, `lost\n${position}`);
 }
 
@@ -803,7 +810,7 @@ function patchInPlace(building: string, damaged: string, diagnosis: VerifyReport
         const previous = position === 1 ? genesisHashHex : hashAt.get(position - 1)?.hash;
         const row = damagedRow.get(position);
         remove.run(position);
-        insertTombstone(db, position, row, tombstoneHash(row?.hash, previous, position), placer.place(position, row));
+        insertTombstone(db, position, row, tombstoneHash(row?.hash, previous, position, head), placer.place(position, row));
         lost.push(position);
       }
       const renumbered = renumberLost(db);
@@ -1286,7 +1293,7 @@ function bulkSalvage(building: string, damaged: string, diagnosis: VerifyReport,
           else {
             const row = damagedRow.get(position);
             const previous = position === 1 ? genesisHashHex : (hashAt.get(position - 1)?.hash ?? genesisHashHex);
-            insertTombstone(db, position, row, tombstoneHash(row?.hash, previous, position), placer.place(position, row));
+            insertTombstone(db, position, row, tombstoneHash(row?.hash, previous, position, head), placer.place(position, row));
             lost.push(position);
           }
         }
@@ -1467,7 +1474,7 @@ function tombstoneTail(building: string, head: HeadRecord | undefined): number[]
     let batch: ImportedEvent[] = [];
     let previous = store.headHash();
     for (let position = store.headPosition() + 1; position <= head.headPosition; position++) {
-      const hashHex = tombstoneHash(position === head.headPosition ? head.headHash : undefined, previous, position);
+      const hashHex = tombstoneHash(undefined, previous, position, head);
       batch.push(tombstone(position, undefined, undefined, hashHex, batch, store, undefined));
       positions.push(position);
       previous = hashHex;

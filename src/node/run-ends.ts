@@ -8,12 +8,14 @@
 import { readFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { VerifyProblem } from './chain-check.ts';
-import { readHeadRecord, type HeadRecord } from './head-record.ts';
+import { readHeadRecordState, type HeadRecord } from './head-record.ts';
 import { runFiles } from './run-files.ts';
 
 export interface RunEnds {
   /** The head record's position and hash, when there is a readable one. */
   readonly record: HeadRecord | undefined;
+  /** Why the head record there could not be used (it fails its check), if it could not. */
+  readonly recordDamaged: string | undefined;
   /** A completed run's manifest: where its log ended. */
   readonly completed: HeadRecord | undefined;
 }
@@ -30,13 +32,19 @@ export function readRunEnds(runDir: string): RunEnds {
   } catch {
     // No manifest, or not JSON: it says nothing here (verification reads only the log).
   }
-  return { record: readHeadRecord(runFiles.headRecord(runDir)), completed };
+  const read = readHeadRecordState(runFiles.headRecord(runDir));
+  return { record: read.state === 'ok' ? read.record : undefined, recordDamaged: read.state === 'damaged' ? read.detail : undefined, completed };
 }
 
-/** What the log at `eventLog`, verified to end at `head` (position and hash), lacks of what `ends` say. */
-export function runEndProblems(ends: RunEnds, eventLog: string, head: HeadRecord): VerifyProblem[] {
+/**
+ * What the log at `eventLog`, verified to end at `head` (position and hash, with the
+ * verification's problems), lacks of what `ends` say. Nothing for a log the verification could
+ * not read at all: its own findings say why.
+ */
+export function runEndProblems(ends: RunEnds, eventLog: string, head: HeadRecord & { readonly problems: readonly VerifyProblem[] }): VerifyProblem[] {
   const problems: VerifyProblem[] = [];
   const { record, completed } = ends;
+  if (head.headPosition === 0 && head.problems.length > 0) return problems;
   if (record !== undefined && record.headPosition > head.headPosition) {
     problems.push({ position: head.headPosition + 1, kind: 'head', detail: `the head record says the log reached ${record.headPosition} (${short(record.headHash)}), the file ends at ${head.headPosition}: ${positions(head.headPosition + 1, record.headPosition)} acknowledged and not in it` });
   } else if (record !== undefined && record.headPosition >= 1) {
@@ -44,21 +52,25 @@ export function runEndProblems(ends: RunEnds, eventLog: string, head: HeadRecord
     const stored = storedHashAt(eventLog, record.headPosition);
     if (stored !== undefined && stored !== record.headHash) problems.push({ position: record.headPosition, kind: 'head', detail: `the head record names another event at ${record.headPosition} (${short(record.headHash)}; the file holds ${short(stored)})` });
   }
-  if (completed !== undefined && (head.headPosition !== completed.headPosition || head.headHash !== completed.headHash)) {
+  if (completed !== undefined && head.headPosition === completed.headPosition && head.headHash !== completed.headHash) {
+    problems.push({ position: head.headPosition, kind: 'head', detail: `the manifest names another last event at ${head.headPosition} (${short(completed.headHash)}; the file holds ${short(head.headHash)})` });
+  } else if (completed !== undefined && head.headPosition !== completed.headPosition) {
     problems.push({ position: Math.min(head.headPosition, completed.headPosition) + 1, kind: 'head', detail: `the manifest says the log ends at ${completed.headPosition} (${short(completed.headHash)}), the file ends at ${head.headPosition}` });
   }
   return problems;
 }
 
 /**
- * A verification's problems with those of `runEndProblems` among them, in position order (the
- * database's, with none, first), and the first bad position of them all.
+ * A verification's problems with those of `runEndProblems` among them: findings in position
+ * order (the database's, with none, first), then the losses earlier repairs declared (there may
+ * be many: a reader shown the first few sees the findings), and the first bad position of them all.
  */
-export function withRunEnds(ends: RunEnds, eventLog: string, report: { readonly problems: readonly VerifyProblem[]; readonly headPosition: number; readonly headHash: string }): { problems: VerifyProblem[]; endProblems: VerifyProblem[]; firstBadPosition: number | null } {
+export function withRunEnds(ends: RunEnds, eventLog: string, report: HeadRecord & { readonly problems: readonly VerifyProblem[] }): { problems: VerifyProblem[]; endProblems: VerifyProblem[]; firstBadPosition: number | null } {
   const endProblems = runEndProblems(ends, eventLog, report);
-  const problems = [...report.problems, ...endProblems].sort((a, b) => (a.position ?? 0) - (b.position ?? 0));
-  const first = problems.find((problem) => problem.position !== null);
-  return { problems, endProblems, firstBadPosition: first?.position ?? null };
+  const order = (problem: VerifyProblem): number => (problem.kind === 'lost' ? Number.MAX_SAFE_INTEGER / 2 : 0) + (problem.position ?? 0);
+  const problems = [...report.problems, ...endProblems].sort((a, b) => order(a) - order(b));
+  const positioned = problems.flatMap((problem) => (problem.position === null ? [] : [problem.position]));
+  return { problems, endProblems, firstBadPosition: positioned.length > 0 ? Math.min(...positioned) : null };
 }
 
 function short(hash: string): string {

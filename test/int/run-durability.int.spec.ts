@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackup } from '../../src/node/backups.ts';
-import { readHeadRecord } from '../../src/node/head-record.ts';
+import { HeadRecorder, readHeadRecord, readHeadRecordState } from '../../src/node/head-record.ts';
 import { runFiles } from '../../src/node/run-files.ts';
 import { appendSeeded } from '../../src/node/seeded-load.ts';
 import { SqliteEventStore } from '../../src/node/sqlite-event-store.ts';
@@ -87,7 +87,51 @@ describe('run durability', () => {
     // Another log where the record points: the event there is not the one acknowledged.
     writeFileSync(runFiles.headRecord(copy), JSON.stringify({ headPosition: 1_500, headHash: 'ab'.repeat(32) }));
     const other = await runCli(['verify', copy]);
-    expect([other.code, other.stdout.split('\n').slice(0, 2)]).toEqual([1, ['damaged: first bad position 1500', `  1500: head: the head record names another event at 1500 (abababababab…; the file holds ${readHashAt(runFiles.eventLog(copy), 1_500).slice(0, 12)}…)`]]);
+    const named = `the head record names another event at 1500 (abababababab…; the file holds ${readHashAt(runFiles.eventLog(copy), 1_500).slice(0, 12)}…)`;
+    expect([other.code, other.stdout.split('\n').slice(0, 2)]).toEqual([1, ['damaged: first bad position 1500', `  1500: head: ${named}`]]);
+    // A repair has nothing to rebuild that from, and says so (it said "intact").
+    const unmatched = await runCli(['repair', copy]);
+    expect([unmatched.code, unmatched.stdout]).toEqual([1, `not repaired: ${named}; no backup or event of this log holds what it names (is this the run's own log?)\n`]);
+  });
+
+  it('keeps the acknowledged hash where the last event is lost, trusts no head record that fails its check, and takes a completed manifest as the end when there is no record', async () => {
+    const dir = join(scratch.path, 'last-lost');
+    mkdirSync(dir);
+    const writer = new SqliteEventStore(runFiles.eventLog(dir), { headRecordPath: runFiles.headRecord(dir) });
+    appendSeeded(writer, 4, 6, 500);
+    writer.closeFinished();
+    const acknowledged = readHeadRecord(runFiles.headRecord(dir));
+    expect(acknowledged?.headPosition).toBe(3_000);
+    // The last event's payload and hash both changed: no search brings it back.
+    const db = new Database(runFiles.eventLog(dir));
+    db.prepare("UPDATE events SET payload = payload || ' ', hash = zeroblob(32) WHERE position = 3000").run();
+    db.close();
+    const repaired = await runCli(['repair', dir, '--json']);
+    expect([repaired.code, JSON.parse(repaired.stdout)]).toEqual([1, expect.objectContaining({ lostPositions: [3_000] })]);
+    expect(readHashAt(runFiles.eventLog(dir), 3_000)).toBe(acknowledged?.headHash);
+    const after = await runCli(['verify', dir]);
+    expect([after.code, after.stdout.split('\n')[0]]).toEqual([1, 'lost: 1 position(s) earlier repairs declared lost (3000); the other 2,999 events, the hash chain and the database verify']);
+
+    // A record whose check fails (a flipped bit made 3000 into 7000) is not used, and verify says so.
+    const record = readFileSync(runFiles.headRecord(dir), 'utf8');
+    expect(record).toMatch(/"headPosition":3000,/);
+    writeFileSync(runFiles.headRecord(dir), record.replace('"headPosition":3000,', '"headPosition":7000,'));
+    const flipped = await runCli(['verify', dir]);
+    expect([flipped.code, flipped.stderr]).toEqual([1, expect.stringContaining('head.json was not used: its check does not match its position and hash')]);
+    expect(flipped.stdout).toMatch(/^lost: 1 position\(s\)/);
+
+    // No record, a completed manifest at 3,000, and the log put back to 2,000 events: the manifest says where it ended.
+    const older = join(scratch.path, 'manifest-only');
+    mkdirSync(older);
+    const shorter = new SqliteEventStore(runFiles.eventLog(older));
+    appendSeeded(shorter, 4, 4, 500);
+    shorter.closeFinished();
+    writeFileSync(runFiles.manifest(older), JSON.stringify({ status: 'completed', headPosition: 3_000, headHash: acknowledged?.headHash }));
+    const verified = await runCli(['verify', older]);
+    expect([verified.code, verified.stdout.split('\n')[0]]).toEqual([1, 'damaged: first bad position 2001']);
+    const rebuilt = await runCli(['repair', older, '--json']);
+    expect([rebuilt.code, JSON.parse(rebuilt.stdout)]).toEqual([1, expect.objectContaining({ lostPositions: Array.from({ length: 1_000 }, (_, index) => 2_001 + index), recoveredHead: 3_000 })]);
+    expect((await runCli(['verify', older])).stdout).toMatch(/^lost: 1,000 position\(s\) earlier repairs declared lost \(2001-3000\)/);
   });
 
   it('verifies the finished run intact, with a machine-readable report', async () => {
@@ -168,6 +212,25 @@ describe('run durability', () => {
     // A drill never writes over another run.
     const drill = await runCli(['drill', 'network-partition', '--out', runDir]);
     expect([drill.code, drill.stderr]).toEqual([2, expect.stringContaining('output directory is not empty')]);
+  });
+
+  it('reads a head record caught half rewritten as damaged, an empty one as none, and one written before records had a check as it is', () => {
+    const path = join(scratch.path, 'head.json');
+    const recorder = new HeadRecorder(path);
+    expect(readHeadRecordState(path)).toEqual({ state: 'none' });
+    recorder.write({ headPosition: 41, headHash: 'a'.repeat(64) });
+    const first = readFileSync(path);
+    recorder.write({ headPosition: 42, headHash: 'b'.repeat(64) });
+    recorder.close();
+    expect(readHeadRecordState(path)).toEqual({ state: 'ok', record: { headPosition: 42, headHash: 'b'.repeat(64) } });
+    // The first 60 bytes of one record, the rest of the next: valid JSON, a hash of neither.
+    const torn = Buffer.concat([first.subarray(0, 60), readFileSync(path).subarray(60)]);
+    writeFileSync(path, torn);
+    expect(JSON.parse(torn.toString('utf8')) as unknown).toMatchObject({ headPosition: 41 });
+    expect(readHeadRecordState(path)).toEqual({ state: 'damaged', detail: 'its check does not match its position and hash' });
+    expect(readHeadRecord(path)).toBeUndefined();
+    writeFileSync(path, JSON.stringify({ headPosition: 7, headHash: 'c'.repeat(64) }));
+    expect(readHeadRecord(path)).toEqual({ headPosition: 7, headHash: 'c'.repeat(64) });
   });
 
   it('refuses unusable input with exit 2', async () => {

@@ -66,7 +66,13 @@ process.kill(process.pid, 'SIGKILL');
     }
     // What the cut took is a tail: every position after the last event that survived, each named
     // and a tombstone now; the log ends where it was acknowledged, with the hash acknowledged there.
+    // It starts right after the last event the damaged file (with what was left of its WAL) still holds.
+    const damaged = new Database(report.damagedCopy as string, { readonly: true });
+    const survived = damaged.prepare('SELECT MAX(position) FROM events').pluck().get() as number;
+    damaged.close();
+    expect(survived).toBeGreaterThan(0);
     const firstLost = report.lostPositions[0] ?? 3_001;
+    expect(firstLost).toBe(survived + 1);
     expect(report.lostPositions).toEqual(Array.from({ length: 3_001 - firstLost }, (_, index) => firstLost + index));
     expect(report.recoveredHead).toBe(3_000);
     expect(after.get(3_000)).toBe(original.get(3_000));
