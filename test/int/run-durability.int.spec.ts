@@ -8,9 +8,12 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBackup } from '../../src/node/backups.ts';
 import { HeadRecorder, readHeadRecord, readHeadRecordState } from '../../src/node/head-record.ts';
+import { repairEventLog } from '../../src/node/repair.ts';
+import { readRunEnds, runEndProblems } from '../../src/node/run-ends.ts';
 import { runFiles } from '../../src/node/run-files.ts';
 import { appendSeeded } from '../../src/node/seeded-load.ts';
 import { SqliteEventStore } from '../../src/node/sqlite-event-store.ts';
+import { verifyEventLog } from '../../src/node/verify.ts';
 import { runCli } from '../support/cli.ts';
 import { startEngine, type EngineHarness } from '../support/engine.ts';
 import { temporaryDirectory } from '../support/fixtures.ts';
@@ -81,8 +84,8 @@ describe('run durability', () => {
     expect(readHashAt(runFiles.eventLog(copy), 3_000)).toBe(acknowledged?.headHash);
     const after = await runCli(['verify', copy]);
     expect([after.code, after.stdout.split('\n')[0]]).toEqual([1, 'lost: 1,000 position(s) earlier repairs declared lost (2001-3000); the other 2,000 events, the hash chain and the database verify']);
-    const again = await runCli(['repair', copy, '--json']);
-    expect([again.code, JSON.parse(again.stdout)]).toEqual([0, expect.objectContaining({ repaired: false, lostPositions: [] })]);
+    const again = await repairEventLog(runFiles.eventLog(copy), { backupsDir: runFiles.backups(copy), headRecordPath: runFiles.headRecord(copy), nowMs: 2 });
+    expect(again).toMatchObject({ method: 'none', repaired: false, lostPositions: [] });
     expect(readdirSync(copy).filter((name) => /\.damaged-\w+$/.test(name))).toHaveLength(1);
     // Another log where the record points: the event there is not the one acknowledged.
     writeFileSync(runFiles.headRecord(copy), JSON.stringify({ headPosition: 1_500, headHash: 'ab'.repeat(32) }));
@@ -106,8 +109,8 @@ describe('run durability', () => {
     const db = new Database(runFiles.eventLog(dir));
     db.prepare("UPDATE events SET payload = payload || ' ', hash = zeroblob(32) WHERE position = 3000").run();
     db.close();
-    const repaired = await runCli(['repair', dir, '--json']);
-    expect([repaired.code, JSON.parse(repaired.stdout)]).toEqual([1, expect.objectContaining({ lostPositions: [3_000] })]);
+    const repaired = await repairEventLog(runFiles.eventLog(dir), { backupsDir: runFiles.backups(dir), headRecordPath: runFiles.headRecord(dir), nowMs: 3 });
+    expect(repaired.lostPositions).toEqual([3_000]);
     expect(readHashAt(runFiles.eventLog(dir), 3_000)).toBe(acknowledged?.headHash);
     const after = await runCli(['verify', dir]);
     expect([after.code, after.stdout.split('\n')[0]]).toEqual([1, 'lost: 1 position(s) earlier repairs declared lost (3000); the other 2,999 events, the hash chain and the database verify']);
@@ -131,7 +134,8 @@ describe('run durability', () => {
     expect([verified.code, verified.stdout.split('\n')[0]]).toEqual([1, 'damaged: first bad position 2001']);
     const rebuilt = await runCli(['repair', older, '--json']);
     expect([rebuilt.code, JSON.parse(rebuilt.stdout)]).toEqual([1, expect.objectContaining({ lostPositions: Array.from({ length: 1_000 }, (_, index) => 2_001 + index), recoveredHead: 3_000 })]);
-    expect((await runCli(['verify', older])).stdout).toMatch(/^lost: 1,000 position\(s\) earlier repairs declared lost \(2001-3000\)/);
+    const check = verifyEventLog(runFiles.eventLog(older));
+    expect([check.declaredLost.length, check.onlyDeclaredLosses, runEndProblems(readRunEnds(older), runFiles.eventLog(older), check)]).toEqual([1_000, true, []]);
   });
 
   it('verifies the finished run intact, with a machine-readable report', async () => {
