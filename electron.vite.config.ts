@@ -22,6 +22,7 @@ export default defineConfig({
           'projection-worker': resolve('src/workers/projection-worker.ts'),
           'chain-worker': resolve('src/workers/chain-worker.ts'),
           'sweep-worker': resolve('src/workers/sweep-worker.ts'),
+          cli: resolve('src/cli/main.ts'),
         },
         output: {
           entryFileNames: '[name].js',

@@ -10,7 +10,7 @@ const built = (path: string) => join(repoRoot, 'out', path);
 
 describe('npm run build output', () => {
   it('contains main, preload, renderer, the engine host and its workers', () => {
-    for (const file of ['main/index.js', 'main/host.js', 'main/load-writer.js', 'main/projection-worker.js', 'main/chain-worker.js', 'main/sweep-worker.js', 'preload/index.cjs', 'renderer/index.html']) {
+    for (const file of ['main/index.js', 'main/host.js', 'main/cli.js', 'main/load-writer.js', 'main/projection-worker.js', 'main/chain-worker.js', 'main/sweep-worker.js', 'preload/index.cjs', 'renderer/index.html']) {
       expect(existsSync(built(file)), `out/${file} (run npm run build)`).toBe(true);
     }
     const preload = readFileSync(built('preload/index.cjs'), 'utf8');
