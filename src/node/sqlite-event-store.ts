@@ -28,7 +28,7 @@ import { type InsertRows, nativeInsertRows } from './native-chain.ts';
 import { StreamIndex } from './stream-index.ts';
 import { backupInWorker } from './backup-worker.ts';
 import { WalCheckpointer } from './wal-checkpointer.ts';
-import { HeadRecorder } from './head-record.ts';
+import { HeadRecorder, readHeadRecord } from './head-record.ts';
 
 export type { Durability } from './sqlite-schema.ts';
 
@@ -204,11 +204,29 @@ export class SqliteEventStore implements EventStore {
       this.checkTail(options.tailCheckEvents ?? limits.tailCheckEvents);
       this.insertRows = options.readonly || options.nativeAppends === false ? undefined : nativeInsertRows(this.db);
       this.checkpointer = options.backgroundCheckpoints && !options.readonly ? new WalCheckpointer(path) : undefined;
+      if (options.headRecordPath !== undefined && !options.readonly) this.checkHeadRecord(options.headRecordPath);
       this.headRecorder = options.headRecordPath !== undefined && !options.readonly ? new HeadRecorder(options.headRecordPath) : undefined;
       this.headRecorder?.write({ headPosition: this.head, headHash: this.lastHash });
     } catch (error) {
       this.db.close();
       throw error;
+    }
+  }
+
+  /**
+   * The head record a writer is about to rewrite must not say more than the log holds: a log that
+   * lost acknowledged events (its WAL deleted, an older copy put back) is refused, the record
+   * kept as it is, so that a repair can still name every lost position.
+   */
+  private checkHeadRecord(path: string): void {
+    const recorded = readHeadRecord(path);
+    if (recorded === undefined || recorded.headPosition < 1) return;
+    if (recorded.headPosition > this.head) {
+      throw new AuraError('damaged', `${this.path}: its head record says the log reached ${recorded.headPosition}, the file ends at ${this.head}: acknowledged events are missing (aura-lab repair names them)`);
+    }
+    const stored = (this.db.prepare('SELECT lower(hex(hash)) FROM events WHERE position = ?').pluck().get(recorded.headPosition) as string | undefined) ?? undefined;
+    if (stored !== recorded.headHash) {
+      throw new AuraError('damaged', `${this.path}: its head record names another event at ${recorded.headPosition} than the log holds`);
     }
   }
 

@@ -218,6 +218,32 @@ describe('run durability', () => {
     expect([drill.code, drill.stderr]).toEqual([2, expect.stringContaining('output directory is not empty')]);
   });
 
+  it('refuses a writer on a log its head record says more of (or another event of), and leaves the record as it was', () => {
+    const dir = join(scratch.path, 'reopen');
+    mkdirSync(dir);
+    const open = (): SqliteEventStore => new SqliteEventStore(runFiles.eventLog(dir), { headRecordPath: runFiles.headRecord(dir) });
+    const writer = open();
+    appendSeeded(writer, 6, 2, 500);
+    writer.closeFinished();
+    // The record as the writer left it: a writer opens again.
+    open().closeFinished();
+    const hashAt500 = readHashAt(runFiles.eventLog(dir), 500);
+    for (const [record, message] of [
+      [{ headPosition: 1_200, headHash: 'ef'.repeat(32) }, 'its head record says the log reached 1200, the file ends at 1000: acknowledged events are missing'],
+      [{ headPosition: 500, headHash: 'ef'.repeat(32) }, 'its head record names another event at 500 than the log holds'],
+    ] as const) {
+      const text = JSON.stringify(record);
+      writeFileSync(runFiles.headRecord(dir), text);
+      expect(() => open()).toThrow(message);
+      expect(readFileSync(runFiles.headRecord(dir), 'utf8')).toBe(text);
+    }
+    writeFileSync(runFiles.headRecord(dir), JSON.stringify({ headPosition: 500, headHash: hashAt500 }));
+    const reopened = open();
+    expect(reopened.headPosition()).toBe(1_000);
+    reopened.closeFinished();
+    expect(readHeadRecord(runFiles.headRecord(dir))?.headPosition).toBe(1_000);
+  });
+
   it('reads a head record caught half rewritten as damaged, an empty one as none, and one written before records had a check as it is', () => {
     const path = join(scratch.path, 'head.json');
     const recorder = new HeadRecorder(path);
