@@ -24,13 +24,23 @@ function newestMs(dir) {
   return latest;
 }
 
+/** The built CLI when it and every entry it starts (the host, the workers) are at least as new as the sources. */
 function currentBuild() {
-  const built = join(root, 'out', 'main', 'cli.js');
+  const out = join(root, 'out', 'main');
+  const entries = ['cli', 'host', 'load-writer', 'projection-worker', 'chain-worker', 'sweep-worker'].map((name) => join(out, `${name}.js`));
+  let oldest;
   try {
-    return statSync(built).mtimeMs >= newestMs(join(root, 'src')) ? built : undefined;
+    oldest = Math.min(...entries.map((file) => statSync(file).mtimeMs));
   } catch {
     return undefined;
   }
+  let sources = 0;
+  try {
+    sources = newestMs(join(root, 'src'));
+  } catch {
+    // No sources beside the build (an installed package): the build is what there is.
+  }
+  return oldest >= sources ? entries[0] : undefined;
 }
 
 const built = currentBuild();

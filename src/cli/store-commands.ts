@@ -133,11 +133,11 @@ export async function repairCommand(target: string, options: { json: boolean; ba
   bar.done();
   // A file with nothing readable and nothing that says what it held: its losses cannot be named (not whole: exit 1).
   const unknownContent = report.repaired && report.recoveredHead === 0 && report.knownHead === null && report.backupUsed === null && report.damagedCopy !== null && report.diagnosis.problems.length > 0;
-  // Left alone, yet not what the run acknowledged (its head record or manifest names another event where the log holds one): nothing here to rebuild it from.
-  const unmatched = report.repaired ? [] : runEndProblems(ends, location.eventLog, { headPosition: report.recoveredHead, headHash: storedHashAt(location.eventLog, report.recoveredHead) ?? '', problems: [] });
+  // Still not what the run acknowledged (its head record or manifest names another event where the log holds one): nothing here to rebuild it from.
+  const unmatched = runEndProblems(ends, location.eventLog, { headPosition: report.recoveredHead, headHash: storedHashAt(location.eventLog, report.recoveredHead) ?? '', problems: [] });
   if (options.json) {
-    process.stdout.write(`${JSON.stringify(report)}\n`);
-  } else if (unmatched.length > 0) {
+    process.stdout.write(`${JSON.stringify({ ...report, unmatchedEnd: unmatched.map((problem) => problem.detail) })}\n`);
+  } else if (unmatched.length > 0 && !report.repaired) {
     process.stdout.write(`not repaired: ${unmatched.map((problem) => problem.detail).join('; ')}; no backup or event of this log holds what it names (is this the run's own log?)\n`);
   } else if (!report.repaired) {
     const declared = report.diagnosis.declaredLost;
@@ -167,6 +167,7 @@ export async function repairCommand(target: string, options: { json: boolean; ba
       ...report.schemaMended.map((name) => `  schema put right: the SQL of ${name} had a flipped bit`),
       ...report.namesMended.map((mended) => `  ${mended.table === 'streams' ? 'stream' : 'event type'} name put right: ${JSON.stringify(mended.damaged)} is ${JSON.stringify(mended.name)} again`),
       `  the damaged file is kept as ${report.damagedCopy === null ? '(none: it was missing)' : displayPath(report.damagedCopy)}`,
+      ...unmatched.map((problem) => `  still not what the run acknowledged: ${problem.detail}`),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   }

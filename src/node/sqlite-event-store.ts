@@ -10,6 +10,7 @@
  *   one transaction (group commit), and each succeeds or fails on its own (a savepoint each).
  */
 import { hash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import { checkExpectedVersion } from '../core/events/append-rules.ts';
 import { eventContentKey, genesisHashHex, hashFraming } from '../core/events/encoding.ts';
@@ -177,6 +178,11 @@ export class SqliteEventStore implements EventStore {
     readonly path: string,
     options: SqliteEventStoreOptions = {},
   ) {
+    // A log its head record says events of is not made anew where it is missing (the refusal below would leave an empty one).
+    if (options.headRecordPath !== undefined && !options.readonly && !existsSync(path)) {
+      const recorded = readHeadRecord(options.headRecordPath);
+      if (recorded !== undefined && recorded.headPosition >= 1) throw new AuraError('damaged', `${path}: its head record says the log reached ${recorded.headPosition}, and there is no log: acknowledged events are missing (aura-lab repair names them)`);
+    }
     this.db = openDatabase(path, options);
     this.transact = this.db.transaction((work: () => unknown) => work()) as <T>(work: () => T) => T;
     try {
@@ -202,9 +208,10 @@ export class SqliteEventStore implements EventStore {
       if (!(Number.isSafeInteger(indexed) && indexed >= 0)) throw new AuraError('damaged', `${path}: the stream index's position (meta.stream_index_position) is not a position`);
       if (indexed > this.head) throw new AuraError('damaged', `${path}: the stream index says it holds every event to position ${indexed}, but the log ends at ${this.head}`);
       this.checkTail(options.tailCheckEvents ?? limits.tailCheckEvents);
+      // Before anything starts that the refusal would have to stop (the checkpointer's thread).
+      if (options.headRecordPath !== undefined && !options.readonly) this.checkHeadRecord(options.headRecordPath);
       this.insertRows = options.readonly || options.nativeAppends === false ? undefined : nativeInsertRows(this.db);
       this.checkpointer = options.backgroundCheckpoints && !options.readonly ? new WalCheckpointer(path) : undefined;
-      if (options.headRecordPath !== undefined && !options.readonly) this.checkHeadRecord(options.headRecordPath);
       this.headRecorder = options.headRecordPath !== undefined && !options.readonly ? new HeadRecorder(options.headRecordPath) : undefined;
       this.headRecorder?.write({ headPosition: this.head, headHash: this.lastHash });
     } catch (error) {

@@ -95,6 +95,8 @@ describe('run durability', () => {
     // A repair has nothing to rebuild that from, and says so (it said "intact").
     const unmatched = await runCli(['repair', copy]);
     expect([unmatched.code, unmatched.stdout]).toEqual([1, `not repaired: ${named}; no backup or event of this log holds what it names (is this the run's own log?)\n`]);
+    const unmatchedJson = await runCli(['repair', copy, '--json']);
+    expect([unmatchedJson.code, JSON.parse(unmatchedJson.stdout)]).toEqual([1, expect.objectContaining({ repaired: false, unmatchedEnd: [named] })]);
   });
 
   it('keeps the acknowledged hash where the last event is lost, trusts no head record that fails its check, and takes a completed manifest as the end when there is no record', async () => {
@@ -237,6 +239,12 @@ describe('run durability', () => {
       expect(() => open()).toThrow(message);
       expect(readFileSync(runFiles.headRecord(dir), 'utf8')).toBe(text);
     }
+    // No log at all where the record says there were events: refused, and none is made.
+    const bare = join(scratch.path, 'reopen-bare');
+    mkdirSync(bare);
+    writeFileSync(runFiles.headRecord(bare), JSON.stringify({ headPosition: 3, headHash: 'ef'.repeat(32) }));
+    expect(() => new SqliteEventStore(runFiles.eventLog(bare), { headRecordPath: runFiles.headRecord(bare), backgroundCheckpoints: true })).toThrow('its head record says the log reached 3, and there is no log');
+    expect(readdirSync(bare)).toEqual(['head.json']);
     writeFileSync(runFiles.headRecord(dir), JSON.stringify({ headPosition: 500, headHash: hashAt500 }));
     const reopened = open();
     expect(reopened.headPosition()).toBe(1_000);
