@@ -67,8 +67,8 @@ export function runEndProblems(ends: RunEnds, eventLog: string, head: HeadRecord
  */
 export function withRunEnds(ends: RunEnds, eventLog: string, report: HeadRecord & { readonly problems: readonly VerifyProblem[] }): { problems: VerifyProblem[]; endProblems: VerifyProblem[]; firstBadPosition: number | null } {
   const endProblems = runEndProblems(ends, eventLog, report);
-  const order = (problem: VerifyProblem): number => (problem.kind === 'lost' ? Number.MAX_SAFE_INTEGER / 2 : 0) + (problem.position ?? 0);
-  const problems = [...report.problems, ...endProblems].sort((a, b) => order(a) - order(b));
+  const declared = (problem: VerifyProblem): number => (problem.kind === 'lost' ? 1 : 0);
+  const problems = [...report.problems, ...endProblems].sort((a, b) => declared(a) - declared(b) || (a.position ?? 0) - (b.position ?? 0));
   const positioned = problems.flatMap((problem) => (problem.position === null ? [] : [problem.position]));
   return { problems, endProblems, firstBadPosition: positioned.length > 0 ? Math.min(...positioned) : null };
 }
