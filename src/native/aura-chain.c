@@ -130,12 +130,25 @@ static int valid_utf8(const unsigned char *s, size_t n) {
   return 1;
 }
 
-/* 1 for a TEXT value that is valid UTF-8. */
-static int valid_text(sqlite3_value *value) {
-  if (sqlite3_value_type(value) != SQLITE_TEXT) return 0;
-  const unsigned char *text = sqlite3_value_text(value);
-  int length = sqlite3_value_bytes(value);
-  return text != NULL && length >= 0 && valid_utf8(text, (size_t)length);
+/*
+ * A TEXT value's UTF-8 bytes where they lie (its length: sqlite3_value_bytes, called after).
+ * sqlite3_value_text copies a value read straight from a page (every payload of the chain
+ * check and of a packed range) only to end it with a terminator; sqlite3_value_blob hands over
+ * the stored bytes, which in a UTF-8 database are the text's. Never NULL: "" for an empty text.
+ */
+static const unsigned char *text_bytes(sqlite3_value *value) {
+  const unsigned char *bytes = sqlite3_value_encoding(value) == SQLITE_UTF8 ? sqlite3_value_blob(value) : sqlite3_value_text(value);
+  return bytes != NULL ? bytes : (const unsigned char *)"";
+}
+
+/* The bytes of a TEXT value that is valid UTF-8, or NULL; its length in *length. */
+static const unsigned char *valid_text(sqlite3_value *value, size_t *length) {
+  if (sqlite3_value_type(value) != SQLITE_TEXT) return NULL;
+  const unsigned char *text = text_bytes(value);
+  int bytes = sqlite3_value_bytes(value);
+  if (bytes < 0 || !valid_utf8(text, (size_t)bytes)) return NULL;
+  *length = (size_t)bytes;
+  return text;
 }
 
 /* A field of the framing: bytes written as they are, or (hex) as lowercase hex digits; absent when bytes is NULL. */
@@ -371,8 +384,12 @@ static int vouch(sqlite3_context *context, Chain *chain, sqlite3_value **argv, s
   if (stream == NULL) return 0;
   const Name *type = lookup(db, &names->types, "SELECT name FROM event_types WHERE type_id = ?", sqlite3_value_int64(argv[TYPE_ID]));
   if (type == NULL) return 0;
-  if (correlation == SQLITE_TEXT && !valid_text(argv[CORRELATION])) return 0;
-  if (!valid_text(argv[PAYLOAD])) return 0;
+  const unsigned char *correlated = NULL;
+  size_t correlated_length = 0;
+  if (correlation == SQLITE_TEXT && (correlated = valid_text(argv[CORRELATION], &correlated_length)) == NULL) return 0;
+  size_t payload_length;
+  const unsigned char *payload = valid_text(argv[PAYLOAD], &payload_length);
+  if (payload == NULL) return 0;
   Framing e = {
     position,
     sqlite3_value_int64(argv[VERSION]),
@@ -382,8 +399,8 @@ static int vouch(sqlite3_context *context, Chain *chain, sqlite3_value **argv, s
     { sqlite3_value_blob(argv[ID]), (size_t)sqlite3_value_bytes(argv[ID]), 1 },
     { (const unsigned char *)type->text, (size_t)type->length, 0 },
     { causation == SQLITE_BLOB ? sqlite3_value_blob(argv[CAUSATION]) : NULL, causation == SQLITE_BLOB ? (size_t)sqlite3_value_bytes(argv[CAUSATION]) : 0, 1 },
-    { correlation == SQLITE_TEXT ? sqlite3_value_text(argv[CORRELATION]) : NULL, correlation == SQLITE_TEXT ? (size_t)sqlite3_value_bytes(argv[CORRELATION]) : 0, 0 },
-    { sqlite3_value_text(argv[PAYLOAD]), (size_t)sqlite3_value_bytes(argv[PAYLOAD]), 0 },
+    { correlated, correlated_length, 0 },
+    { payload, payload_length, 0 },
   };
   unsigned char digest[32];
   if (!chain_hash(&chain->framing, chain->previous, &e, digest)) return 0;
@@ -653,10 +670,13 @@ static void insert_rows(sqlite3_context *context, int argc, sqlite3_value **argv
  * unusual (1: some row is not as the store writes it, and the caller reads the page with SQL
  * instead), then per row six float64 (position, stream_id, version, type_id, schema_version,
  * virtual_time_us), four uint32 byte lengths (id and causation as lowercase hex, correlation,
- * payload; 0xFFFFFFFF: null) and those texts, padded to 8 bytes.
+ * payload; 0xFFFFFFFF: null) and those texts, padded to 8 bytes. Rows must come in ascending
+ * position: a page whose rows do not is unusual too (a query over events without ORDER BY
+ * relies on the scan's order, and this is what makes relying on it safe).
  */
 typedef struct {
   int32_t rows, unusual;
+  sqlite3_int64 last_position;
   Buffer out;
 } EventRows;
 
@@ -673,11 +693,13 @@ static void event_rows_step(sqlite3_context *context, int argc, sqlite3_value **
   if (!exact(argv[R_POSITION]) || !exact(argv[R_STREAM_ID]) || !exact(argv[R_VERSION]) || !exact(argv[R_TYPE_ID]) || !exact(argv[R_SCHEMA_VERSION]) || !exact(argv[R_VIRTUAL_TIME]) ||
       sqlite3_value_type(argv[R_ID]) != SQLITE_BLOB || sqlite3_value_type(argv[R_PAYLOAD]) != SQLITE_TEXT || (causation != SQLITE_NULL && causation != SQLITE_BLOB) ||
       (correlation != SQLITE_NULL && correlation != SQLITE_TEXT) || sqlite3_value_bytes(argv[R_ID]) != 16 ||
-      (causation == SQLITE_BLOB && sqlite3_value_bytes(argv[R_CAUSATION]) != 16)) {
+      (causation == SQLITE_BLOB && sqlite3_value_bytes(argv[R_CAUSATION]) != 16) ||
+      (state->rows > 0 && sqlite3_value_int64(argv[R_POSITION]) <= state->last_position)) {
     /* Ids of any length but 16 bytes too: the row path's reading of them is the one answer. */
     state->unusual = 1;
     return;
   }
+  state->last_position = sqlite3_value_int64(argv[R_POSITION]);
   double numbers[6] = {
     (double)sqlite3_value_int64(argv[R_POSITION]), (double)sqlite3_value_int64(argv[R_STREAM_ID]), (double)sqlite3_value_int64(argv[R_VERSION]),
     (double)sqlite3_value_int64(argv[R_TYPE_ID]), (double)sqlite3_value_int64(argv[R_SCHEMA_VERSION]), (double)sqlite3_value_int64(argv[R_VIRTUAL_TIME]),
@@ -686,9 +708,9 @@ static void event_rows_step(sqlite3_context *context, int argc, sqlite3_value **
   int id_length = sqlite3_value_bytes(argv[R_ID]);
   const unsigned char *cause = causation == SQLITE_BLOB ? sqlite3_value_blob(argv[R_CAUSATION]) : NULL;
   int cause_length = causation == SQLITE_BLOB ? sqlite3_value_bytes(argv[R_CAUSATION]) : 0;
-  const unsigned char *correlated = correlation == SQLITE_TEXT ? sqlite3_value_text(argv[R_CORRELATION]) : NULL;
+  const unsigned char *correlated = correlation == SQLITE_TEXT ? text_bytes(argv[R_CORRELATION]) : NULL;
   int correlated_length = correlation == SQLITE_TEXT ? sqlite3_value_bytes(argv[R_CORRELATION]) : 0;
-  const unsigned char *payload = sqlite3_value_text(argv[R_PAYLOAD]);
+  const unsigned char *payload = text_bytes(argv[R_PAYLOAD]);
   int payload_length = sqlite3_value_bytes(argv[R_PAYLOAD]);
   uint32_t lengths[4] = {
     2 * (uint32_t)id_length,

@@ -26,9 +26,25 @@ export type MakeEvent<T> = (position: number, streamId: number, version: number,
  * before it had it).
  */
 export function prepareEventRows(db: Database.Database, query: string): Database.Statement | undefined {
+  return prepareRows(db, `(${query})`);
+}
+
+/**
+ * A statement that packs the events `SELECT * FROM events WHERE <where>` selects, read straight
+ * from the table in its scan order, for a range of positions. A subquery (prepareEventRows) is
+ * a co-routine whose every text and blob SQLite copies on its way to the aggregate; read
+ * straight, a whole log of 300,000 events packed in 0.24 s against 0.29 s (medians of 12
+ * interleaved rounds, 2026-11-27). The rowid scan is in position order; the packer marks a page
+ * whose rows are not as unusual, so the caller reads that page with SQL.
+ */
+export function prepareEventRowsWhere(db: Database.Database, where: string): Database.Statement | undefined {
+  return prepareRows(db, `events WHERE ${where}`);
+}
+
+function prepareRows(db: Database.Database, source: string): Database.Statement | undefined {
   if (!loadNativeLibrary(db)) return undefined;
   try {
-    return db.prepare(`SELECT aura_event_rows(position, stream_id, version, id, type_id, schema_version, payload, virtual_time_us, causation_id, correlation_id) FROM (${query})`).pluck();
+    return db.prepare(`SELECT aura_event_rows(position, stream_id, version, id, type_id, schema_version, payload, virtual_time_us, causation_id, correlation_id) FROM ${source}`).pluck();
   } catch {
     return undefined;
   }

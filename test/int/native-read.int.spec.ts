@@ -134,6 +134,27 @@ describe('packed reads', () => {
       // From inside the hole: the first page is empty, the range goes on after it.
       expect([...packed.readRange(4_700, 8_950)].map((event) => event.position)).toEqual(Array.from({ length: 50 }, (_, index) => 8_901 + index));
       expect(plain(packed.readRange(4_600, 8_900))).toEqual([]);
+      // readAll reads a range of positions where the log has no hole: across one, from inside it, up to it and at the end.
+      for (const [from, count] of [[4_500, 200], [4_700, 100], [4_590, 10], [4_590, 11], [1, 9_000], [8_990, 50]] as const) {
+        expect(plain(packed.readAll(from, count)), `readAll(${from}, ${count})`).toEqual(plain(rows.readAll(from, count)));
+      }
+      expect(packed.readAll(4_500, 200).map((event) => event.position).slice(98, 102)).toEqual([4_598, 4_599, 8_901, 8_902]);
+    } finally {
+      close();
+    }
+  });
+
+  it('read a page SQLite scans out of position order with SQL instead', () => {
+    const path = join(work.path, 'reversed.sqlite');
+    buildLog(path, 9, 2_000);
+    const { packed, rows, close } = stores(path, false);
+    try {
+      // The packing statements read the table without ORDER BY; this pragma makes SQLite scan it backwards.
+      packed.db.pragma('reverse_unordered_selects = ON');
+      const page = packed.readAll(10, 300);
+      expect(page.map((event) => event.position).slice(0, 3)).toEqual([10, 11, 12]);
+      expect(plain(page)).toEqual(plain(rows.readAll(10, 300)));
+      expect(plain(packed.readRange(1_500, 2_100))).toEqual(plain(rows.readRange(1_500, 2_100)));
     } finally {
       close();
     }
