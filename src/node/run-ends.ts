@@ -63,13 +63,16 @@ export function runEndProblems(ends: RunEnds, eventLog: string, head: HeadRecord
 /**
  * A verification's problems with those of `runEndProblems` among them: findings in position
  * order (the database's, with none, first), then the losses earlier repairs declared (there may
- * be many: a reader shown the first few sees the findings), and the first bad position of them all.
+ * be many: a reader shown the first few sees the findings). The first bad position is the first
+ * finding's (null when the findings are the database's alone); with no findings, the first
+ * declared loss.
  */
 export function withRunEnds(ends: RunEnds, eventLog: string, report: HeadRecord & { readonly problems: readonly VerifyProblem[] }): { problems: VerifyProblem[]; endProblems: VerifyProblem[]; firstBadPosition: number | null } {
   const endProblems = runEndProblems(ends, eventLog, report);
   const declared = (problem: VerifyProblem): number => (problem.kind === 'lost' ? 1 : 0);
   const problems = [...report.problems, ...endProblems].sort((a, b) => declared(a) - declared(b) || (a.position ?? 0) - (b.position ?? 0));
-  const positioned = problems.flatMap((problem) => (problem.position === null ? [] : [problem.position]));
+  const findings = problems.filter((problem) => problem.kind !== 'lost');
+  const positioned = (findings.length > 0 ? findings : problems).flatMap((problem) => (problem.position === null ? [] : [problem.position]));
   return { problems, endProblems, firstBadPosition: positioned.length > 0 ? Math.min(...positioned) : null };
 }
 

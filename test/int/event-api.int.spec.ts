@@ -262,6 +262,15 @@ describe('event log browser API', () => {
     const afterRepair = await verification(copyId, 'lost', sinceRepair);
     expect(afterRepair).toMatchObject({ checked: 1142, firstBadPosition: 777, declaredLost: 2 });
     expect(afterRepair.problems.map((problem) => [problem.position, problem.kind])).toEqual([[777, 'lost'], [900, 'lost']]);
+    // Damage after the declared losses: the first bad position is the damage's, the losses listed after it.
+    const again = new Database(join(copyDir, 'events.sqlite'));
+    again.prepare(`UPDATE events SET payload = substr(payload, 1, length(payload) - 1) WHERE position = 1000`).run();
+    again.close();
+    const sinceDamage = engine.received.length;
+    await engine.client.request('events.verify', { runId: copyId });
+    const damagedAgain = await verification(copyId, 'damaged', sinceDamage);
+    expect(damagedAgain).toMatchObject({ firstBadPosition: 1000, declaredLost: 2 });
+    expect(damagedAgain.problems.map((problem) => [problem.position, problem.kind])).toEqual([[1000, 'chain'], [777, 'lost'], [900, 'lost']]);
     // The original is untouched.
     const since = engine.received.length;
     await engine.client.request('events.verify', { runId: run.runId });
