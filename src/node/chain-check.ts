@@ -23,6 +23,23 @@ export interface VerifyProblem {
 export const problemsMax = 100;
 
 /**
+ * The order reports list problems in: findings (damage) before the losses earlier repairs
+ * declared, so that a list cut at problemsMax keeps the findings however many losses come
+ * first; then by position, those without one (the database's) where `unpositioned` puts them.
+ */
+export function findingsFirst(unpositioned: number): (a: VerifyProblem, b: VerifyProblem) => number {
+  const declared = (problem: VerifyProblem): number => (problem.kind === 'lost' ? 1 : 0);
+  return (a, b) => declared(a) - declared(b) || (a.position ?? unpositioned) - (b.position ?? unpositioned);
+}
+
+/** The first finding's position (null when the findings have none: the database's); with no findings, the first declared loss's. */
+export function firstBadPositionOf(problems: readonly VerifyProblem[]): number | null {
+  const findings = problems.filter((problem) => problem.kind !== 'lost');
+  const positioned = (findings.length > 0 ? findings : problems).flatMap((problem) => (problem.position === null ? [] : [problem.position]));
+  return positioned.length > 0 ? Math.min(...positioned) : null;
+}
+
+/**
  * A stream's versions from..to - 1 missing, no tombstone naming them: [position of the event
  * after the gap, stream id, from, to, position of the stream's event before the gap (0: none)].
  */
@@ -48,7 +65,7 @@ export interface RangeResult {
   readonly lastHash: string;
   readonly events: number;
   readonly problems: VerifyProblem[];
-  /** Every problem found was a declared loss (`problems` holds only the first problemsMax). */
+  /** Every problem found was a declared loss (`problems` holds the first problemsMax findings, then the first problemsMax losses). */
   readonly onlyLost: boolean;
   readonly declaredLost: number[];
   /**
@@ -90,10 +107,16 @@ export interface RangeResult {
 export function checkRange(reader: EventReader, from: number, to: number, previousHash: string, onProgress?: (checked: number) => void): RangeResult {
   const db = reader.db;
   const problems: VerifyProblem[] = [];
+  // Capped apart: losses an earlier repair declared must not crowd out the findings after them.
+  const losses: VerifyProblem[] = [];
   const declaredLost: number[] = [];
   let onlyLost = true;
   const report = (problem: VerifyProblem): void => {
-    if (problem.kind !== 'lost') onlyLost = false;
+    if (problem.kind === 'lost') {
+      if (losses.length < problemsMax) losses.push(problem);
+      return;
+    }
+    onlyLost = false;
     if (problems.length < problemsMax) problems.push(problem);
   };
   const lostTypeId = (db.prepare('SELECT type_id FROM event_types WHERE name = ?').get(lostEventType) as { type_id: number } | undefined)?.type_id;
@@ -228,7 +251,7 @@ export function checkRange(reader: EventReader, from: number, to: number, previo
     lastPosition: expected - 1,
     lastHash,
     events,
-    problems,
+    problems: [...problems, ...losses],
     onlyLost,
     declaredLost,
     declaredVersions,

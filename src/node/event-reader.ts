@@ -118,10 +118,11 @@ export class EventReader {
    * damaged log has), and LIMIT answers.
    */
   private packedPage(packed: PackedStatements, fromPosition: number, maxCount: number): RecordedEvent[] | undefined {
-    if (!Number.isSafeInteger(fromPosition) || !Number.isSafeInteger(maxCount)) return this.packedEvents(packed.all, fromPosition, maxCount);
-    const to = Math.min(fromPosition + maxCount - 1, Number.MAX_SAFE_INTEGER);
+    // Integers whose range ends below 2^53 - 1 (a damaged log may hold rowids past it, which only LIMIT reaches).
+    if (!Number.isSafeInteger(fromPosition) || !Number.isSafeInteger(maxCount) || fromPosition + maxCount - 1 >= Number.MAX_SAFE_INTEGER) return this.packedEvents(packed.all, fromPosition, maxCount);
+    const to = fromPosition + maxCount - 1;
     const events = this.packedEvents(packed.range, fromPosition, to);
-    if (events === undefined || events.length === maxCount || to >= Number.MAX_SAFE_INTEGER || this.nextPositionFrom(to + 1) === undefined) return events;
+    if (events === undefined || events.length === maxCount || this.nextPositionFrom(to + 1) === undefined) return events;
     return this.packedEvents(packed.all, fromPosition, maxCount);
   }
 

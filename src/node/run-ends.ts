@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import type { VerifyProblem } from './chain-check.ts';
+import { findingsFirst, firstBadPositionOf, type VerifyProblem } from './chain-check.ts';
 import { readHeadRecordState, type HeadRecord } from './head-record.ts';
 import { runFiles } from './run-files.ts';
 
@@ -69,11 +69,8 @@ export function runEndProblems(ends: RunEnds, eventLog: string, head: HeadRecord
  */
 export function withRunEnds(ends: RunEnds, eventLog: string, report: HeadRecord & { readonly problems: readonly VerifyProblem[] }): { problems: VerifyProblem[]; endProblems: VerifyProblem[]; firstBadPosition: number | null } {
   const endProblems = runEndProblems(ends, eventLog, report);
-  const declared = (problem: VerifyProblem): number => (problem.kind === 'lost' ? 1 : 0);
-  const problems = [...report.problems, ...endProblems].sort((a, b) => declared(a) - declared(b) || (a.position ?? 0) - (b.position ?? 0));
-  const findings = problems.filter((problem) => problem.kind !== 'lost');
-  const positioned = (findings.length > 0 ? findings : problems).flatMap((problem) => (problem.position === null ? [] : [problem.position]));
-  return { problems, endProblems, firstBadPosition: positioned.length > 0 ? Math.min(...positioned) : null };
+  const problems = [...report.problems, ...endProblems].sort(findingsFirst(0));
+  return { problems, endProblems, firstBadPosition: firstBadPositionOf(problems) };
 }
 
 function short(hash: string): string {

@@ -8,7 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { genesisHashHex } from '../core/events/encoding.ts';
 import { AuraError } from '../core/kernel/errors.ts';
-import { badStreamChunks, checkRange, declaredKey, gapDeclared, gapProblem, problemsMax, readChunks, uncoveredByIndex, unexplainedGaps, type ChunkRow, type RangeResult, type StreamGap, type VerifyProblem } from './chain-check.ts';
+import { badStreamChunks, checkRange, declaredKey, findingsFirst, firstBadPositionOf, gapDeclared, gapProblem, problemsMax, readChunks, uncoveredByIndex, unexplainedGaps, type ChunkRow, type RangeResult, type StreamGap, type VerifyProblem } from './chain-check.ts';
 import { EventReader } from './event-reader.ts';
 import { useNativeChain } from './native-chain.ts';
 import { checkSchema } from './sqlite-schema.ts';
@@ -273,8 +273,7 @@ export function assembleReport(
   }
   // Only declared losses, past the cap too: the slices tell theirs.
   const onlyDeclaredLosses = declaredLost.length > 0 && slices.every((slice) => slice.onlyLost) && problems.every((problem) => problem.kind === 'lost');
-  const ordered = problems.sort((a, b) => (a.position ?? Number.MAX_SAFE_INTEGER) - (b.position ?? Number.MAX_SAFE_INTEGER)).slice(0, problemsMax);
-  const positioned = ordered.filter((problem) => problem.position !== null).map((problem) => problem.position as number);
+  const ordered = problems.sort(findingsFirst(Number.MAX_SAFE_INTEGER)).slice(0, problemsMax);
   return {
     file,
     ok: problems.length === 0,
@@ -282,7 +281,7 @@ export function assembleReport(
     headPosition: expected - 1,
     headHash: previousHash,
     integrityCheck: integrity,
-    firstBadPosition: positioned.length > 0 ? Math.min(...positioned) : null,
+    firstBadPosition: firstBadPositionOf(ordered),
     problems: ordered,
     declaredLost,
     onlyDeclaredLosses,

@@ -121,6 +121,10 @@ describe('packed reads', () => {
     db.prepare('UPDATE events SET id = substr(id, 1, 15) WHERE position = 4460').run();
     // A hole longer than a page of a range read (4,096).
     db.prepare('DELETE FROM events WHERE position BETWEEN 4600 AND 8900').run();
+    // Rowids near and past 2^53 (a flipped bit can make one): only LIMIT reaches those past it.
+    const copyRow = db.prepare('INSERT INTO events SELECT ?, stream_id, version, randomblob(16), type_id, schema_version, payload, virtual_time_us, causation_id, correlation_id, hash FROM events WHERE position = ?');
+    copyRow.run(BigInt(Number.MAX_SAFE_INTEGER) - 2n, 5);
+    copyRow.run(2n ** 53n + 100n, 6);
     db.close();
     const { packed, rows, close } = stores(path, false);
     try {
@@ -135,10 +139,12 @@ describe('packed reads', () => {
       expect([...packed.readRange(4_700, 8_950)].map((event) => event.position)).toEqual(Array.from({ length: 50 }, (_, index) => 8_901 + index));
       expect(plain(packed.readRange(4_600, 8_900))).toEqual([]);
       // readAll reads a range of positions where the log has no hole: across one, from inside it, up to it and at the end.
-      for (const [from, count] of [[4_500, 200], [4_700, 100], [4_590, 10], [4_590, 11], [1, 9_000], [8_990, 50]] as const) {
+      const near = Number.MAX_SAFE_INTEGER;
+      for (const [from, count] of [[4_500, 200], [4_700, 100], [4_590, 10], [4_590, 11], [1, 9_000], [8_990, 50], [near - 5, 10], [near - 2, 1], [near, 5]] as const) {
         expect(plain(packed.readAll(from, count)), `readAll(${from}, ${count})`).toEqual(plain(rows.readAll(from, count)));
       }
       expect(packed.readAll(4_500, 200).map((event) => event.position).slice(98, 102)).toEqual([4_598, 4_599, 8_901, 8_902]);
+      expect(packed.readAll(near - 5, 10)).toHaveLength(2);
     } finally {
       close();
     }

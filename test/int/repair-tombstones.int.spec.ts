@@ -16,6 +16,7 @@ import { createBackup } from '../../src/node/backups.ts';
 import { tombstoneId } from '../../src/node/hashing.ts';
 import { fileStamp } from '../../src/node/run-files.ts';
 import { repairEventLog, type RepairReport } from '../../src/node/repair.ts';
+import { withRunEnds } from '../../src/node/run-ends.ts';
 import { SqliteEventStore, type EncodedAppend } from '../../src/node/sqlite-event-store.ts';
 import { verifyEventLog } from '../../src/node/verify.ts';
 import { verifyEventLogParallel } from '../../src/node/verify-parallel.ts';
@@ -174,7 +175,8 @@ describe('tombstones across repairs', () => {
     // A tombstone naming nothing after the gap closes explains its own stream's gap, not this one.
     const elsewhere = [...pristine.values()].find((row) => row.position > next.position && row.stream !== lost.stream && [...pristine.values()].some((later) => later.stream === row.stream && later.position > row.position))!;
     oldStyleTombstone(path, elsewhere.position, 2, false);
-    const expected = [`lost@${lost.position}`, `stream_version@${next.position}`, `lost@${elsewhere.position}`].sort((a, b) => Number(a.split('@')[1]) - Number(b.split('@')[1]));
+    // The finding first, then the declared losses, each in position order.
+    const expected = [`stream_version@${next.position}`, ...[lost.position, elsewhere.position].sort((a, b) => a - b).map((position) => `lost@${position}`)];
     expect(findings(path)).toEqual(expected);
     const parallel = await verifyEventLogParallel(path, { threads: 2, sliceEvents: lost.position });
     expect(parallel.problems.map((problem) => `${problem.kind}@${problem.position}`)).toEqual(expected);
@@ -447,7 +449,7 @@ describe('tombstones across repairs', () => {
     expect([tombstone.stream, JSON.parse(tombstone.payload)]).toEqual(['$lost', { position: victim.position, stream: null, version: null }]);
   });
 
-  it('tells a log with more declared losses than verification lists from one with damage past them, on one thread and on workers', async () => {
+  it('tells a log with more declared losses than verification lists from one with damage past them, and lists that damage first, on one thread and on workers', async () => {
     const { path } = buildLog('many-declared', 35);
     const many = Array.from({ length: 120 }, (_, index) => 1_000 + index * 10);
     for (const position of many) damage(path, position);
@@ -457,11 +459,14 @@ describe('tombstones across repairs', () => {
       expect([report.declaredLost.length, report.onlyDeclaredLosses]).toEqual([120, true]);
     }
     expect(await repair(path, 2)).toMatchObject({ method: 'none', repaired: false });
-    // Damage after the 100 listed problems is still seen.
+    // Damage after more declared losses than a report lists: listed first, and the first bad position.
     damage(path, 2_900);
     for (const report of [verifyEventLog(path), await verifyEventLogParallel(path)]) {
-      expect(report.problems.some((problem) => problem.position === 2_900)).toBe(false);
-      expect(report.onlyDeclaredLosses).toBe(false);
+      expect(report.problems[0]).toMatchObject({ position: 2_900, kind: 'chain' });
+      expect(report.problems).toHaveLength(100);
+      expect(report.problems.slice(1).every((problem) => problem.kind === 'lost')).toBe(true);
+      expect([report.firstBadPosition, report.onlyDeclaredLosses]).toEqual([2_900, false]);
+      expect(withRunEnds({ record: undefined, recordDamaged: undefined, completed: undefined }, path, report)).toMatchObject({ firstBadPosition: 2_900, problems: [{ position: 2_900, kind: 'chain' }, ...report.problems.slice(1)] });
     }
     expect((await repair(path, 3)).lostPositions).toEqual([2_900]);
   });
@@ -550,16 +555,18 @@ describe('tombstones across repairs', () => {
     const late = middleOfStream(pristine, 1_800);
     oldStyleTombstone(path, late.position, 1);
     oldStyleTombstone(path, early.position, 2);
-    const outOfOrder = [`lost@${early.position}`, `stream_version@${early.position}`, `lost@${late.position}`, `stream_version@${late.position}`];
+    // Findings first, then the declared losses.
+    const outOfOrder = [`stream_version@${early.position}`, `stream_version@${late.position}`];
+    const declared = [`lost@${early.position}`, `lost@${late.position}`];
     if (method === 'patch') {
       // $lost's column says its last event's version: only the order is wrong, and the in-place patch renumbers it.
       const db = new Database(path);
       db.prepare("UPDATE streams SET version = 1 WHERE name = '$lost'").run();
       db.close();
-      expect(findings(path)).toEqual(outOfOrder);
+      expect(findings(path)).toEqual([...outOfOrder, ...declared]);
     } else {
       // Its column says 2 (the older repair's maximum): the slow repair rebuilds the log.
-      expect(findings(path)).toEqual([...outOfOrder, 'head@null']);
+      expect(findings(path)).toEqual([...outOfOrder, 'head@null', ...declared]);
     }
     const other = middleOfStream(pristine, 2_600);
     damage(path, other.position);
