@@ -70,10 +70,15 @@ export async function verifyCommand(target: string, json: boolean): Promise<numb
     // Nothing is wrong but what earlier repairs could not recover: not whole (exit 1), nothing to repair.
     process.stdout.write(`lost: ${report.declaredLost.length.toLocaleString('en')} position(s) earlier repairs declared lost (${positionRanges(report.declaredLost).join(', ')}); the other ${(report.events - report.declaredLost.length).toLocaleString('en')} events, the hash chain and the database verify\n`);
   } else {
+    // The findings, then the losses earlier repairs declared in one line (they may be many).
+    const findings = problems.filter((problem) => problem.kind !== 'lost');
     const lines = [`damaged: first bad position ${firstBadPosition ?? '(none: the database structure)'}`];
-    for (const problem of problems.slice(0, 10)) lines.push(`  ${problem.position === null ? '-' : problem.position}: ${problem.kind}: ${problem.detail}`);
-    if (problems.length > 10) lines.push(`  … and ${problems.length - 10} more`);
-    if (report.declaredLost.length > 0) lines.push(`  ${report.declaredLost.length} position(s) were declared lost by an earlier repair`);
+    for (const problem of findings.slice(0, 10)) lines.push(`  ${problem.position === null ? '-' : problem.position}: ${problem.kind}: ${problem.detail}`);
+    if (findings.length > 10) lines.push(`  … and ${findings.length - 10} more`);
+    if (report.declaredLost.length > 0) {
+      const ranges = positionRanges(report.declaredLost);
+      lines.push(`  and ${report.declaredLost.length.toLocaleString('en')} position(s) earlier repairs declared lost: ${ranges.slice(0, 20).join(', ')}${ranges.length > 20 ? `, … (${ranges.length - 20} more ranges)` : ''}`);
+    }
     process.stdout.write(`${lines.join('\n')}\n`);
   }
   return ok ? 0 : 1;

@@ -468,6 +468,11 @@ describe('tombstones across repairs', () => {
       expect([report.firstBadPosition, report.onlyDeclaredLosses]).toEqual([2_900, false]);
       expect(withRunEnds({ record: undefined, recordDamaged: undefined, completed: undefined }, path, report)).toMatchObject({ firstBadPosition: 2_900, problems: [{ position: 2_900, kind: 'chain' }, ...report.problems.slice(1)] });
     }
+    // The CLI lists the finding, then the losses in one line.
+    const verified = await runCli(['verify', path]);
+    const lines = verified.stdout.trimEnd().split('\n');
+    expect([verified.code, lines.length, lines[0], lines[1]?.slice(0, 14)]).toEqual([1, 3, 'damaged: first bad position 2900', '  2900: chain:']);
+    expect(lines[2]).toBe(`  and 120 position(s) earlier repairs declared lost: ${many.slice(0, 20).join(', ')}, … (100 more ranges)`);
     expect((await repair(path, 3)).lostPositions).toEqual([2_900]);
   });
 
