@@ -15,6 +15,7 @@ import { createRandom, type Random } from '../../src/core/kernel/random.ts';
 import { anyVersion, type ReadFilter, type StreamAppend } from '../../src/core/ports/event-store.ts';
 import { nativeChainError } from '../../src/node/native-chain.ts';
 import { SqliteEventStore } from '../../src/node/sqlite-event-store.ts';
+import { verifyEventLog } from '../../src/node/verify.ts';
 import { temporaryDirectory } from '../support/fixtures.ts';
 
 const work = temporaryDirectory('aura-lab-native-read-');
@@ -147,6 +148,27 @@ describe('packed reads', () => {
       expect(packed.readAll(near - 5, 10)).toHaveLength(2);
     } finally {
       close();
+    }
+  });
+
+  it('read a log whose database keeps its texts in UTF-16 as rows read it', () => {
+    for (const encoding of ['UTF-16le', 'UTF-16be']) {
+      const path = join(work.path, `${encoding}.sqlite`);
+      // A database's encoding is fixed when its first table is made.
+      const made = new Database(path);
+      made.pragma(`encoding = '${encoding}'`);
+      made.exec('CREATE TABLE fixing_the_encoding (a); DROP TABLE fixing_the_encoding');
+      made.close();
+      buildLog(path, 13, 600);
+      const { packed, rows, close } = stores(path, false);
+      try {
+        expect(packed.db.pragma('encoding', { simple: true })).toBe(encoding);
+        expect(plain(packed.readAll(1, 700)), encoding).toEqual(plain(rows.readAll(1, 700)));
+        expect(plain(packed.readRange(17, 450)), encoding).toEqual(plain(rows.readRange(17, 450)));
+      } finally {
+        close();
+      }
+      expect(verifyEventLog(path)).toMatchObject({ ok: true, chainCheck: 'native' });
     }
   });
 
