@@ -65,16 +65,18 @@ export interface Target {
   readonly target: number;
   readonly comparison: '>=' | '<=';
   readonly unit: string;
+  /** What the figure means on this machine, printed under it (an absolute target that the machine's own baseline sets out of reach, say). */
+  readonly note?: string;
 }
 
-export function target(name: string, measured: number, comparison: '>=' | '<=', targetValue: number, unit: string): Target & { met: boolean } {
-  return { name, measured, target: targetValue, comparison, unit, met: comparison === '>=' ? measured >= targetValue : measured <= targetValue };
+export function target(name: string, measured: number, comparison: '>=' | '<=', targetValue: number, unit: string, note?: string): Target & { met: boolean } {
+  return { name, measured, target: targetValue, comparison, unit, ...(note === undefined ? {} : { note }), met: comparison === '>=' ? measured >= targetValue : measured <= targetValue };
 }
 
 export function report(area: string, body: Record<string, unknown>, targets: (Target & { met: boolean })[]): void {
   const out = { area, machine: machine(), ...body, targets, allTargetsMet: targets.every((item) => item.met) };
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-  for (const item of targets) process.stderr.write(`${item.met ? 'MET ' : 'MISS'} ${item.name}: ${item.measured} ${item.unit} (target ${item.comparison} ${item.target})\n`);
+  for (const item of targets) process.stderr.write(`${item.met ? 'MET ' : 'MISS'} ${item.name}: ${item.measured} ${item.unit} (target ${item.comparison} ${item.target})\n${item.note === undefined ? '' : `     ${item.note}\n`}`);
 }
 
 /**
