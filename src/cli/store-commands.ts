@@ -3,7 +3,8 @@ import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { AuraError } from '../core/kernel/errors.ts';
 import { createBackup, listBackups } from '../node/backups.ts';
-import { positionRanges, repairEventLog, type RepairReport } from '../node/repair.ts';
+import { problemsMax } from '../node/chain-check.ts';
+import { positionRangesText, repairEventLog, type RepairReport } from '../node/repair.ts';
 import { readRunEnds, runEndProblems, storedHashAt, withRunEnds } from '../node/run-ends.ts';
 import { fileStamp, runFiles } from '../node/run-files.ts';
 import { displayPath } from '../node/scenario-loader.ts';
@@ -68,17 +69,15 @@ export async function verifyCommand(target: string, json: boolean): Promise<numb
     process.stdout.write(`intact: ${report.events.toLocaleString('en')} events, hash chain and database verified in ${(report.wallMs / 1000).toFixed(2)} s${report.chainCheck === 'native' ? '' : ' (chain check in JavaScript: `npm run build` with a C compiler makes it about twice as fast)'}\n  head ${report.headPosition} ${report.headHash}\n`);
   } else if (report.onlyDeclaredLosses && endProblems.length === 0) {
     // Nothing is wrong but what earlier repairs could not recover: not whole (exit 1), nothing to repair.
-    process.stdout.write(`lost: ${report.declaredLost.length.toLocaleString('en')} position(s) earlier repairs declared lost (${positionRanges(report.declaredLost).join(', ')}); the other ${(report.events - report.declaredLost.length).toLocaleString('en')} events, the hash chain and the database verify\n`);
+    process.stdout.write(`lost: ${report.declaredLost.length.toLocaleString('en')} position(s) earlier repairs declared lost (${positionRangesText(report.declaredLost)}); the other ${(report.events - report.declaredLost.length).toLocaleString('en')} events, the hash chain and the database verify\n`);
   } else {
     // The findings, then the losses earlier repairs declared in one line (they may be many).
     const findings = problems.filter((problem) => problem.kind !== 'lost');
     const lines = [`damaged: first bad position ${firstBadPosition ?? '(none: the database structure)'}`];
     for (const problem of findings.slice(0, 10)) lines.push(`  ${problem.position === null ? '-' : problem.position}: ${problem.kind}: ${problem.detail}`);
-    if (findings.length > 10) lines.push(`  … and ${findings.length - 10} more`);
-    if (report.declaredLost.length > 0) {
-      const ranges = positionRanges(report.declaredLost);
-      lines.push(`  and ${report.declaredLost.length.toLocaleString('en')} position(s) earlier repairs declared lost: ${ranges.slice(0, 20).join(', ')}${ranges.length > 20 ? `, … (${ranges.length - 20} more ranges)` : ''}`);
-    }
+    // A report lists at most problemsMax: past that there are at least as many more.
+    if (findings.length > 10) lines.push(`  … and ${findings.length >= problemsMax ? 'at least ' : ''}${findings.length - 10} more`);
+    if (report.declaredLost.length > 0) lines.push(`  and ${report.declaredLost.length.toLocaleString('en')} position(s) earlier repairs declared lost: ${positionRangesText(report.declaredLost)}`);
     process.stdout.write(`${lines.join('\n')}\n`);
   }
   return ok ? 0 : 1;
@@ -149,7 +148,7 @@ export async function repairCommand(target: string, options: { json: boolean; ba
     process.stdout.write(
       declared.length === 0
         ? `intact: nothing to repair (${report.recoveredHead.toLocaleString('en')} events)\n`
-        : `nothing to repair: ${report.recoveredHead.toLocaleString('en')} events verify; ${declared.length} position(s) an earlier repair declared lost stay lost (${positionRanges(declared).join(', ')})\n`,
+        : `nothing to repair: ${report.recoveredHead.toLocaleString('en')} events verify; ${declared.length} position(s) an earlier repair declared lost stay lost (${positionRangesText(declared)})\n`,
     );
   } else {
     const lostNow = new Set(report.lostPositions);
@@ -168,7 +167,7 @@ export async function repairCommand(target: string, options: { json: boolean; ba
           ? '  nothing could be read from the damaged file, and no head record or backup says how many events it held: what it lost cannot be named'
           : '  nothing was lost'
         : `  lost ${report.lostPositions.length} position(s): ${report.lostRanges.join(', ')}`,
-      ...(declaredBefore.length > 0 ? [`  ${declaredBefore.length} position(s) an earlier repair declared lost stay lost (${positionRanges(declaredBefore).join(', ')})`] : []),
+      ...(declaredBefore.length > 0 ? [`  ${declaredBefore.length} position(s) an earlier repair declared lost stay lost (${positionRangesText(declaredBefore)})`] : []),
       ...report.schemaMended.map((name) => `  schema put right: the SQL of ${name} had a flipped bit`),
       ...report.namesMended.map((mended) => `  ${mended.table === 'streams' ? 'stream' : 'event type'} name put right: ${JSON.stringify(mended.damaged)} is ${JSON.stringify(mended.name)} again`),
       `  the damaged file is kept as ${report.damagedCopy === null ? '(none: it was missing)' : displayPath(report.damagedCopy)}`,

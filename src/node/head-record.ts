@@ -67,7 +67,8 @@ export function readHeadRecordState(path: string): HeadRecordRead {
       return { state: 'none' };
     }
     outcome = parseRecord(text);
-    if (outcome.state === 'ok') return outcome;
+    // An empty file is a record never written (it is rewritten whole, never cut): nothing to wait for.
+    if (outcome.state !== 'damaged') return outcome;
   }
   return outcome;
 }

@@ -79,6 +79,12 @@ export interface RepairReport {
 }
 
 /** Ascending positions compacted: "12", "40-45". */
+/** Sorted positions as text: their ranges, the first `max` of them, then how many more (a long list of losses stays one readable line). */
+export function positionRangesText(positions: readonly number[], max = 20): string {
+  const ranges = positionRanges(positions);
+  return `${ranges.slice(0, max).join(', ')}${ranges.length > max ? `, … (${(ranges.length - max).toLocaleString('en')} more ranges)` : ''}`;
+}
+
 export function positionRanges(positions: readonly number[]): string[] {
   const out: string[] = [];
   let start: number | undefined;
@@ -376,7 +382,8 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
   // The backups are listed before the damaged file moves: a list that fails leaves the log where it was.
   const candidates = chosen === undefined ? listBackups(options.backupsDir) : [];
   const damagedCopy = existsSync(path) ? moveAside(path, stamp) : null;
-  // The newest backup that verifies completely is the base.
+  // The newest backup that verifies completely (but for losses the log declares too) is the base.
+  const declaredByLog = new Set(diagnosis?.declaredLost ?? []);
   const rejected: { file: string; reason: string }[] = [];
   let base: BackupInfo | undefined = chosen;
   for (const candidate of candidates) {
@@ -392,7 +399,8 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
         break;
       }
       const check = verifyEventLog(candidate.file);
-      if (check.ok) {
+      // A backup whose only findings are losses the log itself declares holds nothing the log does not.
+      if (check.ok || (check.onlyDeclaredLosses && check.declaredLost.every((position) => declaredByLog.has(position)))) {
         base = { ...candidate, headPosition: check.headPosition, headHash: check.headHash };
         break;
       }
@@ -597,7 +605,8 @@ async function mendedSource(
  * version out of sequence there (a gap left by an event lost before it) is no reason to drop it.
  */
 function fastPathBadPositions(diagnosis: VerifyReport, above = 0): number[] | undefined {
-  if (diagnosis.problems.length >= problemsMax) return undefined;
+  // Findings are listed first and capped apart from declared losses: fewer than the cap listed is every one.
+  if (diagnosis.problems.filter((problem) => problem.kind !== 'lost').length >= problemsMax) return undefined;
   if (diagnosis.problems.some((problem) => problem.kind === 'unreadable' || problem.kind === 'missing_position' || problem.kind === 'head')) return undefined;
   const positions = diagnosis.problems.filter((problem) => problem.kind === 'chain' && problem.position !== null && problem.position > above).map((problem) => problem.position as number);
   return [...new Set(positions)].sort((a, b) => a - b);
@@ -1369,7 +1378,8 @@ async function trustedByDigest(candidate: BackupInfo, firstBad: number | null, d
       // The native chain check where it is built (7x the JavaScript one: a second of a million-event repair).
       useNativeChain(db);
       const range = checkRange(new EventReader(db), firstBad, head, previous);
-      if (range.problems.length > 0 || range.streamGaps.length > 0 || range.lastPosition !== head) return undefined;
+      // Its tombstones are the log's own (the same repair mark): losses declared, not damage.
+      if (range.problems.some((problem) => problem.kind !== 'lost') || range.streamGaps.length > 0 || range.lastPosition !== head) return undefined;
     }
     const headHash = hashAt.get(head)?.hash ?? candidate.headHash;
     return { ...candidate, headHash };

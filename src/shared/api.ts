@@ -123,7 +123,7 @@ export const verificationSchema = z.object({
   firstBadPosition: z.number().int().nullable(),
   /** Positions earlier repairs declared lost (tombstones), however many. */
   declaredLost: z.number().int(),
-  /** The first problems found (at most 10), in log order. */
+  /** The first problems found (at most 10): findings in log order (the database's last), then losses earlier repairs declared. */
   problems: z.array(z.object({ position: z.number().int().nullable(), kind: z.string(), detail: z.string() })).max(10),
   wallMs: z.number(),
   error: z.string().optional(),

@@ -5,7 +5,7 @@
  * $lost numbered out of position order) verify without false findings and are put in order by
  * the next repair, never by dropping an event whose chain link verifies.
  */
-import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -290,6 +290,35 @@ describe('tombstones across repairs', () => {
     expectSurvivors(pristine, path, []);
   });
 
+  it.each([true, false])('builds on a backup that holds the same tombstones as the log (trusted by its digest: %s)', async (digest) => {
+    const { path, pristine } = buildLog(`same-tombstones-${digest}`, 37);
+    const backups = join(work.path, `same-tombstones-${digest}-backups`);
+    damage(path, 2_000);
+    expect((await repair(path, 20)).lostPositions).toEqual([2_000]);
+    const store = new SqliteEventStore(path);
+    const backup = await createBackup(store, backups, 21);
+    store.closeFinished();
+    if (!digest) {
+      // A record without a digest: the backup is verified whole instead.
+      const { sha256: _dropped, ...record } = JSON.parse(readFileSync(`${backup.file}.json`, 'utf8')) as Record<string, unknown>;
+      writeFileSync(`${backup.file}.json`, JSON.stringify(record));
+    }
+    // An edit before the tombstone: the backup holds the event, and its tombstone is the log's own.
+    damage(path, 1_500);
+    if (digest) {
+      // The log's tombstone damaged into another type: the log no longer declares that loss, and
+      // only the backup's digest (with the repair mark) vouches for the backup's tombstone.
+      const db = new Database(path);
+      db.prepare("UPDATE events SET type_id = (SELECT type_id FROM event_types WHERE name <> '$EventLost' LIMIT 1) WHERE position = 2000").run();
+      db.close();
+      expect(verifyEventLog(path).declaredLost).toEqual([]);
+    }
+    const report = await repairEventLog(path, { backupsDir: backups, nowMs: 22 });
+    // (Where the log's tombstone was damaged, the backup's comes back in its place: still a loss, named.)
+    expect([report.backupsRejected, report.backupUsed === null, report.lostPositions]).toEqual([[], false, digest ? [2_000] : []]);
+    expectSurvivors(pristine, path, [2_000]);
+  });
+
   it('puts back a tombstone whose stream or version changed, where its payload says it stands', async () => {
     const { path, pristine } = buildLog('moved-tombstone', 31);
     const lost = middleOfStream(pristine, 1_500);
@@ -459,6 +488,9 @@ describe('tombstones across repairs', () => {
       expect([report.declaredLost.length, report.onlyDeclaredLosses]).toEqual([120, true]);
     }
     expect(await repair(path, 2)).toMatchObject({ method: 'none', repaired: false });
+    // The CLI names them in one line, the first 20 ranges of them.
+    const lost = await runCli(['verify', path]);
+    expect([lost.code, lost.stdout]).toEqual([1, `lost: 120 position(s) earlier repairs declared lost (${many.slice(0, 20).join(', ')}, … (100 more ranges)); the other 2,880 events, the hash chain and the database verify\n`]);
     // Damage after more declared losses than a report lists: listed first, and the first bad position.
     damage(path, 2_900);
     for (const report of [verifyEventLog(path), await verifyEventLogParallel(path)]) {
@@ -473,7 +505,8 @@ describe('tombstones across repairs', () => {
     const lines = verified.stdout.trimEnd().split('\n');
     expect([verified.code, lines.length, lines[0], lines[1]?.slice(0, 14)]).toEqual([1, 3, 'damaged: first bad position 2900', '  2900: chain:']);
     expect(lines[2]).toBe(`  and 120 position(s) earlier repairs declared lost: ${many.slice(0, 20).join(', ')}, … (100 more ranges)`);
-    expect((await repair(path, 3)).lostPositions).toEqual([2_900]);
+    // Findings are all listed (the losses fill the list, not them): the in-place patch repairs it.
+    expect(await repair(path, 3)).toMatchObject({ method: 'patch', lostPositions: [2_900] });
   });
 
   it('leaves alone a log whose only findings are losses an earlier repair declared (API and CLI); --force still rebuilds it', async () => {
