@@ -3,7 +3,7 @@ import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { AuraError } from '../core/kernel/errors.ts';
 import { createBackup, listBackups } from '../node/backups.ts';
-import { problemsMax } from '../node/chain-check.ts';
+import { isFinding, problemsMax } from '../node/chain-check.ts';
 import { positionRangesText, repairEventLog, type RepairReport } from '../node/repair.ts';
 import { readRunEnds, runEndProblems, storedHashAt, withRunEnds } from '../node/run-ends.ts';
 import { fileStamp, runFiles } from '../node/run-files.ts';
@@ -72,7 +72,7 @@ export async function verifyCommand(target: string, json: boolean): Promise<numb
     process.stdout.write(`lost: ${report.declaredLost.length.toLocaleString('en')} position(s) earlier repairs declared lost (${positionRangesText(report.declaredLost)}); the other ${(report.events - report.declaredLost.length).toLocaleString('en')} events, the hash chain and the database verify\n`);
   } else {
     // The findings, then the losses earlier repairs declared in one line (they may be many).
-    const findings = problems.filter((problem) => problem.kind !== 'lost');
+    const findings = problems.filter(isFinding);
     const lines = [`damaged: first bad position ${firstBadPosition ?? '(none: the database structure)'}`];
     for (const problem of findings.slice(0, 10)) lines.push(`  ${problem.position === null ? '-' : problem.position}: ${problem.kind}: ${problem.detail}`);
     // A report lists at most problemsMax: past that there are at least as many more.

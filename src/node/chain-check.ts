@@ -22,19 +22,23 @@ export interface VerifyProblem {
 
 export const problemsMax = 100;
 
+/** A finding: damage, as opposed to a loss an earlier repair declared (a tombstone, kind 'lost'). */
+export function isFinding(problem: VerifyProblem): boolean {
+  return problem.kind !== 'lost';
+}
+
 /**
  * The order reports list problems in: findings (damage) before the losses earlier repairs
  * declared, so that a list cut at problemsMax keeps the findings however many losses come
  * first; then by position, those without one (the database's) where `unpositioned` puts them.
  */
 export function findingsFirst(unpositioned: number): (a: VerifyProblem, b: VerifyProblem) => number {
-  const declared = (problem: VerifyProblem): number => (problem.kind === 'lost' ? 1 : 0);
-  return (a, b) => declared(a) - declared(b) || (a.position ?? unpositioned) - (b.position ?? unpositioned);
+  return (a, b) => Number(isFinding(b)) - Number(isFinding(a)) || (a.position ?? unpositioned) - (b.position ?? unpositioned);
 }
 
 /** The first finding's position (null when the findings have none: the database's); with no findings, the first declared loss's. */
 export function firstBadPositionOf(problems: readonly VerifyProblem[]): number | null {
-  const findings = problems.filter((problem) => problem.kind !== 'lost');
+  const findings = problems.filter(isFinding);
   const positioned = (findings.length > 0 ? findings : problems).flatMap((problem) => (problem.position === null ? [] : [problem.position]));
   return positioned.length > 0 ? Math.min(...positioned) : null;
 }
@@ -112,7 +116,7 @@ export function checkRange(reader: EventReader, from: number, to: number, previo
   const declaredLost: number[] = [];
   let onlyLost = true;
   const report = (problem: VerifyProblem): void => {
-    if (problem.kind === 'lost') {
+    if (!isFinding(problem)) {
       if (losses.length < problemsMax) losses.push(problem);
       return;
     }

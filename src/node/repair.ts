@@ -16,7 +16,7 @@ import { unflipped } from './bit-flips.ts';
 import { mendNames, type MendedName } from './name-mending.ts';
 import { PageScan } from './page-scan.ts';
 import { mendSchema } from './schema-mending.ts';
-import { checkRange, problemsMax } from './chain-check.ts';
+import { checkRange, isFinding, problemsMax } from './chain-check.ts';
 import { EventReader } from './event-reader.ts';
 import { useNativeChain } from './native-chain.ts';
 import { removeDatabaseFile, writeFileAtomic } from './files.ts';
@@ -78,13 +78,13 @@ export interface RepairReport {
   readonly wallMs: number;
 }
 
-/** Ascending positions compacted: "12", "40-45". */
 /** Sorted positions as text: their ranges, the first `max` of them, then how many more (a long list of losses stays one readable line). */
 export function positionRangesText(positions: readonly number[], max = 20): string {
   const ranges = positionRanges(positions);
   return `${ranges.slice(0, max).join(', ')}${ranges.length > max ? `, … (${(ranges.length - max).toLocaleString('en')} more ranges)` : ''}`;
 }
 
+/** Ascending positions compacted: "12", "40-45". */
 export function positionRanges(positions: readonly number[]): string[] {
   const out: string[] = [];
   let start: number | undefined;
@@ -606,7 +606,7 @@ async function mendedSource(
  */
 function fastPathBadPositions(diagnosis: VerifyReport, above = 0): number[] | undefined {
   // Findings are listed first and capped apart from declared losses: fewer than the cap listed is every one.
-  if (diagnosis.problems.filter((problem) => problem.kind !== 'lost').length >= problemsMax) return undefined;
+  if (diagnosis.problems.filter(isFinding).length >= problemsMax) return undefined;
   if (diagnosis.problems.some((problem) => problem.kind === 'unreadable' || problem.kind === 'missing_position' || problem.kind === 'head')) return undefined;
   const positions = diagnosis.problems.filter((problem) => problem.kind === 'chain' && problem.position !== null && problem.position > above).map((problem) => problem.position as number);
   return [...new Set(positions)].sort((a, b) => a - b);
@@ -1379,7 +1379,7 @@ async function trustedByDigest(candidate: BackupInfo, firstBad: number | null, d
       useNativeChain(db);
       const range = checkRange(new EventReader(db), firstBad, head, previous);
       // Its tombstones are the log's own (the same repair mark): losses declared, not damage.
-      if (range.problems.some((problem) => problem.kind !== 'lost') || range.streamGaps.length > 0 || range.lastPosition !== head) return undefined;
+      if (range.problems.some(isFinding) || range.streamGaps.length > 0 || range.lastPosition !== head) return undefined;
     }
     const headHash = hashAt.get(head)?.hash ?? candidate.headHash;
     return { ...candidate, headHash };

@@ -8,7 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { genesisHashHex } from '../core/events/encoding.ts';
 import { AuraError } from '../core/kernel/errors.ts';
-import { badStreamChunks, checkRange, declaredKey, findingsFirst, firstBadPositionOf, gapDeclared, gapProblem, problemsMax, readChunks, uncoveredByIndex, unexplainedGaps, type ChunkRow, type RangeResult, type StreamGap, type VerifyProblem } from './chain-check.ts';
+import { badStreamChunks, checkRange, declaredKey, findingsFirst, firstBadPositionOf, gapDeclared, gapProblem, isFinding, problemsMax, readChunks, uncoveredByIndex, unexplainedGaps, type ChunkRow, type RangeResult, type StreamGap, type VerifyProblem } from './chain-check.ts';
 import { EventReader } from './event-reader.ts';
 import { useNativeChain } from './native-chain.ts';
 import { checkSchema } from './sqlite-schema.ts';
@@ -272,7 +272,7 @@ export function assembleReport(
     }
   }
   // Only declared losses, past the cap too: the slices tell theirs.
-  const onlyDeclaredLosses = declaredLost.length > 0 && slices.every((slice) => slice.onlyLost) && problems.every((problem) => problem.kind === 'lost');
+  const onlyDeclaredLosses = declaredLost.length > 0 && slices.every((slice) => slice.onlyLost) && problems.every((problem) => !isFinding(problem));
   const ordered = problems.sort(findingsFirst(Number.MAX_SAFE_INTEGER)).slice(0, problemsMax);
   return {
     file,
