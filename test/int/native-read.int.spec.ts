@@ -13,8 +13,10 @@ import { UpcasterRegistry } from '../../src/core/events/upcasting.ts';
 import { asEventId, asStreamName, type StreamName } from '../../src/core/kernel/ids.ts';
 import { createRandom, type Random } from '../../src/core/kernel/random.ts';
 import { anyVersion, type ReadFilter, type StreamAppend } from '../../src/core/ports/event-store.ts';
+import { EventReader } from '../../src/node/event-reader.ts';
 import { nativeChainError } from '../../src/node/native-chain.ts';
 import { SqliteEventStore } from '../../src/node/sqlite-event-store.ts';
+import { StoredEvent } from '../../src/node/stored-event.ts';
 import { verifyEventLog } from '../../src/node/verify.ts';
 import { temporaryDirectory } from '../support/fixtures.ts';
 
@@ -56,6 +58,8 @@ function buildLog(path: string, seed: number, count: number): void {
 
 /** Events as plain values, with their class (both readers make StoredEvents). */
 const plain = (events: Iterable<RecordedEvent>): unknown[] => [...events].map((event) => [event.constructor.name, JSON.stringify(event), event.payload]);
+/** Events as plain values (fold reads as rows make FoldEvents, whose ids are read when asked for). */
+const values = (events: Iterable<RecordedEvent>): unknown[] => [...events].map((event) => [JSON.stringify(event), event.payload]);
 
 const upcasters = (): UpcasterRegistry => new UpcasterRegistry().register({ type: 'NoteTaken', fromVersion: 1, upcast: (payload, event) => ({ upcast: payload, position: event.position }) });
 
@@ -94,6 +98,8 @@ describe('packed reads', () => {
         const head = random.int(1, 3_000);
         buildLog(path, seed, head);
         const { packed, rows, close } = stores(path, withUpcasters);
+        const packedFold = new EventReader(packed.db, withUpcasters ? upcasters() : undefined);
+        const rowsFold = new EventReader(rows.db, withUpcasters ? upcasters() : undefined, undefined, { nativeReads: false });
         try {
           for (let trial = 0; trial < 6; trial++) {
             const from = random.int(0, head + 5);
@@ -102,6 +108,12 @@ describe('packed reads', () => {
             expect(plain(packed.readAll(from, count, filter)), `seed ${seed}: readAll(${from}, ${count}, ${JSON.stringify(filter)})`).toEqual(plain(rows.readAll(from, count, filter)));
             const to = trial === 0 ? Number.MAX_SAFE_INTEGER : random.int(from, head + 10_000);
             expect(plain(packed.readRange(from, to)), `seed ${seed}: readRange(${from}, ${to})`).toEqual(plain(rows.readRange(from, to)));
+            // A projection worker's reads: packed, events with their ids; as rows, ids fetched when asked for.
+            const foldTo = random.int(from, head + 50);
+            const foldPacked = packedFold.readRangeForFoldAll(from, foldTo);
+            // (An upcaster may give an event of its own making.)
+            expect(foldPacked.every((event) => withUpcasters || event instanceof StoredEvent), `seed ${seed}: fold reads packed`).toBe(true);
+            expect(values(foldPacked), `seed ${seed}: readRangeForFoldAll(${from}, ${foldTo})`).toEqual(values(rowsFold.readRangeForFoldAll(from, foldTo)));
           }
         } finally {
           close();
