@@ -73,9 +73,10 @@ async function warm(pool: ProjectionPool, path: string, threads: number): Promis
 }
 
 /** Rebuilds the projections from scratch on a copy of the log, with `pool`; returns seconds. */
-async function rebuildOn(pool: ProjectionPool, source: string, name: string): Promise<number> {
+async function rebuildOn(pool: ProjectionPool, threads: number, source: string, name: string): Promise<number> {
   const path = join(dir, name);
   copyFileSync(source, path);
+  await warm(pool, path, threads);
   const store = new SqliteEventStore(path);
   const started = performance.now();
   const daemon = new ProjectionDaemon(store, pool, projections, systemClock);
@@ -94,10 +95,9 @@ async function rebuildOn(pool: ProjectionPool, source: string, name: string): Pr
  */
 async function rebuild(source: string, threads: number, name: string): Promise<{ cold: number; warm: number }> {
   const pool = new ProjectionPool({ threads });
-  await warm(pool, source, threads);
   // A file of its own for each (a worker keeps its connection to the last file for a moment).
-  const cold = await rebuildOn(pool, source, `${name}-cold.sqlite`);
-  const warmed = await rebuildOn(pool, source, `${name}-warm.sqlite`);
+  const cold = await rebuildOn(pool, threads, source, `${name}-cold.sqlite`);
+  const warmed = await rebuildOn(pool, threads, source, `${name}-warm.sqlite`);
   await pool.close();
   return { cold, warm: warmed };
 }

@@ -114,6 +114,7 @@ describe('packed reads', () => {
             // (An upcaster may give an event of its own making.)
             expect(foldPacked.every((event) => withUpcasters || event instanceof StoredEvent), `seed ${seed}: fold reads packed`).toBe(true);
             expect(values(foldPacked), `seed ${seed}: readRangeForFoldAll(${from}, ${foldTo})`).toEqual(values(rowsFold.readRangeForFoldAll(from, foldTo)));
+            expect(packedFold.readRangeForFoldAll(from, from - 1), `seed ${seed}: an empty range`).toEqual([]);
           }
         } finally {
           close();
