@@ -213,7 +213,12 @@ export class PageScan {
  */
 export function pageGeometry(fd: number): { pageSize: number; usable: number } | undefined {
   const header = Buffer.alloc(100);
-  if (readSync(fd, header, 0, 100, 0) < 100 || header.toString('latin1', 0, 15) !== 'SQLite format 3') return undefined;
+  return readSync(fd, header, 0, 100, 0) < 100 ? undefined : headerGeometry(header);
+}
+
+/** The page size and usable bytes per page a database file's 100-byte header gives, or undefined. */
+export function headerGeometry(header: Buffer): { pageSize: number; usable: number } | undefined {
+  if (header.length < 100 || header.toString('latin1', 0, 15) !== 'SQLite format 3') return undefined;
   const raw = header.readUInt16BE(16);
   const pageSize = raw === 1 ? 65_536 : raw;
   if (pageSize < 512 || pageSize > 65_536 || (pageSize & (pageSize - 1)) !== 0) return undefined;

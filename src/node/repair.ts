@@ -75,6 +75,8 @@ export interface RepairReport {
   readonly namesMended: readonly MendedName[];
   /** Schema objects whose SQL text had a bit flipped, put right (the file could not be read at all). */
   readonly schemaMended: readonly string[];
+  /** Fields of the file's header that had a bit flipped, put right (SQLite could not open the file). */
+  readonly headerMended: readonly string[];
   readonly wallMs: number;
 }
 
@@ -374,7 +376,7 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
   // Losses an earlier repair declared (tombstones) are all that is wrong: a repair has nothing to
   // put right (it would only copy the log and keep another full copy of it aside).
   if (diagnosis !== undefined && (diagnosis.ok || diagnosis.onlyDeclaredLosses) && !lostTail && options.force !== true) {
-    return { file: path, method: 'none', repaired: false, diagnosis: summary, backupUsed: null, backupsRejected: [], damagedCopy: null, knownHead, recoveredHead: diagnosis.headPosition, lostPositions: [], lostRanges: [], tombstones: 0, namesMended: [], schemaMended: [], wallMs: Math.round(performance.now() - started) };
+    return { file: path, method: 'none', repaired: false, diagnosis: summary, backupUsed: null, backupsRejected: [], damagedCopy: null, knownHead, recoveredHead: diagnosis.headPosition, lostPositions: [], lostRanges: [], tombstones: 0, namesMended: [], schemaMended: [], headerMended: [], wallMs: Math.round(performance.now() - started) };
   }
 
   // A backup named by the caller must be a good backup of this log: anything else is refused before anything moves; it is the base.
@@ -414,6 +416,7 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
   const mending = `${path}.mending-${stamp}`;
   let namesMended: MendedName[] = [];
   let schemaMended: string[] = [];
+  let headerMended: string[] = [];
   let method: RepairReport['method'] = 'import';
   const lost: number[] = [];
   let tombstones = 0;
@@ -421,6 +424,7 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
     const { source, sourceDiagnosis, ...mended } = await mendedSource(damagedCopy, diagnosis, mending, options.parallel === true);
     namesMended = mended.namesMended;
     schemaMended = mended.schemaMended;
+    headerMended = mended.headerMended;
     rmSync(building, { force: true });
     // Fastest first: patch a copy of the damaged file where only rows are bad; else the newest
     // good backup plus the rows after it copied in SQL; else event by event (below).
@@ -561,6 +565,7 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
     tombstones,
     namesMended,
     schemaMended,
+    headerMended,
     wallMs: Math.round(performance.now() - started),
   };
   if (options.reportPath !== undefined) writeFileAtomic(options.reportPath, `${JSON.stringify(report, null, 2)}\n`);
@@ -569,8 +574,8 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
 
 /**
  * What the repair reads as the damaged file: the damaged file itself, or a copy of it (at
- * `mending`, `${mending}-schema`) with its schema's SQL (schema-mending.ts: when SQLite could not
- * open it) and then stream and type names (name-mending.ts) put right where one bit of them
+ * `mending`, `${mending}-schema`) with its header's fields and its schema's SQL (schema-mending.ts:
+ * when SQLite could not open it) and then stream and type names (name-mending.ts) put right where one bit of them
  * flipped, with the copy's verification. A copy whose verification fails is not used.
  */
 async function mendedSource(
@@ -578,8 +583,8 @@ async function mendedSource(
   diagnosis: VerifyReport | undefined,
   mending: string,
   parallel: boolean,
-): Promise<{ source: string | null; sourceDiagnosis: VerifyReport | undefined; namesMended: MendedName[]; schemaMended: string[] }> {
-  const out = { source: damaged, sourceDiagnosis: diagnosis, namesMended: [] as MendedName[], schemaMended: [] as string[] };
+): Promise<{ source: string | null; sourceDiagnosis: VerifyReport | undefined; namesMended: MendedName[]; schemaMended: string[]; headerMended: string[] }> {
+  const out = { source: damaged, sourceDiagnosis: diagnosis, namesMended: [] as MendedName[], schemaMended: [] as string[], headerMended: [] as string[] };
   const verified = async (file: string): Promise<VerifyReport | undefined> => {
     try {
       return parallel ? await verifyEventLogParallel(file) : verifyEventLog(file);
@@ -590,7 +595,7 @@ async function mendedSource(
   const unopenable = diagnosis === undefined || diagnosis.problems.some((problem) => problem.kind === 'unreadable' || (problem.kind === 'integrity' && /^cannot (open|read):/.test(problem.detail)));
   const schema = damaged === null || !unopenable ? undefined : mendSchema(damaged, `${mending}-schema`);
   const schemaCheck = schema === undefined ? undefined : await verified(schema.file);
-  if (schema !== undefined && schemaCheck !== undefined) Object.assign(out, { source: schema.file, sourceDiagnosis: schemaCheck, schemaMended: schema.objects });
+  if (schema !== undefined && schemaCheck !== undefined) Object.assign(out, { source: schema.file, sourceDiagnosis: schemaCheck, schemaMended: schema.objects, headerMended: schema.header });
   const names = out.source !== null && out.sourceDiagnosis !== undefined ? mendNames(out.source, out.sourceDiagnosis, mending) : undefined;
   const namesCheck = names === undefined ? undefined : await verified(names.file);
   if (names !== undefined && namesCheck !== undefined) Object.assign(out, { source: names.file, sourceDiagnosis: namesCheck, namesMended: names.names });

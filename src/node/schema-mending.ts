@@ -5,14 +5,16 @@
  * (sqlite-schema.ts, the telemetry tables), so it knows each object's row: a schema row on page 1
  * whose SQL differs from the lab's for the same name in exactly one bit, or whose cell reads as
  * exactly the lab's row only with one bit of its length, rowid or record header flipped back, is
- * put right, in a copy of the damaged file that the repair then reads. The damaged file itself is
- * never changed; any other difference is left alone (an older schema, more damage), and the copy
- * is used only if SQLite can then read it.
+ * put right, in a copy of the damaged file that the repair then reads. So are the file header's
+ * fields whose values SQLite's format or the lab fixes (mendHeader: a flipped bit of the magic
+ * string makes SQLite call the file "not a database"). The damaged file itself is never changed;
+ * any other difference is left alone (an older schema, more damage), and the copy is used only
+ * if SQLite can then read it.
  */
-import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { copyDatabaseFile, removeDatabaseFile } from './files.ts';
-import { decodeRecord, leafCell, pageGeometry, RecordText } from './page-scan.ts';
+import { decodeRecord, headerGeometry, leafCell, RecordText } from './page-scan.ts';
 import { checkSchema, createSchema } from './sqlite-schema.ts';
 import { createTelemetryTables } from './telemetry-store.ts';
 
@@ -94,7 +96,7 @@ function mendCell(page: Buffer, pointer: number, usable: number, expected: Reado
 }
 
 /** True when SQLite can read the log's events (its schema parses, and has every column the lab reads). */
-function readable(path: string): boolean {
+export function logReadable(path: string): boolean {
   try {
     const db = new Database(path, { readonly: true, fileMustExist: true });
     try {
@@ -115,7 +117,7 @@ function readable(path: string): boolean {
  * (the file opens as it is, page 1 is not a leaf of schema rows, no single-bit difference, or the
  * copy still cannot be read). Never throws: a repair goes on without it.
  */
-export function mendSchema(damaged: string, target: string): { file: string; objects: string[] } | undefined {
+export function mendSchema(damaged: string, target: string): { file: string; objects: string[]; header: string[] } | undefined {
   try {
     return mended(damaged, target);
   } catch {
@@ -124,32 +126,38 @@ export function mendSchema(damaged: string, target: string): { file: string; obj
   }
 }
 
-function mended(damaged: string, target: string): { file: string; objects: string[] } | undefined {
-  if (readable(damaged)) return undefined;
+function mended(damaged: string, target: string): { file: string; objects: string[]; header: string[] } | undefined {
+  if (logReadable(damaged)) return undefined;
   let page: Buffer;
   let usable: number;
+  let headerMended: string[];
   const input = openSync(damaged, 'r');
   try {
-    const geometry = pageGeometry(input);
+    const header = Buffer.alloc(100);
+    if (readSync(input, header, 0, 100, 0) < 100) return undefined;
+    headerMended = mendHeader(header, fstatSync(input).size);
+    const geometry = headerGeometry(header);
     if (geometry === undefined) return undefined;
     page = Buffer.alloc(geometry.pageSize);
     usable = geometry.usable;
     readSync(input, page, 0, page.length, 0);
+    header.copy(page, 0);
   } finally {
     closeSync(input);
   }
-  // Page 1: the file header, then the schema table's b-tree page (a leaf when the schema fits).
-  if (page[100] !== 0x0d) return undefined;
-  const expected = labSchema();
   const objects: string[] = [];
-  // A cell count a flipped bit made too large reads no further than the page.
-  const cells = Math.min(page.readUInt16BE(103), (page.length - 108) >> 1);
-  for (let index = 0; index < cells; index++) {
-    const pointer = page.readUInt16BE(108 + index * 2);
-    const name = pointer < 108 || pointer >= usable ? undefined : mendCell(page, pointer, usable, expected);
-    if (name !== undefined) objects.push(name);
+  // Page 1: the file header, then the schema table's b-tree page (a leaf when the schema fits).
+  if (page[100] === 0x0d) {
+    const expected = labSchema();
+    // A cell count a flipped bit made too large reads no further than the page.
+    const cells = Math.min(page.readUInt16BE(103), (page.length - 108) >> 1);
+    for (let index = 0; index < cells; index++) {
+      const pointer = page.readUInt16BE(108 + index * 2);
+      const name = pointer < 108 || pointer >= usable ? undefined : mendCell(page, pointer, usable, expected);
+      if (name !== undefined) objects.push(name);
+    }
   }
-  if (objects.length === 0) return undefined;
+  if (objects.length === 0 && headerMended.length === 0) return undefined;
   copyDatabaseFile(damaged, target);
   const fd = openSync(target, 'r+');
   try {
@@ -157,9 +165,89 @@ function mended(damaged: string, target: string): { file: string; objects: strin
   } finally {
     closeSync(fd);
   }
-  if (readable(target)) return { file: target, objects };
+  if (logReadable(target)) return { file: target, objects, header: headerMended };
   removeDatabaseFile(target);
   return undefined;
+}
+
+const magic = Buffer.from('SQLite format 3\u0000', 'latin1');
+
+/** A header field the lab knows: its bytes, and the values it may hold (the lab's first). */
+interface HeaderField {
+  readonly name: string;
+  readonly offset: number;
+  readonly length: number;
+  readonly values: readonly number[];
+}
+
+/**
+ * The file header's fields (SQLite's file format) whose values the lab knows: any other value
+ * makes SQLite refuse the file ("file is not a database") or read it wrongly. The page size is
+ * mended apart: it is the one whose value the file itself tells.
+ */
+const headerFields: readonly HeaderField[] = [
+  { name: 'write version', offset: 18, length: 1, values: [2, 1] },
+  { name: 'read version', offset: 19, length: 1, values: [2, 1] },
+  { name: 'reserved bytes per page', offset: 20, length: 1, values: [0] },
+  { name: 'maximum payload fraction', offset: 21, length: 1, values: [64] },
+  { name: 'minimum payload fraction', offset: 22, length: 1, values: [32] },
+  { name: 'leaf payload fraction', offset: 23, length: 1, values: [32] },
+  { name: 'schema format', offset: 44, length: 4, values: [4, 3, 2, 1] },
+  // The store writes UTF-8 (1); UTF-16 (2, 3) is valid SQLite but no log of the lab's.
+  { name: 'text encoding', offset: 56, length: 4, values: [1] },
+];
+
+const readField = (header: Buffer, field: HeaderField): number => (field.length === 1 ? (header[field.offset] as number) : header.readUInt32BE(field.offset));
+
+function writeField(header: Buffer, field: HeaderField, value: number): void {
+  if (field.length === 1) header[field.offset] = value;
+  else header.writeUInt32BE(value, field.offset);
+}
+
+/** The one bit flipped in `value` that gives one of `values` (the first such in their order), or undefined. */
+function oneBitTo(value: number, values: readonly number[]): number | undefined {
+  return values.find((candidate) => {
+    const x = (value ^ candidate) >>> 0;
+    return x !== 0 && (x & (x - 1)) === 0;
+  });
+}
+
+/**
+ * Puts right, in `header` (the file's first 100 bytes), each field the lab knows whose value
+ * is not one it may hold and is one flipped bit from one that is: the magic string, the page
+ * size (a power of two; of those one bit away, the one that divides the file's size, the lab's
+ * 16 KiB if several do), the versions, the reserved bytes, the payload fractions, the schema
+ * format and the text encoding. Returns the names of the fields put right.
+ */
+export function mendHeader(header: Buffer, fileSize: number): string[] {
+  const mended: string[] = [];
+  const magicNow = header.subarray(0, 16);
+  if (!magicNow.equals(magic) && bitsApart(magicNow, magic) === 1) {
+    magic.copy(header, 0);
+    mended.push('magic string');
+  }
+  const raw = header.readUInt16BE(16);
+  const valid = (size: number): boolean => size === 1 || (size >= 512 && size <= 32_768 && (size & (size - 1)) === 0);
+  if (!valid(raw)) {
+    const sizes = Array.from({ length: 16 }, (_, bit) => (raw ^ (1 << bit)) & 0xffff).filter((size) => valid(size) && fileSize % (size === 1 ? 65_536 : size) === 0);
+    const size = sizes.length === 1 ? sizes[0] : sizes.includes(16_384) ? 16_384 : undefined;
+    if (size !== undefined) {
+      header.writeUInt16BE(size, 16);
+      mended.push('page size');
+    }
+  }
+  for (const field of headerFields) {
+    const value = readField(header, field);
+    if (field.values.includes(value)) continue;
+    // The versions go together: of two values one bit away, the other version's.
+    const other = field.offset === 18 ? (header[19] as number) : field.offset === 19 ? (header[18] as number) : undefined;
+    const preferred = other !== undefined && field.values.includes(other) ? [other, ...field.values.filter((candidate) => candidate !== other)] : field.values;
+    const to = oneBitTo(value, preferred);
+    if (to === undefined) continue;
+    writeField(header, field, to);
+    mended.push(field.name);
+  }
+  return mended;
 }
 
 /** How many bits two byte strings of one length differ in (stopping past 1). */

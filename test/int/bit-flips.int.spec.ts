@@ -11,8 +11,10 @@ import { anyVersion } from '../../src/core/ports/event-store.ts';
 import { hexFlips, integerFlips } from '../../src/node/bit-flips.ts';
 import { repairEventLog } from '../../src/node/repair.ts';
 import { runFiles } from '../../src/node/run-files.ts';
+import { logReadable } from '../../src/node/schema-mending.ts';
 import { SqliteEventStore } from '../../src/node/sqlite-event-store.ts';
 import { verifyEventLog } from '../../src/node/verify.ts';
+import { runCli } from '../support/cli.ts';
 import { temporaryDirectory } from '../support/fixtures.ts';
 import { flipTrialRun, writeFlipBase } from '../support/flip-trials.ts';
 import { appendSeeded } from '../support/logs.ts';
@@ -164,6 +166,7 @@ describe('rows read from the pages', () => {
     [493, "bits of a row's record header: SQLite reads other values (a payload of 5 bytes), the cell with the bit flipped back is the event", 'chain', 'patch'],
     [530, "a bit of a row's record header: its correlation id read as a BLOB, its hash as NULL", 'chain', 'patch'],
     [1762, "a payload's serial type: stored as a BLOB, which the table refuses to take back as it is", 'integrity', 'import'],
+    [1772, "a bit of the file header's magic string (and two rows): SQLite called the file not a database (2,000 events after the backup)", 'integrity', 'patch'],
   ])('brings back every event in byte-flip trial %s: %s', async (seed, _, finding, method) => {
     const run = join(work.path, `trial-${seed}`);
     flipTrialRun(base, run, seed);
@@ -173,6 +176,14 @@ describe('rows read from the pages', () => {
     expect([report.method, report.lostPositions]).toEqual([method, []]);
     expect(dump(runFiles.eventLog(run))).toEqual(dump(runFiles.eventLog(base)));
     expect(verifyEventLog(runFiles.eventLog(run)).ok).toBe(true);
+  });
+
+  it('says in the CLI what it put right in the file header', async () => {
+    const run = join(work.path, 'trial-1772-cli');
+    flipTrialRun(base, run, 1772);
+    const repaired = await runCli(['repair', run]);
+    expect([repaired.code, repaired.stdout.split('\n').slice(1, 3)]).toEqual([0, ['  nothing was lost', '  file header put right: its magic string had a flipped bit']]);
+    expect(dump(runFiles.eventLog(run))).toEqual(dump(runFiles.eventLog(base)));
   });
 });
 
@@ -311,6 +322,31 @@ describe("the schema's SQL with a flipped bit", () => {
     expect(dump(path)).toEqual(pristine);
     expect(verifyEventLog(path).ok).toBe(true);
     // The damaged file is kept as it was: still unreadable.
+    expect(readFileSync(report.damagedCopy as string).equals(file)).toBe(true);
+  });
+});
+
+describe('the file header with a flipped bit', () => {
+  it.each([
+    [7, 2, 'magic string'],
+    [16, 2, 'page size'],
+    [19, 3, 'read version'],
+    [21, 0, 'maximum payload fraction'],
+    [22, 5, 'minimum payload fraction'],
+    [23, 3, 'leaf payload fraction'],
+    [59, 1, 'text encoding'],
+  ])('puts byte %i (bit %i) right in a copy, its %s: every event comes back', async (offset, bit, field) => {
+    const { path } = buildLog(`header-${offset}`);
+    const pristine = dump(path);
+    const file = readFileSync(path);
+    file[offset] = (file[offset] as number) ^ (1 << bit);
+    writeFileSync(path, file);
+    expect(logReadable(path), 'the damaged file reads').toBe(false);
+    const report = await repairEventLog(path, { backupsDir: join(work.path, 'no-backups'), nowMs: offset });
+    expect([report.lostPositions, report.headerMended]).toEqual([[], [field]]);
+    expect(dump(path)).toEqual(pristine);
+    expect(verifyEventLog(path).ok).toBe(true);
+    // The damaged file is kept as it was.
     expect(readFileSync(report.damagedCopy as string).equals(file)).toBe(true);
   });
 });
