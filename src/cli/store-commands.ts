@@ -169,7 +169,7 @@ export async function repairCommand(target: string, options: { json: boolean; ba
         : `  lost ${report.lostPositions.length} position(s): ${report.lostRanges.join(', ')}`,
       ...(declaredBefore.length > 0 ? [`  ${declaredBefore.length} position(s) an earlier repair declared lost stay lost (${positionRangesText(declaredBefore)})`] : []),
       ...report.headerMended.map((field) => `  file header put right: its ${field} had a flipped bit`),
-      ...report.schemaMended.map((name) => `  schema put right: the SQL of ${name} had a flipped bit`),
+      ...report.schemaMended.map((name) => `  schema put right: the row of ${name} had a flipped bit`),
       ...report.namesMended.map((mended) => `  ${mended.table === 'streams' ? 'stream' : 'event type'} name put right: ${JSON.stringify(mended.damaged)} is ${JSON.stringify(mended.name)} again`),
       `  the damaged file is kept as ${report.damagedCopy === null ? '(none: it was missing)' : displayPath(report.damagedCopy)}`,
       ...unmatched.map((problem) => `  still not what the run acknowledged: ${problem.detail}`),

@@ -73,7 +73,7 @@ export interface RepairReport {
   readonly tombstones: number;
   /** Stream and event type names that had a bit flipped, put right (every event of theirs failed its chain link). */
   readonly namesMended: readonly MendedName[];
-  /** Schema objects whose SQL text had a bit flipped, put right (the file could not be read at all). */
+  /** Schema objects whose row had a bit flipped (its SQL, name, table name or cell header), put right (the file could not be read at all). */
   readonly schemaMended: readonly string[];
   /** Fields of the file's header that had a bit flipped, put right (SQLite could not open the file). */
   readonly headerMended: readonly string[];

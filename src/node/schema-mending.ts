@@ -3,9 +3,9 @@
  * statement ("malformed database schema", or "database disk image is malformed" when the bit is
  * in a schema cell's length), and a repair could take nothing from it. The lab wrote that schema
  * (sqlite-schema.ts, the telemetry tables), so it knows each object's row: a schema row on page 1
- * whose SQL differs from the lab's for the same name in exactly one bit, or whose cell reads as
- * exactly the lab's row only with one bit of its length, rowid or record header flipped back, is
- * put right, in a copy of the damaged file that the repair then reads. So are the file header's
+ * that is the lab's but for one bit of one of its texts (SQL, type, name, table name), or whose
+ * cell reads as exactly the lab's row only with one bit of its length, rowid or record header
+ * flipped back, is put right, in a copy of the damaged file that the repair then reads. So are the file header's
  * fields whose values SQLite's format or the lab fixes (mendHeader: a flipped bit of the magic
  * string makes SQLite call the file "not a database"). The damaged file itself is never changed;
  * any other difference is left alone (an older schema, more damage), and the copy is used only
@@ -63,25 +63,56 @@ function labRow(values: RecordValue[] | undefined, expected: ReadonlyMap<string,
   return exact ? wanted : undefined;
 }
 
+/** A schema row's text columns in record order (type, name, tbl_name; the root page; sql). */
+const textColumns = [
+  [0, (row: SchemaRow) => row.type],
+  [1, (row: SchemaRow) => row.name],
+  [2, (row: SchemaRow) => row.tbl_name],
+  [4, (row: SchemaRow) => row.sql],
+] as const;
+
 /**
- * Puts the schema cell at `pointer` right in `page` where one flipped bit explains it: in its SQL
- * text (the row reads, its SQL one bit from the lab's for its name), or in its length, rowid or
- * record header (the cell reads as exactly one of the lab's rows only with that bit flipped back:
- * a flipped length makes SQLite call the whole file malformed). Returns the object's name, or
- * undefined: nothing to put right (an intact row, one of another schema) or no single bit explains it.
+ * The text of `values` that is one bit from the lab's `row` while every other column is exactly
+ * the row's (the root page any integer), with the lab's bytes for it; undefined otherwise.
+ */
+function oneTextApart(values: RecordValue[], row: SchemaRow): { text: RecordText; bytes: Buffer } | undefined {
+  if (typeof values[3] !== 'number') return undefined;
+  let apart: { text: RecordText; bytes: Buffer } | undefined;
+  for (const [column, wanted] of textColumns) {
+    const value = values[column];
+    const want = wanted(row);
+    if (want === null) {
+      if (value !== null) return undefined;
+      continue;
+    }
+    if (!(value instanceof RecordText)) return undefined;
+    const bytes = Buffer.from(want, 'utf8');
+    if (bytes.equals(value.bytes)) continue;
+    if (apart !== undefined || bytes.length !== value.bytes.length || bitsApart(bytes, value.bytes) !== 1) return undefined;
+    apart = { text: value, bytes };
+  }
+  return apart;
+}
+
+/**
+ * Puts the schema cell at `pointer` right in `page` where one flipped bit explains it: in one of
+ * its texts (the row reads as one of the lab's but for one bit of its type, name, table name or
+ * SQL: a flipped table name or SQL makes SQLite call the schema malformed), or in its length,
+ * rowid or record header (the cell reads as exactly one of the lab's rows only with that bit
+ * flipped back: a flipped length makes SQLite call the whole file malformed). Returns the
+ * object's name, or undefined: nothing to put right (an intact row, one of another schema) or no
+ * single bit explains it.
  */
 function mendCell(page: Buffer, pointer: number, usable: number, expected: ReadonlyMap<string, SchemaRow>): string | undefined {
   const values = schemaCell(page, pointer, usable);
   if (labRow(values, expected) !== undefined) return undefined;
-  const name = text(values?.[1]);
-  const wanted = name === undefined ? undefined : expected.get(name);
-  const sql = values?.[4];
-  if (wanted?.sql != null && sql instanceof RecordText) {
-    const bytes = Buffer.from(wanted.sql, 'utf8');
-    if (bytes.length === sql.bytes.length && bitsApart(bytes, sql.bytes) === 1) {
-      // sql.bytes is a view of `page`: writing the lab's text there mends the page.
-      bytes.copy(sql.bytes);
-      return wanted.name;
+  if (values !== undefined) {
+    for (const row of expected.values()) {
+      const apart = oneTextApart(values, row);
+      if (apart === undefined) continue;
+      // The text is a view of `page`: writing the lab's bytes there mends the page.
+      apart.bytes.copy(apart.text.bytes);
+      return row.name;
     }
   }
   for (let at = pointer; at < Math.min(usable, pointer + cellHeaderBytesMax); at++) {

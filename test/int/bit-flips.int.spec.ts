@@ -166,6 +166,7 @@ describe('rows read from the pages', () => {
     [493, "bits of a row's record header: SQLite reads other values (a payload of 5 bytes), the cell with the bit flipped back is the event", 'chain', 'patch'],
     [530, "a bit of a row's record header: its correlation id read as a BLOB, its hash as NULL", 'chain', 'patch'],
     [1762, "a payload's serial type: stored as a BLOB, which the table refuses to take back as it is", 'integrity', 'import'],
+    [853, "a bit of an index's table name in its schema row (and five more): a malformed schema, the file could not be opened at all", 'integrity', 'patch'],
     [1772, "a bit of the file header's magic string (and two rows): SQLite called the file not a database (2,000 events after the backup)", 'integrity', 'patch'],
   ])('brings back every event in byte-flip trial %s: %s', async (seed, _, finding, method) => {
     const run = join(work.path, `trial-${seed}`);
@@ -306,6 +307,20 @@ describe("the schema's SQL with a flipped bit", () => {
     const report = await repairEventLog(path, { backupsDir: join(work.path, 'no-backups'), nowMs: 7 });
     expect(report).toMatchObject({ repaired: true, schemaMended: [] });
     expect(report.lostPositions.length).toBeGreaterThan(0);
+  });
+
+  it("puts an index's table name right in its schema row: every event comes back", async () => {
+    const { path } = buildLog('schema-table-name');
+    const pristine = dump(path);
+    const file = readFileSync(path);
+    // The index row's tbl_name "stream_chunks" (after its name) becomes "stream_chunis".
+    const at = file.indexOf('stream_chunks_by_streamstream_chunks') + 'stream_chunks_by_streamstream_chun'.length;
+    file[at] = (file[at] as number) ^ 0x02;
+    writeFileSync(path, file);
+    expect(logReadable(path)).toBe(false);
+    const report = await repairEventLog(path, { backupsDir: join(work.path, 'no-backups'), nowMs: 6 });
+    expect([report.lostPositions, report.schemaMended]).toEqual([[], ['stream_chunks_by_stream']]);
+    expect(dump(path)).toEqual(pristine);
   });
 
   it('puts the SQL right in a copy when the file cannot be read at all, and every event comes back', async () => {
