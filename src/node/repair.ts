@@ -293,16 +293,53 @@ class Salvage {
     try {
       return kind === 'stream' ? this.reader?.streamName(id) : this.reader?.typeName(id);
     } catch {
-      return undefined;
+      return this.indexedName(kind, id);
     }
+  }
+
+  /** Per kind, every id and name the names' UNIQUE index holds (read once, when first asked). */
+  private indexedNames: { readonly stream: Map<number, string>; readonly type: Map<number, string> } | undefined;
+
+  /**
+   * A name the table cannot give: a flipped cell pointer puts a row out of order, and SQLite's
+   * search by id passes it by (the row is there, the lookup finds nothing). The names' UNIQUE
+   * index holds every name with its id, and a scan of the index alone (covering) reads it
+   * without the table. Whether a name is an event's, its hash decides, as for every name here.
+   */
+  private indexedName(kind: 'stream' | 'type', id: number): string | undefined {
+    this.indexedNames ??= { stream: this.namesByIndex('streams', 'stream_id'), type: this.namesByIndex('event_types', 'type_id') };
+    return this.indexedNames[kind].get(id);
+  }
+
+  private namesByIndex(table: 'streams' | 'event_types', idColumn: 'stream_id' | 'type_id'): Map<number, string> {
+    const names = new Map<number, string>();
+    try {
+      const rows = this.db?.prepare(`SELECT ${idColumn}, name FROM ${table} INDEXED BY sqlite_autoindex_${table}_1`).raw(true).all() as [unknown, unknown][] | undefined;
+      for (const [id, name] of rows ?? []) if (typeof id === 'number' && typeof name === 'string' && !names.has(id)) names.set(id, name);
+    } catch {
+      // An unreadable index gives no names.
+    }
+    return names;
   }
 
   framing(row: RawEventRowWithHash): string | undefined {
     try {
-      return this.reader === undefined ? undefined : framingOfRow(this.reader, row);
+      return this.reader === undefined ? undefined : framingOfRow(this.names, row);
     } catch {
       return undefined;
     }
+  }
+
+  /** The names of `name` (the table's, else the index's), for framing a row; a name neither holds throws. */
+  private readonly names = {
+    streamName: (id: number): string => this.known('stream', id),
+    typeName: (id: number): string => this.known('type', id),
+  };
+
+  private known(kind: 'stream' | 'type', id: number): string {
+    const name = this.name(kind, id);
+    if (name === undefined) throw new AuraError('damaged', `the damaged log names no ${kind} ${id}`);
+    return name;
   }
 
   /** The damaged file's pages read directly (page-scan.ts): built at the first use, null when the file cannot be scanned. */

@@ -763,7 +763,7 @@ export class SqliteEventStore implements EventStore {
 }
 
 /** The framing of a stored row, for recomputing its chain hash. */
-export function framingOfRow(reader: EventReader, row: RawEventRow | RawEventRowWithHash): string {
+export function framingOfRow(reader: Pick<EventReader, 'streamName' | 'typeName'>, row: RawEventRow | RawEventRowWithHash): string {
   return hashFraming(row[0], reader.streamName(row[1]), row[2], row[3], reader.typeName(row[4]), row[5], row[7], row[8] === '' ? undefined : row[8], row[9] ?? undefined, row[6]);
 }
 

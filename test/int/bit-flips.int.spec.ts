@@ -167,6 +167,7 @@ describe('rows read from the pages', () => {
     [530, "a bit of a row's record header: its correlation id read as a BLOB, its hash as NULL", 'chain', 'patch'],
     [1762, "a payload's serial type: stored as a BLOB, which the table refuses to take back as it is", 'integrity', 'import'],
     [853, "a bit of an index's table name in its schema row (and five more): a malformed schema, the file could not be opened at all", 'integrity', 'patch'],
+    [1145, "a cell pointer of the streams table (and three more bits): two streams' rows out of order, not found by id, their names read from the names' index (84 events)", 'integrity', 'import'],
     [1772, "a bit of the file header's magic string (and two rows): SQLite called the file not a database (2,000 events after the backup)", 'integrity', 'patch'],
   ])('brings back every event in byte-flip trial %s: %s', async (seed, _, finding, method) => {
     const run = join(work.path, `trial-${seed}`);
