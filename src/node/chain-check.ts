@@ -123,8 +123,17 @@ export function checkRange(reader: EventReader, from: number, to: number, previo
     onlyLost = false;
     if (problems.length < problemsMax) problems.push(problem);
   };
-  const lostTypeId = (db.prepare('SELECT type_id FROM event_types WHERE name = ?').get(lostEventType) as { type_id: number } | undefined)?.type_id;
-  const lostStreamId = (db.prepare('SELECT stream_id FROM streams WHERE name = ?').get(lostStream) as { stream_id: number } | undefined)?.stream_id;
+  // The tombstones' type and stream: a page SQLite cannot read on the way is a finding, as for the rows.
+  const lookup = (sql: string, name: string): number | undefined => {
+    try {
+      return db.prepare(sql).pluck().get(name) as number | undefined;
+    } catch (error) {
+      report({ position: null, kind: 'unreadable', detail: `${name} cannot be looked up: ${(error as Error).message}` });
+      return undefined;
+    }
+  };
+  const lostTypeId = lookup('SELECT type_id FROM event_types WHERE name = ?', lostEventType);
+  const lostStreamId = lookup('SELECT stream_id FROM streams WHERE name = ?', lostStream);
   const declaredVersions: [number, number][] = [];
   const unnamedLost: number[] = [];
   const streamGaps: StreamGap[] = [];
