@@ -5,7 +5,7 @@
  * (sqlite-schema.ts, the telemetry tables), so it knows each object's row: a schema row on page 1
  * that is the lab's but for one bit of one of its texts (SQL, type, name, table name), or whose
  * cell reads as exactly the lab's row only with one bit of its length, rowid or record header
- * flipped back, is put right, in a copy of the damaged file that the repair then reads. So are the file header's
+ * flipped back, or whose cell pointer points at it only with one bit flipped back, is put right, in a copy of the damaged file that the repair then reads. So are the file header's
  * fields whose values SQLite's format or the lab fixes (mendHeader: a flipped bit of the magic
  * string makes SQLite call the file "not a database"). The damaged file itself is never changed;
  * any other difference is left alone (an older schema, more damage), and the copy is used only
@@ -187,6 +187,10 @@ function mended(damaged: string, target: string): { file: string; objects: strin
       const name = pointer < 108 || pointer >= usable ? undefined : mendCell(page, pointer, usable, expected);
       if (name !== undefined) objects.push(name);
     }
+    for (let index = 0; index < cells; index++) {
+      const name = mendPointer(page, index, cells, usable, expected);
+      if (name !== undefined) objects.push(name);
+    }
   }
   if (objects.length === 0 && headerMended.length === 0) return undefined;
   copyDatabaseFile(damaged, target);
@@ -279,6 +283,31 @@ export function mendHeader(header: Buffer, fileSize: number): string[] {
     mended.push(field.name);
   }
   return mended;
+}
+
+/**
+ * Puts page 1's cell pointer `index` right where one flipped bit explains it: the cell it points
+ * at is none of the lab's rows, and with one bit of the pointer flipped back it points at one
+ * that is exactly a lab's row no other pointer points at (a flipped pointer makes SQLite call the
+ * whole file malformed). Returns the object's name, or undefined.
+ */
+function mendPointer(page: Buffer, index: number, cells: number, usable: number, expected: ReadonlyMap<string, SchemaRow>): string | undefined {
+  const at = 108 + index * 2;
+  const pointer = page.readUInt16BE(at);
+  const cellAt = (offset: number): SchemaRow | undefined => (offset < 108 || offset >= usable ? undefined : labRow(schemaCell(page, offset, usable), expected));
+  if (cellAt(pointer) !== undefined) return undefined;
+  const others = new Set(Array.from({ length: cells }, (_, other) => (other === index ? -1 : page.readUInt16BE(108 + other * 2))));
+  const found: { offset: number; row: SchemaRow }[] = [];
+  for (let bit = 0; bit < 16; bit++) {
+    const offset = pointer ^ (1 << bit);
+    const row = others.has(offset) ? undefined : cellAt(offset);
+    if (row !== undefined) found.push({ offset, row });
+  }
+  // Two candidates would be a guess.
+  const only = found.length === 1 ? found[0] : undefined;
+  if (only === undefined) return undefined;
+  page.writeUInt16BE(only.offset, at);
+  return only.row.name;
 }
 
 /** How many bits two byte strings of one length differ in (stopping past 1). */

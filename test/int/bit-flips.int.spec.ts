@@ -169,6 +169,7 @@ describe('rows read from the pages', () => {
     [853, "a bit of an index's table name in its schema row (and five more): a malformed schema, the file could not be opened at all", 'integrity', 'patch'],
     [1145, "a cell pointer of the streams table (and three more bits): two streams' rows out of order, not found by id, their names read from the names' index (84 events)", 'integrity', 'import'],
     [4219, "a bit of the streams' name index (and four more): looking the tombstones' stream up by name failed, and verification threw instead of reporting", 'unreadable', 'import'],
+    [4196, "a bit of a schema cell pointer on page 1 (and four more): the file could not be opened at all (2,000 events after the backup)", 'integrity', 'patch'],
     [1772, "a bit of the file header's magic string (and two rows): SQLite called the file not a database (2,000 events after the backup)", 'integrity', 'patch'],
   ])('brings back every event in byte-flip trial %s: %s', async (seed, _, finding, method) => {
     const run = join(work.path, `trial-${seed}`);
