@@ -251,8 +251,9 @@ function oneBitTo(value: number, values: readonly number[]): number | undefined 
  * Puts right, in `header` (the file's first 100 bytes), each field the lab knows whose value
  * is not one it may hold and is one flipped bit from one that is: the magic string, the page
  * size (a power of two; of those one bit away, the one that divides the file's size, the lab's
- * 16 KiB if several do), the versions, the reserved bytes, the payload fractions, the schema
- * format and the text encoding. Returns the names of the fields put right.
+ * 16 KiB if several do), the database size (more pages than the file holds: the file's size
+ * says), the versions, the reserved bytes, the payload fractions, the schema format and the text
+ * encoding. Returns the names of the fields put right.
  */
 export function mendHeader(header: Buffer, fileSize: number): string[] {
   const mended: string[] = [];
@@ -269,6 +270,17 @@ export function mendHeader(header: Buffer, fileSize: number): string[] {
     if (size !== undefined) {
       header.writeUInt16BE(size, 16);
       mended.push('page size');
+    }
+  }
+  // The database's size in pages: what the file's size says, where one flipped bit made it more
+  // than the file holds (SQLite then calls the file malformed).
+  const geometry = headerGeometry(header);
+  if (geometry !== undefined && fileSize % geometry.pageSize === 0) {
+    const pages = fileSize / geometry.pageSize;
+    const stated = header.readUInt32BE(28);
+    if (stated > pages && oneBitTo(stated, [pages]) !== undefined) {
+      header.writeUInt32BE(pages, 28);
+      mended.push('database size');
     }
   }
   for (const field of headerFields) {

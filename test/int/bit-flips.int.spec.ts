@@ -352,6 +352,7 @@ describe('the file header with a flipped bit', () => {
     [21, 0, 'maximum payload fraction'],
     [22, 5, 'minimum payload fraction'],
     [23, 3, 'leaf payload fraction'],
+    [29, 0, 'database size'],
     [59, 1, 'text encoding'],
   ])('puts byte %i (bit %i) right in a copy, its %s: every event comes back', async (offset, bit, field) => {
     const { path } = buildLog(`header-${offset}`);
