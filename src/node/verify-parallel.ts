@@ -16,7 +16,7 @@ import { checkRange, type ChainTask, type RangeResult } from './chain-check.ts';
 import { EventReader } from './event-reader.ts';
 import { useNativeChain } from './native-chain.ts';
 import { workerEntry } from './runtime.ts';
-import { assembleReport, integrityCheckOf, integrityFindings, openOrReport, type DatabaseCheck, type VerifyReport } from './verify.ts';
+import { assembleReport, integrityCheckOf, integrityFindings, openOrReport, withHeaderFindings, type DatabaseCheck, type VerifyReport } from './verify.ts';
 
 /** Events per slice; tests may lower it through the options. */
 const defaultSliceEvents = 20_000;
@@ -93,7 +93,7 @@ export async function verifyEventLogParallel(
     }
     // All at once: a worker that fails while another still runs is not left unhandled.
     const [check] = await Promise.all([integrity, ...pumps]);
-    return assembleReport(path, started, integrityFindings(check, results, () => integrityCheckOf(path)), results, streams, chunks);
+    return assembleReport(path, started, withHeaderFindings(integrityFindings(check, results, () => integrityCheckOf(path)), path), results, streams, chunks);
   } finally {
     await pool.destroy();
   }

@@ -345,6 +345,26 @@ describe("the schema's SQL with a flipped bit", () => {
 });
 
 describe('the file header with a flipped bit', () => {
+  it('reports a write version SQLite takes as read-only, and the repair gives back a log that takes appends', async () => {
+    const { path } = buildLog('header-write-version');
+    const pristine = dump(path);
+    const file = readFileSync(path);
+    file[18] = (file[18] as number) ^ 0x02;
+    writeFileSync(path, file);
+    const diagnosis = verifyEventLog(path);
+    expect([diagnosis.ok, diagnosis.problems.map((problem) => problem.detail)]).toEqual([false, [`the file header's write version is ${file[18]} (1 or 2 expected): SQLite opens the file read-only`]]);
+    const report = await repairEventLog(path, { backupsDir: join(work.path, 'no-backups'), nowMs: 18, diagnosis });
+    expect(report.lostPositions).toEqual([]);
+    expect(dump(path)).toEqual(pristine);
+    const store = new SqliteEventStore(path);
+    try {
+      appendSeeded(store, 6, 1, 10, 4);
+      expect(store.headPosition()).toBe(pristine.size + 10);
+    } finally {
+      store.close();
+    }
+  });
+
   it.each([
     [7, 2, 'magic string'],
     [16, 2, 'page size'],
