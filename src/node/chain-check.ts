@@ -123,17 +123,23 @@ export function checkRange(reader: EventReader, from: number, to: number, previo
     onlyLost = false;
     if (problems.length < problemsMax) problems.push(problem);
   };
-  // The tombstones' type and stream: a page SQLite cannot read on the way is a finding, as for the rows.
-  const lookup = (sql: string, name: string): number | undefined => {
+  // The tombstones' type and stream, by the names' index, else by the table alone (a damaged
+  // index must not hide them: every tombstone would read as damage); a page SQLite cannot read
+  // either way is a finding, as for the rows.
+  const lookup = (table: 'event_types' | 'streams', column: 'type_id' | 'stream_id', name: string): number | undefined => {
     try {
-      return db.prepare(sql).pluck().get(name) as number | undefined;
-    } catch (error) {
-      report({ position: null, kind: 'unreadable', detail: `${name} cannot be looked up: ${(error as Error).message}` });
-      return undefined;
+      return db.prepare(`SELECT ${column} FROM ${table} WHERE name = ?`).pluck().get(name) as number | undefined;
+    } catch {
+      try {
+        return db.prepare(`SELECT ${column} FROM ${table} NOT INDEXED WHERE name = ?`).pluck().get(name) as number | undefined;
+      } catch (error) {
+        report({ position: null, kind: 'unreadable', detail: `${name} cannot be looked up: ${(error as Error).message}` });
+        return undefined;
+      }
     }
   };
-  const lostTypeId = lookup('SELECT type_id FROM event_types WHERE name = ?', lostEventType);
-  const lostStreamId = lookup('SELECT stream_id FROM streams WHERE name = ?', lostStream);
+  const lostTypeId = lookup('event_types', 'type_id', lostEventType);
+  const lostStreamId = lookup('streams', 'stream_id', lostStream);
   const declaredVersions: [number, number][] = [];
   const unnamedLost: number[] = [];
   const streamGaps: StreamGap[] = [];

@@ -187,8 +187,9 @@ function mended(damaged: string, target: string): { file: string; objects: strin
       const name = pointer < 108 || pointer >= usable ? undefined : mendCell(page, pointer, usable, expected);
       if (name !== undefined) objects.push(name);
     }
+    const pointers = new Set(Array.from({ length: cells }, (_, index) => page.readUInt16BE(108 + index * 2)));
     for (let index = 0; index < cells; index++) {
-      const name = mendPointer(page, index, cells, usable, expected);
+      const name = mendPointer(page, index, pointers, usable, expected);
       if (name !== undefined) objects.push(name);
     }
   }
@@ -300,25 +301,27 @@ export function mendHeader(header: Buffer, fileSize: number): string[] {
 /**
  * Puts page 1's cell pointer `index` right where one flipped bit explains it: the cell it points
  * at is none of the lab's rows, and with one bit of the pointer flipped back it points at one
- * that is exactly a lab's row no other pointer points at (a flipped pointer makes SQLite call the
- * whole file malformed). Returns the object's name, or undefined.
+ * that is exactly a lab's row no other pointer points at (`pointers`: every pointer's value, a
+ * mended one's added; a flipped pointer makes SQLite call the whole file malformed). Returns the
+ * object's name, or undefined.
  */
-function mendPointer(page: Buffer, index: number, cells: number, usable: number, expected: ReadonlyMap<string, SchemaRow>): string | undefined {
+function mendPointer(page: Buffer, index: number, pointers: Set<number>, usable: number, expected: ReadonlyMap<string, SchemaRow>): string | undefined {
   const at = 108 + index * 2;
   const pointer = page.readUInt16BE(at);
   const cellAt = (offset: number): SchemaRow | undefined => (offset < 108 || offset >= usable ? undefined : labRow(schemaCell(page, offset, usable), expected));
   if (cellAt(pointer) !== undefined) return undefined;
-  const others = new Set(Array.from({ length: cells }, (_, other) => (other === index ? -1 : page.readUInt16BE(108 + other * 2))));
   const found: { offset: number; row: SchemaRow }[] = [];
   for (let bit = 0; bit < 16; bit++) {
+    // Never this pointer's own value (one bit differs): a pointer there is another's.
     const offset = pointer ^ (1 << bit);
-    const row = others.has(offset) ? undefined : cellAt(offset);
+    const row = pointers.has(offset) ? undefined : cellAt(offset);
     if (row !== undefined) found.push({ offset, row });
   }
   // Two candidates would be a guess.
   const only = found.length === 1 ? found[0] : undefined;
   if (only === undefined) return undefined;
   page.writeUInt16BE(only.offset, at);
+  pointers.add(only.offset);
   return only.row.name;
 }
 

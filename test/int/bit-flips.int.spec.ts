@@ -168,7 +168,7 @@ describe('rows read from the pages', () => {
     [1762, "a payload's serial type: stored as a BLOB, which the table refuses to take back as it is", 'integrity', 'import'],
     [853, "a bit of an index's table name in its schema row (and five more): a malformed schema, the file could not be opened at all", 'integrity', 'patch'],
     [1145, "a cell pointer of the streams table (and three more bits): two streams' rows out of order, not found by id, their names read from the names' index (84 events)", 'integrity', 'import'],
-    [4219, "a bit of the streams' name index (and four more): looking the tombstones' stream up by name failed, and verification threw instead of reporting", 'unreadable', 'import'],
+    [4219, "a bit of the streams' name index (and four more): looking the tombstones' stream up by name failed, and verification threw instead of reporting", 'chain', 'import'],
     [4196, "a bit of a schema cell pointer on page 1 (and four more): the file could not be opened at all (2,000 events after the backup)", 'integrity', 'patch'],
     [1772, "a bit of the file header's magic string (and two rows): SQLite called the file not a database (2,000 events after the backup)", 'integrity', 'patch'],
   ])('brings back every event in byte-flip trial %s: %s', async (seed, _, finding, method) => {
@@ -341,6 +341,36 @@ describe("the schema's SQL with a flipped bit", () => {
     expect(verifyEventLog(path).ok).toBe(true);
     // The damaged file is kept as it was: still unreadable.
     expect(readFileSync(report.damagedCopy as string).equals(file)).toBe(true);
+  });
+});
+
+describe("a names' index SQLite cannot read", () => {
+  it.each(['sqlite_autoindex_event_types_1', 'sqlite_autoindex_streams_1'])('leaves a tombstone a declared loss when %s is damaged (its name is looked up in the table)', async (index) => {
+    const base = join(work.path, `tombstone-base-${index}`);
+    await writeFlipBase(base);
+    const log = runFiles.eventLog(base);
+    // Two bits of one payload after the backup: a repair declares that event lost (a tombstone).
+    const reader = new Database(log, { readonly: true });
+    const payload = reader.prepare('SELECT payload FROM events WHERE position = 3000').pluck().get() as string;
+    reader.close();
+    const file = readFileSync(log);
+    const at = file.indexOf(Buffer.from(payload));
+    file[at + 2] = (file[at + 2] as number) ^ 1;
+    file[at + 5] = (file[at + 5] as number) ^ 1;
+    writeFileSync(log, file);
+    const repaired = await repairEventLog(log, { backupsDir: runFiles.backups(base), headRecordPath: runFiles.headRecord(base), nowMs: 1 });
+    expect(repaired.lostPositions).toEqual([3000]);
+    // The index's root page: its page type flipped (SQLite cannot read it).
+    const db = new Database(log, { readonly: true });
+    const root = db.prepare('SELECT rootpage FROM sqlite_schema WHERE name = ?').pluck().get(index) as number;
+    const pageSize = db.pragma('page_size', { simple: true }) as number;
+    db.close();
+    const damaged = readFileSync(log);
+    damaged[(root - 1) * pageSize] = (damaged[(root - 1) * pageSize] as number) ^ 1;
+    writeFileSync(log, damaged);
+    const report = verifyEventLog(log);
+    expect(report.declaredLost).toEqual([3000]);
+    expect(report.problems.filter((problem) => problem.position !== null)).toEqual([{ position: 3000, kind: 'lost', detail: 'a repair could not recover this event (tombstone)' }]);
   });
 });
 
