@@ -330,7 +330,7 @@ class Salvage {
     }
   }
 
-  /** The names of `name` (the table's, else the index's), for framing a row; a name neither holds throws. */
+  /** Names for framing a row: the table's, else the index's (`name`); an id neither names throws. */
   private readonly names = {
     streamName: (id: number): string => this.known('stream', id),
     typeName: (id: number): string => this.known('type', id),
@@ -611,9 +611,10 @@ export async function repairEventLog(path: string, options: RepairOptions): Prom
 
 /**
  * What the repair reads as the damaged file: the damaged file itself, or a copy of it (at
- * `mending`, `${mending}-schema`) with its header's fields and its schema's SQL (schema-mending.ts:
- * when SQLite could not open it) and then stream and type names (name-mending.ts) put right where one bit of them
- * flipped, with the copy's verification. A copy whose verification fails is not used.
+ * `mending`, `${mending}-schema`) with its header's fields and its schema's rows
+ * (schema-mending.ts: when SQLite could not open it) and then stream and type names
+ * (name-mending.ts) put right where one bit of them flipped, with the copy's verification. A
+ * copy whose verification fails is not used.
  */
 async function mendedSource(
   damaged: string | null,

@@ -5,9 +5,10 @@
  * (sqlite-schema.ts, the telemetry tables), so it knows each object's row: a schema row on page 1
  * that is the lab's but for one bit of one of its texts (SQL, type, name, table name), or whose
  * cell reads as exactly the lab's row only with one bit of its length, rowid or record header
- * flipped back, or whose cell pointer points at it only with one bit flipped back, is put right, in a copy of the damaged file that the repair then reads. So are the file header's
- * fields whose values SQLite's format or the lab fixes (mendHeader: a flipped bit of the magic
- * string makes SQLite call the file "not a database"). The damaged file itself is never changed;
+ * flipped back, or whose cell pointer points at it only with one bit flipped back, is put right,
+ * in a copy of the damaged file that the repair then reads. So are the file header's fields
+ * whose values SQLite's format or the lab fixes (mendHeader: a flipped bit of the magic string
+ * makes SQLite call the file "not a database"). The damaged file itself is never changed;
  * any other difference is left alone (an older schema, more damage), and the copy is used only
  * if SQLite can then read it.
  */
@@ -256,7 +257,7 @@ function oneBitTo(value: number, values: readonly number[]): number | undefined 
  * says), the versions, the reserved bytes, the payload fractions, the schema format and the text
  * encoding. Returns the names of the fields put right.
  */
-export function mendHeader(header: Buffer, fileSize: number): string[] {
+function mendHeader(header: Buffer, fileSize: number): string[] {
   const mended: string[] = [];
   const magicNow = header.subarray(0, 16);
   if (!magicNow.equals(magic) && bitsApart(magicNow, magic) === 1) {
