@@ -45,9 +45,12 @@ function checkOf(position: number, hash: string): string {
 
 export type HeadRecordRead = { readonly state: 'none' } | { readonly state: 'ok'; readonly record: HeadRecord } | { readonly state: 'damaged'; readonly detail: string };
 
+/** Nothing ever wakes it: waiting on it is a pause. */
+const pauseCell = new Int32Array(new SharedArrayBuffer(4));
+
 /** Waits `ms` milliseconds on this thread (a retry's pause; reads of the record are synchronous). */
 const pause = (ms: number): void => {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  Atomics.wait(pauseCell, 0, 0, ms);
 };
 
 /**

@@ -219,10 +219,14 @@ export function pageGeometry(fd: number): { pageSize: number; usable: number } |
 /** The page size and usable bytes per page a database file's 100-byte header gives, or undefined. */
 export function headerGeometry(header: Buffer): { pageSize: number; usable: number } | undefined {
   if (header.length < 100 || header.toString('latin1', 0, 15) !== 'SQLite format 3') return undefined;
-  const raw = header.readUInt16BE(16);
+  const pageSize = pageSizeOf(header.readUInt16BE(16));
+  return pageSize === undefined ? undefined : { pageSize, usable: pageSize - (header[20] as number) };
+}
+
+/** The page size the header's 16-bit field stands for (1: 65,536), or undefined when it is none. */
+export function pageSizeOf(raw: number): number | undefined {
   const pageSize = raw === 1 ? 65_536 : raw;
-  if (pageSize < 512 || pageSize > 65_536 || (pageSize & (pageSize - 1)) !== 0) return undefined;
-  return { pageSize, usable: pageSize - (header[20] as number) };
+  return pageSize < 512 || pageSize > 65_536 || (pageSize & (pageSize - 1)) !== 0 ? undefined : pageSize;
 }
 
 /**

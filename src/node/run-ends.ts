@@ -62,10 +62,10 @@ export function runEndProblems(ends: RunEnds, eventLog: string, head: HeadRecord
 
 /**
  * A verification's problems with those of `runEndProblems` among them: findings in position
- * order (the database's, with none, last, as the report lists them), then the losses earlier repairs declared (there may
- * be many: a reader shown the first few sees the findings). The first bad position is the first
- * finding's (null when the findings are the database's alone); with no findings, the first
- * declared loss.
+ * order (the database's, with none, last, as the report lists them), then the losses earlier
+ * repairs declared (there may be many: a reader shown the first few sees the findings). The
+ * first bad position is the first finding's (null when the findings are the database's alone);
+ * with no findings, the first declared loss.
  */
 export function withRunEnds(ends: RunEnds, eventLog: string, report: HeadRecord & { readonly problems: readonly VerifyProblem[] }): { problems: VerifyProblem[]; endProblems: VerifyProblem[]; firstBadPosition: number | null } {
   const endProblems = runEndProblems(ends, eventLog, report);

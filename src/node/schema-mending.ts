@@ -15,7 +15,7 @@
 import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { copyDatabaseFile, removeDatabaseFile } from './files.ts';
-import { decodeRecord, headerGeometry, leafCell, RecordText } from './page-scan.ts';
+import { decodeRecord, headerGeometry, leafCell, pageSizeOf, RecordText } from './page-scan.ts';
 import { checkSchema, createSchema } from './sqlite-schema.ts';
 import { createTelemetryTables } from './telemetry-store.ts';
 
@@ -265,9 +265,8 @@ function mendHeader(header: Buffer, fileSize: number): string[] {
     mended.push('magic string');
   }
   const raw = header.readUInt16BE(16);
-  const valid = (size: number): boolean => size === 1 || (size >= 512 && size <= 32_768 && (size & (size - 1)) === 0);
-  if (!valid(raw)) {
-    const sizes = Array.from({ length: 16 }, (_, bit) => (raw ^ (1 << bit)) & 0xffff).filter((size) => valid(size) && fileSize % (size === 1 ? 65_536 : size) === 0);
+  if (pageSizeOf(raw) === undefined) {
+    const sizes = Array.from({ length: 16 }, (_, bit) => raw ^ (1 << bit)).filter((size) => fileSize % (pageSizeOf(size) ?? Number.NaN) === 0);
     const size = sizes.length === 1 ? sizes[0] : sizes.includes(16_384) ? 16_384 : undefined;
     if (size !== undefined) {
       header.writeUInt16BE(size, 16);
