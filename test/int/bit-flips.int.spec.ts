@@ -52,6 +52,17 @@ function buildLog(name: string): { path: string; victim: number } {
   return { path, victim: 2_001 };
 }
 
+/** A log of buildLog's with one byte flipped by `mask` where `at` finds it: its path, its events before, and the damaged file's bytes. */
+function flippedLog(name: string, at: (file: Buffer) => number, mask: number): { path: string; pristine: ReturnType<typeof dump>; file: Buffer } {
+  const { path } = buildLog(name);
+  const pristine = dump(path);
+  const file = readFileSync(path);
+  const offset = at(file);
+  file[offset] = (file[offset] as number) ^ mask;
+  writeFileSync(path, file);
+  return { path, pristine, file };
+}
+
 /** The stored bytes of a text column, with bits flipped. */
 function flippedText(db: Database.Database, column: string, position: number, flips: readonly [number, number][]): Buffer {
   const bytes = Buffer.from(db.prepare(`SELECT CAST(${column} AS BLOB) FROM events WHERE position = ?`).pluck().get(position) as Buffer);
@@ -313,13 +324,8 @@ describe("the schema's SQL with a flipped bit", () => {
   });
 
   it("puts an index's table name right in its schema row: every event comes back", async () => {
-    const { path } = buildLog('schema-table-name');
-    const pristine = dump(path);
-    const file = readFileSync(path);
     // The index row's tbl_name "stream_chunks" (after its name) becomes "stream_chunis".
-    const at = file.indexOf('stream_chunks_by_streamstream_chunks') + 'stream_chunks_by_streamstream_chun'.length;
-    file[at] = (file[at] as number) ^ 0x02;
-    writeFileSync(path, file);
+    const { path, pristine } = flippedLog('schema-table-name', (file) => file.indexOf('stream_chunks_by_streamstream_chunks') + 'stream_chunks_by_streamstream_chun'.length, 0x02);
     expect(logReadable(path)).toBe(false);
     const report = await repairEventLog(path, { backupsDir: join(work.path, 'no-backups'), nowMs: 6 });
     expect([report.lostPositions, report.schemaMended]).toEqual([[], ['stream_chunks_by_stream']]);
@@ -327,13 +333,8 @@ describe("the schema's SQL with a flipped bit", () => {
   });
 
   it('puts the SQL right in a copy when the file cannot be read at all, and every event comes back', async () => {
-    const { path } = buildLog('schema-flip');
-    const pristine = dump(path);
-    const file = readFileSync(path);
     // "payload TEXT NOT NULL" in the events table's SQL: "TEXT" becomes "TEXD" (bit 4 of its last byte), no type a STRICT table knows.
-    const at = file.indexOf('payload TEXT NOT NULL') + 'payload TEX'.length;
-    file[at] = (file[at] as number) ^ 0x10;
-    writeFileSync(path, file);
+    const { path, pristine, file } = flippedLog('schema-flip', (bytes) => bytes.indexOf('payload TEXT NOT NULL') + 'payload TEX'.length, 0x10);
     expect(() => new Database(path, { readonly: true }).prepare('SELECT 1 FROM events').get()).toThrow(/malformed database schema/);
     const report = await repairEventLog(path, { backupsDir: join(work.path, 'no-backups'), nowMs: 5 });
     expect([report.lostPositions, report.schemaMended]).toEqual([[], ['events']]);
@@ -376,11 +377,7 @@ describe("a names' index SQLite cannot read", () => {
 
 describe('the file header with a flipped bit', () => {
   it('reports a write version SQLite takes as read-only, and the repair gives back a log that takes appends', async () => {
-    const { path } = buildLog('header-write-version');
-    const pristine = dump(path);
-    const file = readFileSync(path);
-    file[18] = (file[18] as number) ^ 0x02;
-    writeFileSync(path, file);
+    const { path, pristine, file } = flippedLog('header-write-version', () => 18, 0x02);
     const diagnosis = verifyEventLog(path);
     expect([diagnosis.ok, diagnosis.problems.map((problem) => problem.detail)]).toEqual([false, [`the file header's write version is ${file[18]} (1 or 2 expected): SQLite opens the file read-only`]]);
     const report = await repairEventLog(path, { backupsDir: join(work.path, 'no-backups'), nowMs: 18, diagnosis });
@@ -405,11 +402,7 @@ describe('the file header with a flipped bit', () => {
     [29, 0, 'database size'],
     [59, 1, 'text encoding'],
   ])('puts byte %i (bit %i) right in a copy, its %s: every event comes back', async (offset, bit, field) => {
-    const { path } = buildLog(`header-${offset}`);
-    const pristine = dump(path);
-    const file = readFileSync(path);
-    file[offset] = (file[offset] as number) ^ (1 << bit);
-    writeFileSync(path, file);
+    const { path, pristine, file } = flippedLog(`header-${offset}`, () => offset, 1 << bit);
     expect(logReadable(path), 'the damaged file reads').toBe(false);
     const report = await repairEventLog(path, { backupsDir: join(work.path, 'no-backups'), nowMs: offset });
     expect([report.lostPositions, report.headerMended]).toEqual([[], [field]]);
