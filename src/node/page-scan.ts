@@ -212,8 +212,14 @@ export class PageScan {
  * or undefined when it is not an SQLite file or the page size is not one.
  */
 export function pageGeometry(fd: number): { pageSize: number; usable: number } | undefined {
+  const header = fileHeader(fd);
+  return header === undefined ? undefined : headerGeometry(header);
+}
+
+/** A database file's header (its first 100 bytes), or undefined when the file is shorter. */
+export function fileHeader(fd: number): Buffer | undefined {
   const header = Buffer.alloc(100);
-  return readSync(fd, header, 0, 100, 0) < 100 ? undefined : headerGeometry(header);
+  return readSync(fd, header, 0, 100, 0) < 100 ? undefined : header;
 }
 
 /** The page size and usable bytes per page a database file's 100-byte header gives, or undefined. */

@@ -15,7 +15,7 @@
 import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { copyDatabaseFile, removeDatabaseFile } from './files.ts';
-import { decodeRecord, headerGeometry, leafCell, pageSizeOf, RecordText } from './page-scan.ts';
+import { decodeRecord, fileHeader, headerGeometry, leafCell, pageSizeOf, RecordText } from './page-scan.ts';
 import { checkSchema, createSchema } from './sqlite-schema.ts';
 import { createTelemetryTables } from './telemetry-store.ts';
 
@@ -165,8 +165,8 @@ function mended(damaged: string, target: string): { file: string; objects: strin
   let headerMended: string[];
   const input = openSync(damaged, 'r');
   try {
-    const header = Buffer.alloc(100);
-    if (readSync(input, header, 0, 100, 0) < 100) return undefined;
+    const header = fileHeader(input);
+    if (header === undefined) return undefined;
     headerMended = mendHeader(header, fstatSync(input).size);
     const geometry = headerGeometry(header);
     if (geometry === undefined) return undefined;

@@ -4,13 +4,14 @@
  * verifyEventLog checks on this thread; verifyEventLogParallel (verify-parallel.ts) splits the
  * log into slices checked on worker threads.
  */
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { genesisHashHex } from '../core/events/encoding.ts';
 import { AuraError } from '../core/kernel/errors.ts';
 import { badStreamChunks, checkRange, declaredKey, findingsFirst, firstBadPositionOf, gapDeclared, gapProblem, isFinding, problemsMax, readChunks, uncoveredByIndex, unexplainedGaps, type ChunkRow, type RangeResult, type StreamGap, type VerifyProblem } from './chain-check.ts';
 import { EventReader } from './event-reader.ts';
 import { useNativeChain } from './native-chain.ts';
+import { fileHeader } from './page-scan.ts';
 import { checkSchema } from './sqlite-schema.ts';
 
 export type { ProblemKind, VerifyProblem } from './chain-check.ts';
@@ -161,17 +162,17 @@ export function withHeaderFindings(lines: readonly string[], path: string): stri
 }
 
 function headerFindings(path: string): string[] {
-  const header = Buffer.alloc(100);
+  let header: Buffer | undefined;
   let fd: number | undefined;
   try {
     fd = openSync(path, 'r');
-    if (readSync(fd, header, 0, 100, 0) < 100) return [];
+    header = fileHeader(fd);
   } catch {
     return [];
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
-  const version = header[18] as number;
+  const version = header?.[18] ?? 0;
   return version > 2 ? [`the file header's write version is ${version} (1 or 2 expected): SQLite opens the file read-only`] : [];
 }
 
